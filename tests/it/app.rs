@@ -104,8 +104,7 @@ impl TempDir {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
+            .map_or(0, |d| d.as_nanos());
         let dir = std::env::temp_dir().join(format!(
             "winrmdetect-it-{tag}-{}-{nanos}-{}",
             std::process::id(),
@@ -349,7 +348,14 @@ fn app_package_conf_contents() {
         APP_ID
     );
 
-    // Versions agree: Cargo.toml, app.conf [launcher] and [id], app.manifest.
+    check_versions(&app, version);
+    let (n_searches, n_macros) = check_saved_searches_and_macros(&app);
+    check_binaries(&app);
+    println!("checked {n_searches} saved searches, {n_macros} macros, version {version}");
+}
+
+/// Versions agree: Cargo.toml, app.conf [launcher] and [id], app.manifest.
+fn check_versions(app: &Path, version: &str) {
     let app_conf = parse_conf(&app.join("default/app.conf"));
     assert_eq!(
         conf_value(&app_conf, "app.conf", "launcher", "version"),
@@ -374,8 +380,11 @@ fn app_package_conf_contents() {
         Some(version),
         "app.manifest info.id.version != Cargo.toml version"
     );
+}
 
-    // Saved searches: disabled, use the command, RBA action with JSON _risk.
+/// Saved searches: disabled, use the command, RBA action with JSON `_risk`;
+/// every referenced macro exists and every `*_filter` macro is `search *`.
+fn check_saved_searches_and_macros(app: &Path) -> (usize, usize) {
     let macros = parse_conf(&app.join("default/macros.conf"));
     let saved = parse_conf(&app.join("default/savedsearches.conf"));
     let searches: Vec<_> = saved
@@ -386,9 +395,10 @@ fn app_package_conf_contents() {
     let mut referenced = Vec::new();
     for (name, keys) in &searches {
         let get = |key: &str| {
-            keys.get(key)
-                .map(String::as_str)
-                .unwrap_or_else(|| panic!("saved search [{name}] has no `{key}`"))
+            keys.get(key).map_or_else(
+                || panic!("saved search [{name}] has no `{key}`"),
+                String::as_str,
+            )
         };
         assert!(
             matches!(get("disabled"), "true" | "1"),
@@ -438,7 +448,11 @@ fn app_package_conf_contents() {
         "no saved search uses `winrmdetect_filter`"
     );
 
-    // Binaries.
+    (searches.len(), macros.len())
+}
+
+/// The Linux binary is a static-pie x86-64 ELF; the Windows one (if any) a PE.
+fn check_binaries(app: &Path) {
     assert_static_pie_x86_64(&app.join("linux_x86_64/bin/winrmdetect"));
     let exe = app.join("windows_x86_64/bin/winrmdetect.exe");
     if exe.exists() {
@@ -449,11 +463,6 @@ fn app_package_conf_contents() {
             exe.display()
         );
     }
-    println!(
-        "checked {} saved searches, {} macros, version {version}",
-        searches.len(),
-        macros.len()
-    );
 }
 
 #[test]
