@@ -1,0 +1,72 @@
+//! Command-line entry: no arguments means "speak SCP v2 on stdin/stdout"
+//! (that is how splunkd starts us); `scan FILE...` and
+//! `print-default-conf` are for people.
+
+use std::ffi::OsString;
+use std::io::{self, BufReader, BufWriter, Write};
+use std::process::ExitCode;
+
+use crate::command::{run, Environment};
+use crate::config::{app_dir, default_conf, load_engine};
+use crate::error::{Error, Result};
+use crate::scan::{print_table, scan_csv};
+
+const USAGE: &str = "usage: winrmdetect                      (Splunk chunked protocol on stdin/stdout)\n       winrmdetect scan [--all] FILE.csv...  (label a Splunk CSV export, print a table)\n       winrmdetect print-default-conf       (the rule defaults as default/winrmdetect.conf)";
+
+/// Runs the program; the exit code follows from the result.
+pub fn main_with(args: Vec<OsString>) -> Result<ExitCode> {
+    let args: Vec<String> = args
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    match args.first().map(String::as_str) {
+        None => {
+            // No output but protocol frames on stdout; a panic is reported
+            // through the protocol (see `command`), never printed.
+            std::panic::set_hook(Box::new(|_| {}));
+            let env = Environment { app_dir: app_dir() };
+            let stdin = io::stdin().lock();
+            let stdout = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+            match run(BufReader::with_capacity(1 << 16, stdin), stdout, &env) {
+                Ok(()) => Ok(ExitCode::SUCCESS),
+                Err(e) if e.is_peer_gone() => Ok(ExitCode::SUCCESS),
+                Err(e) => Err(e),
+            }
+        }
+        Some("scan") => {
+            let all = args.iter().any(|a| a == "--all");
+            let files: Vec<&String> = args[1..].iter().filter(|a| *a != "--all").collect();
+            if files.is_empty() {
+                return Err(Error::Argument(USAGE.into()));
+            }
+            let (engine, warnings) = load_engine(app_dir().as_deref());
+            let mut out = BufWriter::new(io::stdout().lock());
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
+            for f in files {
+                let data = std::fs::read(f).map_err(|e| Error::io("reading the input file", e))?;
+                let (alerts, total, warnings) = scan_csv(&data, &engine, if all { 0 } else { 1 })?;
+                for w in warnings {
+                    eprintln!("warning: {f}: {w}");
+                }
+                writeln!(out, "== {f}").map_err(|e| Error::io("writing the table", e))?;
+                print_table(&mut out, &alerts, total)
+                    .map_err(|e| Error::io("writing the table", e))?;
+            }
+            out.flush().map_err(|e| Error::io("writing the table", e))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some("print-default-conf") => {
+            print!("{}", default_conf());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(other) => Err(Error::Argument(format!(
+            "unknown command {other:?}\n{USAGE}"
+        ))),
+    }
+}

@@ -1,0 +1,183 @@
+//! The command loop: getinfo once, then one reply per execute, in order.
+//!
+//! Generic over reader and writer so tests run it in memory. Fatal problems
+//! (bad arguments, broken framing, execute before getinfo, unparsable
+//! metadata) are answered with `{"finished":true,"error":…}` and end the
+//! loop with an error; per-chunk trouble degrades to passing the rows through
+//! with a WARN in `inspector.messages`. A clean end of input at a frame
+//! boundary (splunkd's getinfo-only probes, the end of a search, a cancel) is
+//! a normal end.
+
+use std::io::{BufRead, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+
+use crate::config::load_engine;
+use crate::detect::Engine;
+use crate::error::{Error, Result};
+use crate::framing::{read_chunk, write_chunk, Chunk};
+use crate::options::{parse_args, Options};
+use crate::table::process_body;
+
+/// Where the command finds its configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    /// The app directory holding `default/` and `local/winrmdetect.conf`.
+    pub app_dir: Option<PathBuf>,
+}
+
+struct Session {
+    options: Options,
+    engine: Engine,
+    pending: Vec<(&'static str, String)>,
+}
+
+/// Runs the protocol until the input ends.
+pub fn run<R: BufRead, W: Write>(mut reader: R, mut writer: W, env: &Environment) -> Result<()> {
+    let mut chunk = Chunk::default();
+    let mut session: Option<Session> = None;
+    loop {
+        match read_chunk(&mut reader, &mut chunk) {
+            Ok(true) => {}
+            Ok(false) => return Ok(()),
+            Err(e) => return fail(&mut writer, e),
+        }
+        let meta: Value = match serde_json::from_slice(&chunk.metadata) {
+            Ok(v @ Value::Object(_)) => v,
+            Ok(_) => {
+                return fail(
+                    &mut writer,
+                    Error::BadMetadata("metadata is not a JSON object".into()),
+                )
+            }
+            Err(e) => {
+                return fail(
+                    &mut writer,
+                    Error::BadMetadata(format!("invalid JSON: {e}")),
+                )
+            }
+        };
+        match meta.get("action").and_then(Value::as_str) {
+            Some("getinfo") => {
+                if session.is_some() {
+                    return fail(
+                        &mut writer,
+                        Error::Protocol("a second getinfo arrived".into()),
+                    );
+                }
+                let args = match meta.pointer("/searchinfo/args") {
+                    None | Some(Value::Null) => Vec::new(),
+                    Some(Value::Array(a)) => match a
+                        .iter()
+                        .map(|v| v.as_str().map(str::to_string))
+                        .collect::<Option<Vec<_>>>()
+                    {
+                        Some(v) => v,
+                        None => {
+                            return fail(
+                                &mut writer,
+                                Error::BadMetadata("searchinfo.args holds a non-string".into()),
+                            )
+                        }
+                    },
+                    Some(_) => {
+                        return fail(
+                            &mut writer,
+                            Error::BadMetadata("searchinfo.args is not a list".into()),
+                        )
+                    }
+                };
+                let options = match parse_args(&args) {
+                    Ok(o) => o,
+                    Err(e) => return fail(&mut writer, e),
+                };
+                let kind = if options.local {
+                    "stateful"
+                } else {
+                    "streaming"
+                };
+                write_chunk(
+                    &mut writer,
+                    json!({ "type": kind }).to_string().as_bytes(),
+                    b"",
+                )?;
+                // The rule configuration is read after the getinfo reply: a
+                // getinfo-only probe never touches the disk.
+                session = Some(Session {
+                    options,
+                    engine: Engine::default(),
+                    pending: Vec::new(),
+                });
+                if let Some(s) = session.as_mut() {
+                    let (engine, warnings) = load_engine(env.app_dir.as_deref());
+                    s.engine = engine;
+                    s.pending.extend(warnings.into_iter().map(|w| ("WARN", w)));
+                }
+            }
+            Some("execute") => {
+                let Some(s) = session.as_mut() else {
+                    return fail(
+                        &mut writer,
+                        Error::Protocol("execute arrived before getinfo".into()),
+                    );
+                };
+                let finished = match meta.get("finished") {
+                    None | Some(Value::Null) => false,
+                    Some(Value::Bool(b)) => *b,
+                    Some(_) => {
+                        return fail(
+                            &mut writer,
+                            Error::BadMetadata("'finished' is not a boolean".into()),
+                        )
+                    }
+                };
+                let mut messages = std::mem::take(&mut s.pending);
+                let body = match catch_unwind(AssertUnwindSafe(|| {
+                    process_body(&chunk.body, &s.engine, s.options.mode)
+                })) {
+                    Ok(out) => {
+                        messages.extend(
+                            out.warnings
+                                .into_iter()
+                                .map(|w| ("WARN", format!("winrmdetect: {w}"))),
+                        );
+                        out.body
+                    }
+                    Err(_) => {
+                        messages.push(("ERROR", "winrmdetect: internal error in this chunk; its events were passed through without detection".into()));
+                        chunk.body.clone()
+                    }
+                };
+                let mut reply = json!({ "finished": finished });
+                if !messages.is_empty() {
+                    reply["inspector"] = json!({ "messages": messages.iter().map(|(l, m)| [l.to_string(), m.clone()]).collect::<Vec<_>>() });
+                }
+                write_chunk(&mut writer, reply.to_string().as_bytes(), &body)?;
+            }
+            Some(other) => {
+                return fail(
+                    &mut writer,
+                    Error::Protocol(format!("unknown action {other:?}")),
+                )
+            }
+            None => {
+                return fail(
+                    &mut writer,
+                    Error::BadMetadata("no 'action' in the metadata".into()),
+                )
+            }
+        }
+    }
+}
+
+/// Answers a fatal error the way Splunk shows it, then returns it. If the
+/// peer is already gone there is nobody to tell.
+fn fail<W: Write>(writer: &mut W, e: Error) -> Result<()> {
+    if !e.is_peer_gone() {
+        let meta = json!({ "finished": true, "error": e.to_string() }).to_string();
+        let _ = write_chunk(writer, meta.as_bytes(), b"");
+    }
+    Err(e)
+}

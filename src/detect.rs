@@ -1,0 +1,360 @@
+//! Runs the rules over one event and turns the matches into the output
+//! fields: AlertType, description, ATT&CK ids, side, targets, and the RBA
+//! fields (risk score, message, risk and threat objects).
+//!
+//! Scoring: each rule's score is `impact * confidence / 100` (integer
+//! division). When several rules match one event, the event's `risk_score`
+//! is the **highest** of them, and the risk message and `lm_side` come from
+//! that highest-scoring rule (the first in rule order on a tie). Context
+//! rules (impact or confidence 0) label events but score 0.
+
+use std::borrow::Cow;
+
+use crate::event::{Event, F};
+use crate::rules::{Ctx, Rule, Side, RULES};
+use crate::targets::is_loopback;
+
+/// One rule as configured: defaults with `winrmdetect.conf` overrides.
+#[derive(Debug, Clone)]
+pub struct RuleSettings {
+    /// Impact 0–100.
+    pub impact: u8,
+    /// Confidence 0–100.
+    pub confidence: u8,
+    /// Risk message template.
+    pub message: String,
+    /// Whether the rule runs.
+    pub enabled: bool,
+}
+
+impl RuleSettings {
+    /// The rule's compiled-in defaults.
+    pub fn defaults(rule: &Rule) -> Self {
+        RuleSettings {
+            impact: rule.impact,
+            confidence: rule.confidence,
+            message: rule.message.to_string(),
+            enabled: true,
+        }
+    }
+
+    /// `impact * confidence / 100`.
+    pub fn score(&self) -> u32 {
+        u32::from(self.impact) * u32::from(self.confidence) / 100
+    }
+}
+
+/// The rules with their settings, ready to run.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    settings: Vec<RuleSettings>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine {
+            settings: RULES.iter().map(RuleSettings::defaults).collect(),
+        }
+    }
+}
+
+/// What detection adds to one event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Detection {
+    /// Distinct AlertTypes, in rule order.
+    pub alert_types: Vec<&'static str>,
+    /// One description per matching rule.
+    pub descriptions: Vec<String>,
+    /// Distinct ATT&CK technique ids.
+    pub mitre: Vec<&'static str>,
+    /// `source`, `destination` or `local`.
+    pub side: &'static str,
+    /// Remote hosts named by the event.
+    pub targets: Vec<String>,
+    /// The event's risk score.
+    pub risk_score: u32,
+    /// The substituted risk message.
+    pub risk_message: String,
+    /// The system the risk is attributed to.
+    pub risk_object: String,
+    /// Threat objects, `(value, type)`.
+    pub threats: Vec<(String, &'static str)>,
+}
+
+impl Engine {
+    /// An engine with explicit per-rule settings, in `RULES` order.
+    pub fn with_settings(settings: Vec<RuleSettings>) -> Self {
+        assert_eq!(settings.len(), RULES.len(), "one setting per rule");
+        Engine { settings }
+    }
+
+    /// The settings of every rule, in `RULES` order.
+    pub fn settings(&self) -> &[RuleSettings] {
+        &self.settings
+    }
+
+    /// Runs every enabled rule on one event.
+    pub fn detect(&self, ev: &dyn Event) -> Option<Detection> {
+        let ctx = Ctx::new(ev);
+        if ctx.kind == crate::kind::Kind::Other {
+            return None;
+        }
+        let mut det = Detection::default();
+        let mut best: Option<(u32, usize, Side)> = None;
+        for (i, (rule, set)) in RULES.iter().zip(&self.settings).enumerate() {
+            if !set.enabled {
+                continue;
+            }
+            let Some(hit) = (rule.matcher)(&ctx) else {
+                continue;
+            };
+            if !det.alert_types.contains(&rule.alert_type) {
+                det.alert_types.push(rule.alert_type);
+            }
+            if !det.mitre.contains(&rule.mitre) {
+                det.mitre.push(rule.mitre);
+            }
+            det.descriptions.push(match &hit.detail {
+                Some(d) => format!("{}: {d}", rule.description),
+                None => rule.description.to_string(),
+            });
+            for t in hit.targets {
+                if !det.targets.iter().any(|x| x.eq_ignore_ascii_case(&t)) {
+                    det.targets.push(t);
+                }
+            }
+            for t in hit.threats {
+                if !det.threats.contains(&t) {
+                    det.threats.push(t);
+                }
+            }
+            let score = set.score();
+            if best.is_none_or(|(s, _, _)| score > s) {
+                best = Some((score, i, rule.side));
+            }
+        }
+        let (score, top, side) = best?;
+        det.risk_score = score;
+        det.risk_object = risk_object(ev);
+        let all_local = !det.targets.is_empty() && det.targets.iter().all(|t| is_loopback(t));
+        det.side = if side == Side::Source && all_local {
+            Side::Local
+        } else {
+            side
+        }
+        .as_str();
+        det.risk_message = substitute(&self.settings[top].message, ev, &det);
+        Some(det)
+    }
+}
+
+/// The system an event is about: `Computer` (or `ComputerName` / `dest`),
+/// else the Splunk `host`.
+fn risk_object(ev: &dyn Event) -> String {
+    ev.get(F::Computer)
+        .value()
+        .or(ev.get(F::Host).value())
+        .unwrap_or("unknown")
+        .to_string()
+}
+
+/// Replaces `$name$` tokens. Our own fields first (`risk_object`,
+/// `target_host`, `process_name`, `parent_process_name`, `threat_object`,
+/// `user`, `dest`), then any source field name a logical field reads
+/// (`$Computer$`, `$User$`, `$CommandLine$` …). Unknown tokens stay as they are.
+pub fn substitute(template: &str, ev: &dyn Event, det: &Detection) -> String {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(start) = rest.find('$') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        match after.find('$') {
+            Some(end)
+                if end > 0
+                    && after[..end]
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || c == '_') =>
+            {
+                let name = &after[..end];
+                match token(name, ev, det) {
+                    Some(v) => out.push_str(&v),
+                    None => {
+                        out.push('$');
+                        out.push_str(name);
+                        out.push('$');
+                    }
+                }
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push('$');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn token<'e>(name: &str, ev: &'e dyn Event, det: &Detection) -> Option<Cow<'e, str>> {
+    let threat = |kind: &str| {
+        det.threats
+            .iter()
+            .find(|(_, t)| *t == kind)
+            .map(|(v, _)| Cow::Owned(v.clone()))
+    };
+    let owned = |s: String| Some(Cow::Owned(s));
+    match name {
+        "risk_object" | "dest" => owned(det.risk_object.clone()),
+        "target_host" => owned(if det.targets.is_empty() {
+            "an unnamed host".into()
+        } else {
+            det.targets.join(", ")
+        }),
+        "process_name" => threat("process_name"),
+        "parent_process_name" => threat("parent_process_name"),
+        "threat_object" => det.threats.first().map(|(v, _)| Cow::Owned(v.clone())),
+        "user" => match ev.get(F::User) {
+            crate::event::Field::Value(v) => Some(v),
+            crate::event::Field::Missing => None,
+        },
+        _ => {
+            let f = F::ALL.iter().find(|f| f.sources().first() == Some(&name))?;
+            match ev.get(*f) {
+                crate::event::Field::Value(v) => Some(v),
+                crate::event::Field::Missing => None,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::PairsEvent;
+
+    const SYSMON: &str = "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational";
+
+    #[test]
+    fn seed_wsmprovhost_child_scores_45_with_message() {
+        let ev = PairsEvent::from_pairs(&[
+            ("source", SYSMON),
+            ("EventCode", "1"),
+            ("Computer", "SRV02.corp.example"),
+            ("ParentImage", "C:\\Windows\\System32\\wsmprovhost.exe"),
+            ("Image", "C:\\Windows\\System32\\whoami.exe"),
+        ]);
+        let d = Engine::default().detect(&ev).unwrap();
+        assert_eq!(d.alert_types, ["WinRM_RemoteExec_Child"]);
+        assert_eq!(d.risk_score, 45);
+        assert_eq!(d.side, "destination");
+        assert_eq!(d.risk_object, "SRV02.corp.example");
+        assert_eq!(
+            d.risk_message,
+            "wsmprovhost.exe on SRV02.corp.example spawned whoami.exe (remote PowerShell / WinRM execution)"
+        );
+        assert_eq!(d.threats[0], ("whoami.exe".to_string(), "process_name"));
+    }
+
+    #[test]
+    fn several_matches_take_the_highest_score_and_its_message() {
+        // powershell with Invoke-Command (45) and winrm (DirectTool, 54).
+        let ev = PairsEvent::from_pairs(&[
+            ("source", SYSMON),
+            ("EventCode", "1"),
+            ("Computer", "WKS01"),
+            (
+                "Image",
+                "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+            ),
+            (
+                "CommandLine",
+                "powershell Invoke-Command -ComputerName SRV02 {winrm enumerate x}",
+            ),
+        ]);
+        let d = Engine::default().detect(&ev).unwrap();
+        assert_eq!(d.alert_types, ["WinRM_PSRemoting", "WinRM_DirectTool"]);
+        assert_eq!(d.risk_score, 54);
+        assert_eq!(d.risk_message, "winrs/winrm used on WKS01 against SRV02");
+        assert_eq!(d.targets, ["SRV02"]);
+        assert_eq!(d.side, "source");
+    }
+
+    #[test]
+    fn enable_psremoting_is_25_and_names_the_computer() {
+        let ev = PairsEvent::from_pairs(&[
+            (
+                "source",
+                "XmlWinEventLog:Microsoft-Windows-PowerShell/Operational",
+            ),
+            ("EventCode", "4104"),
+            ("Computer", "WKS07.corp"),
+            (
+                "ScriptBlockText",
+                "Enable-PSRemoting -Force -SkipNetworkProfileCheck",
+            ),
+        ]);
+        let d = Engine::default().detect(&ev).unwrap();
+        assert_eq!(d.risk_score, 25);
+        assert_eq!(
+            d.risk_message,
+            "PowerShell remoting was enabled on WKS07.corp"
+        );
+    }
+
+    #[test]
+    fn disabled_rules_and_overrides_apply() {
+        let mut s: Vec<RuleSettings> = RULES.iter().map(RuleSettings::defaults).collect();
+        let i = RULES
+            .iter()
+            .position(|r| r.id == "winrm_remoteexec_child")
+            .unwrap();
+        s[i].impact = 100;
+        s[i].confidence = 80;
+        s[i].message = "custom $Computer$ $nope$".into();
+        let ev = PairsEvent::from_pairs(&[
+            ("source", SYSMON),
+            ("EventCode", "1"),
+            ("Computer", "SRV02"),
+            ("ParentImage", "C:\\Windows\\System32\\wsmprovhost.exe"),
+            ("Image", "C:\\Windows\\System32\\whoami.exe"),
+        ]);
+        let d = Engine::with_settings(s.clone()).detect(&ev).unwrap();
+        assert_eq!(
+            (d.risk_score, d.risk_message.as_str()),
+            (80, "custom SRV02 $nope$")
+        );
+        s[i].enabled = false;
+        assert!(Engine::with_settings(s).detect(&ev).is_none());
+    }
+
+    #[test]
+    fn loopback_only_targets_make_source_activity_local() {
+        let ev = PairsEvent::from_pairs(&[
+            ("source", SYSMON),
+            ("EventCode", "1"),
+            ("Computer", "WKS01"),
+            ("Image", "C:\\Windows\\System32\\winrs.exe"),
+            ("CommandLine", "winrs -r:localhost whoami"),
+        ]);
+        let d = Engine::default().detect(&ev).unwrap();
+        assert_eq!(d.side, "local");
+    }
+
+    #[test]
+    fn substitution_handles_stray_dollars() {
+        let ev = PairsEvent::from_pairs(&[("Computer", "A")]);
+        let det = Detection {
+            risk_object: "A".into(),
+            ..Detection::default()
+        };
+        assert_eq!(
+            substitute("cost $5 on $Computer$ $", &ev, &det),
+            "cost $5 on A $"
+        );
+        assert_eq!(
+            substitute("$$ ADMIN$ $risk_object$", &ev, &det),
+            "$$ ADMIN$ A"
+        );
+    }
+}

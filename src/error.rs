@@ -1,0 +1,76 @@
+//! The library's one error type.
+//!
+//! Every failure the command can meet is a variant here, with enough context
+//! (which chunk, which byte count, which argument) for the message shown in
+//! Splunk's UI to be actionable on its own.
+
+use std::io;
+
+/// Result alias used throughout the library.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Everything that can go wrong in the library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading from or writing to the pipe failed.
+    #[error("I/O error while {context}: {source}")]
+    Io {
+        /// What we were doing.
+        context: &'static str,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The input ended in the middle of a frame.
+    #[error("input ended inside a chunk ({0})")]
+    Truncated(&'static str),
+    /// The `chunked 1.0,M,B` header line is malformed.
+    #[error("malformed chunk header {0:?}: expected 'chunked 1.0,<metadata bytes>,<body bytes>'")]
+    BadHeader(String),
+    /// A length in the header is larger than we accept.
+    #[error("chunk {what} length {len} exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// Which length.
+        what: &'static str,
+        /// The declared length.
+        len: u64,
+        /// Our limit.
+        limit: u64,
+    },
+    /// The metadata is not a JSON object of the expected shape.
+    #[error("malformed chunk metadata: {0}")]
+    BadMetadata(String),
+    /// An execute chunk came before getinfo, or similar.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    /// The CSV body could not be parsed.
+    #[error("malformed CSV body: {0}")]
+    Csv(String),
+    /// A search-command argument was unknown or had a bad value.
+    #[error("{0}")]
+    Argument(String),
+    /// The rule configuration (winrmdetect.conf) is invalid.
+    #[error("{file}: line {line}: {message}")]
+    Config {
+        /// The file.
+        file: String,
+        /// One-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Error {
+    /// Wraps an I/O error with what we were doing.
+    pub fn io(context: &'static str, source: io::Error) -> Self {
+        Error::Io { context, source }
+    }
+
+    /// True when the error only means that the peer went away (stdin closed,
+    /// stdout a broken pipe): splunkd does that on cancel or `| head`, and it
+    /// is a normal end for the command.
+    pub fn is_peer_gone(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+    }
+}

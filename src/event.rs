@@ -1,0 +1,295 @@
+//! The event view: what a rule may ask of an event.
+//!
+//! Rules never see CSV columns. They ask for a logical [`F`]ield through the
+//! one-method [`Event`] trait and get back a [`Field`]: a borrowed value, or
+//! `Missing` (absent column, empty value, or nothing in `_raw` either).
+//! Missing is its own state so a rule can tell "the event says no" from "the
+//! event does not say".
+//!
+//! Each logical field has a list of source names, covering the Splunk Add-on
+//! for Microsoft Windows (XmlWinEventLog), classic WinEventLog extractions and
+//! CIM names. [`Schema`] resolves them once per chunk header, so a lookup on a
+//! row is a few index reads. When a row has no extracted fields but an XML
+//! `_raw`, [`crate::xml`] parses it once and the same names are looked up
+//! there.
+
+use std::borrow::Cow;
+
+/// The value of one logical field of one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Field<'a> {
+    /// The event does not carry this field (or carries it empty).
+    Missing,
+    /// The field's value.
+    Value(Cow<'a, str>),
+}
+
+impl<'a> Field<'a> {
+    /// The value, or `None` when missing.
+    pub fn value(&self) -> Option<&str> {
+        match self {
+            Field::Missing => None,
+            Field::Value(v) => Some(v),
+        }
+    }
+
+    /// The value, or `""` when missing.
+    pub fn or_empty(&self) -> &str {
+        self.value().unwrap_or("")
+    }
+}
+
+/// One event, as rules see it.
+pub trait Event {
+    /// The value of a logical field.
+    fn get(&self, field: F) -> Field<'_>;
+}
+
+macro_rules! logical_fields {
+    ($($name:ident => [$($src:literal),+ $(,)?]),+ $(,)?) => {
+        /// A logical field, resolved through a list of source field names
+        /// (first non-empty wins).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[allow(missing_docs)] // the names say it; the source lists are in `sources`
+        pub enum F { $($name),+ }
+
+        impl F {
+            /// Every logical field.
+            pub const ALL: &'static [F] = &[$(F::$name),+];
+
+            /// The source field names, in order of preference.
+            pub fn sources(self) -> &'static [&'static str] {
+                match self { $(F::$name => &[$($src),+]),+ }
+            }
+        }
+    };
+}
+
+logical_fields! {
+    EventCode => ["EventCode", "EventID", "signature_id"],
+    Source => ["source"],
+    SourceType => ["sourcetype"],
+    Channel => ["Channel", "LogName"],
+    Computer => ["Computer", "ComputerName", "dest"],
+    Host => ["host"],
+    Time => ["_time"],
+    Raw => ["_raw"],
+    Message => ["Message"],
+    Image => ["Image", "NewProcessName", "New_Process_Name", "process_path", "process_name"],
+    OriginalFileName => ["OriginalFileName", "original_file_name"],
+    CommandLine => ["CommandLine", "Process_Command_Line", "process"],
+    ParentImage => ["ParentImage", "ParentProcessName", "Creator_Process_Name", "parent_process_path", "parent_process_name"],
+    ParentCommandLine => ["ParentCommandLine", "parent_process"],
+    User => ["User", "user", "TargetUserName", "SubjectUserName", "Account_Name", "UserID"],
+    UserId => ["UserID", "user_id"],
+    LogonId => ["LogonId", "TargetLogonId", "Logon_ID"],
+    ScriptBlockText => ["ScriptBlockText"],
+    ContextInfo => ["ContextInfo"],
+    Payload => ["Payload"],
+    HostName => ["HostName"],
+    HostApplication => ["HostApplication"],
+    ProviderName => ["ProviderName"],
+    PsData => ["Data", "Data_3", "Data_2", "Data_1"],
+    Connection => ["connection"],
+    ResourceUri => ["resourceUri"],
+    WinrmErrorCode => ["errorCode"],
+    OperationName => ["operationName"],
+    Url => ["url"],
+    Port => ["port"],
+    Auth => ["auth"],
+    Username => ["username"],
+    AuthMechanism => ["authenticationMechanism"],
+    AuthFailureMessage => ["authFailureMessage"],
+    EventPayload => ["EventPayload"],
+    Initiated => ["Initiated"],
+    Direction => ["Direction"],
+    DestIp => ["DestinationIp", "DestAddress", "Destination_Address", "dest_ip"],
+    DestHostname => ["DestinationHostname"],
+    DestPort => ["DestinationPort", "DestPort", "Destination_Port", "dest_port"],
+    SrcIp => ["SourceIp", "SourceAddress", "Source_Address", "src_ip"],
+    Application => ["Application", "Application_Name", "app"],
+    TargetServerName => ["TargetServerName", "Target_Server_Name"],
+    TargetInfo => ["TargetInfo"],
+    ProcessName => ["ProcessName", "Process_Name"],
+    SubjectUserName => ["SubjectUserName"],
+    TargetUserName => ["TargetUserName"],
+    SourceImage => ["SourceImage"],
+    TargetImage => ["TargetImage"],
+    GrantedAccess => ["GrantedAccess"],
+    WmiConsumer => ["Consumer", "CONSUMER", "Destination"],
+    WmiType => ["Type"],
+    WmiQuery => ["Query", "NotificationQuery"],
+    WmiOperation => ["Operation", "EventType"],
+    WmiPossibleCause => ["PossibleCause"],
+    WmiNamespace => ["Namespace", "EventNamespace", "NamespaceName"],
+    WmiProvider => ["ProviderName", "Provider", "ProviderPath"],
+    WmiClientMachine => ["ClientMachine"],
+    WmiUser => ["User"],
+    WmiName => ["Name"],
+    RelativeTargetName => ["RelativeTargetName"],
+    TargetFilename => ["TargetFilename"],
+}
+
+/// Per-chunk resolution of logical fields to column indices.
+#[derive(Debug, Clone, Default)]
+pub struct Schema {
+    /// For each logical field (by `F as usize`), the present columns in
+    /// order of preference.
+    columns: Vec<Vec<usize>>,
+}
+
+impl Schema {
+    /// Resolves every logical field against a chunk's header.
+    pub fn new<'h>(header: impl IntoIterator<Item = &'h [u8]>) -> Schema {
+        let names: Vec<&[u8]> = header.into_iter().collect();
+        let columns = F::ALL
+            .iter()
+            .map(|f| {
+                f.sources()
+                    .iter()
+                    .filter_map(|s| names.iter().position(|n| *n == s.as_bytes()))
+                    .collect()
+            })
+            .collect();
+        Schema { columns }
+    }
+
+    /// The candidate columns of a logical field.
+    pub fn columns(&self, f: F) -> &[usize] {
+        &self.columns[f as usize]
+    }
+}
+
+/// An event made of `(name, value)` pairs: rule examples, tests and the
+/// fields parsed out of an XML `_raw`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PairsEvent<'a> {
+    /// The fields, by source name.
+    pub pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+impl<'a> PairsEvent<'a> {
+    /// Builds one from borrowed pairs.
+    pub fn from_pairs(pairs: &[(&'a str, &'a str)]) -> Self {
+        PairsEvent {
+            pairs: pairs
+                .iter()
+                .map(|(k, v)| (Cow::Borrowed(*k), Cow::Borrowed(*v)))
+                .collect(),
+        }
+    }
+
+    /// First non-empty value of any of `names`, in the order of `names`.
+    pub fn lookup(&self, names: &[&str]) -> Field<'_> {
+        for name in names {
+            for (k, v) in &self.pairs {
+                if k == name && !v.is_empty() {
+                    return Field::Value(Cow::Borrowed(v));
+                }
+            }
+        }
+        Field::Missing
+    }
+}
+
+impl Event for PairsEvent<'_> {
+    fn get(&self, field: F) -> Field<'_> {
+        self.lookup(field.sources())
+    }
+}
+
+/// One CSV row seen through a chunk's [`Schema`], with the fields of an XML
+/// `_raw` behind it when the row itself has none.
+pub struct RowEvent<'r> {
+    schema: &'r Schema,
+    record: &'r csv::ByteRecord,
+    xml: Option<PairsEvent<'static>>,
+}
+
+impl<'r> RowEvent<'r> {
+    /// Views a row. When the row carries no event code but its `_raw` is XML,
+    /// the XML is parsed (once) and used as a fallback for every field.
+    pub fn new(schema: &'r Schema, record: &'r csv::ByteRecord) -> Self {
+        let mut ev = RowEvent {
+            schema,
+            record,
+            xml: None,
+        };
+        if ev.column_value(F::EventCode).is_none() {
+            if let Some(raw) = ev.column_value(F::Raw) {
+                if raw.trim_start().starts_with('<') {
+                    ev.xml = crate::xml::parse_event(&raw);
+                }
+            }
+        }
+        ev
+    }
+
+    fn column_value(&self, field: F) -> Option<Cow<'r, str>> {
+        for &i in self.schema.columns(field) {
+            if let Some(bytes) = self.record.get(i) {
+                if !bytes.is_empty() {
+                    return Some(String::from_utf8_lossy(bytes));
+                }
+            }
+        }
+        None
+    }
+
+    /// True when the fields came from parsing `_raw`.
+    pub fn from_raw_xml(&self) -> bool {
+        self.xml.is_some()
+    }
+}
+
+impl Event for RowEvent<'_> {
+    fn get(&self, field: F) -> Field<'_> {
+        if let Some(v) = self.column_value(field) {
+            return Field::Value(v);
+        }
+        match (&self.xml, field) {
+            // `_raw` itself and Splunk metadata never come from inside the XML.
+            (_, F::Raw | F::Source | F::SourceType | F::Host | F::Time) => Field::Missing,
+            (Some(x), _) => x.get(field),
+            (None, _) => Field::Missing,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_non_empty_alias_wins_per_row() {
+        let header: Vec<&[u8]> = vec![b"Image", b"NewProcessName", b"EventCode"];
+        let schema = Schema::new(header);
+        let sysmon = csv::ByteRecord::from(vec!["C:\\a.exe", "", "1"]);
+        let sec = csv::ByteRecord::from(vec!["", "C:\\b.exe", "4688"]);
+        assert_eq!(
+            RowEvent::new(&schema, &sysmon).get(F::Image).value(),
+            Some("C:\\a.exe")
+        );
+        assert_eq!(
+            RowEvent::new(&schema, &sec).get(F::Image).value(),
+            Some("C:\\b.exe")
+        );
+        assert_eq!(
+            RowEvent::new(&schema, &sec).get(F::CommandLine),
+            Field::Missing
+        );
+    }
+
+    #[test]
+    fn raw_xml_is_the_fallback_when_no_fields_were_extracted() {
+        let header: Vec<&[u8]> = vec![b"_raw", b"host"];
+        let schema = Schema::new(header);
+        let raw = "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><EventID>6</EventID><Channel>Microsoft-Windows-WinRM/Operational</Channel><Computer>WKS01.corp.example</Computer></System><EventData><Data Name='connection'>SRV02/wsman</Data></EventData></Event>";
+        let rec = csv::ByteRecord::from(vec![raw, "WKS01"]);
+        let ev = RowEvent::new(&schema, &rec);
+        assert!(ev.from_raw_xml());
+        assert_eq!(ev.get(F::EventCode).value(), Some("6"));
+        assert_eq!(ev.get(F::Connection).value(), Some("SRV02/wsman"));
+        assert_eq!(ev.get(F::Host).value(), Some("WKS01"));
+    }
+}

@@ -1,0 +1,179 @@
+//! What kind of event this is: channel (from `source`, `Channel` or
+//! `sourcetype`, classic or XML prefix, any case) plus event code, mapped to
+//! the handful of shapes the rules care about.
+
+use crate::event::{Event, F};
+
+/// The event log channel, as far as the rules care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// Microsoft-Windows-Sysmon/Operational (also Linux Sysmon).
+    Sysmon,
+    /// Security.
+    Security,
+    /// Microsoft-Windows-PowerShell/Operational or PowerShellCore/Operational.
+    PowerShellOperational,
+    /// The classic "Windows PowerShell" log.
+    WindowsPowerShell,
+    /// Microsoft-Windows-WinRM/Operational.
+    WinRm,
+    /// Microsoft-Windows-WMI-Activity/Operational.
+    WmiActivity,
+    /// Anything else, or not said.
+    Other,
+}
+
+/// Maps a channel name (with or without `XmlWinEventLog:` / `WinEventLog:`).
+pub fn channel_of(name: &str) -> Channel {
+    let n = name.trim();
+    let n = strip_prefix_ci(n, "xmlwineventlog:")
+        .or_else(|| strip_prefix_ci(n, "wineventlog:"))
+        .unwrap_or(n);
+    let l = n.to_ascii_lowercase();
+    match l.as_str() {
+        "security" => Channel::Security,
+        "microsoft-windows-powershell/operational" | "powershellcore/operational" => {
+            Channel::PowerShellOperational
+        }
+        "windows powershell" => Channel::WindowsPowerShell,
+        "microsoft-windows-winrm/operational" | "windows remote management/operational" => {
+            Channel::WinRm
+        }
+        "microsoft-windows-wmi-activity/operational" => Channel::WmiActivity,
+        _ if l.contains("sysmon/operational") => Channel::Sysmon,
+        _ => Channel::Other,
+    }
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+/// The channel an event came from: `source` first (the add-on keeps the
+/// channel there), then `Channel`, then a per-channel `sourcetype`.
+pub fn event_channel(ev: &dyn Event) -> Channel {
+    for f in [F::Source, F::Channel, F::SourceType] {
+        if let Some(v) = ev.get(f).value() {
+            let c = channel_of(v);
+            if c != Channel::Other {
+                return c;
+            }
+        }
+    }
+    Channel::Other
+}
+
+/// The shapes of event the rules look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Sysmon 1, Security 4688, or a CIM process record.
+    ProcessCreate,
+    /// Sysmon 3 or Security 5156.
+    NetworkConnection,
+    /// Sysmon 10.
+    ProcessAccess,
+    /// Sysmon 11.
+    FileCreate,
+    /// Sysmon 19/20/21 (WMI filter / consumer / binding).
+    SysmonWmi(u32),
+    /// PowerShell/Operational 4104.
+    ScriptBlock,
+    /// PowerShell/Operational 4103.
+    PsModule,
+    /// Windows PowerShell 400/403/600/800.
+    PsClassic(u32),
+    /// WinRM/Operational, any event.
+    WinRm(u32),
+    /// WMI-Activity/Operational, any event.
+    WmiActivity(u32),
+    /// Security 4648.
+    ExplicitLogon,
+    /// Security 5145.
+    ShareAccess,
+    /// Anything else.
+    Other,
+}
+
+/// Classifies an event. Without a known channel, an event code is trusted
+/// only together with a field that only that event has.
+pub fn kind_of(ev: &dyn Event) -> Kind {
+    let code: Option<u32> = ev
+        .get(F::EventCode)
+        .value()
+        .and_then(|c| c.trim().parse().ok());
+    let has = |f: F| ev.get(f).value().is_some();
+    match (event_channel(ev), code) {
+        (Channel::Sysmon, Some(1)) | (Channel::Security, Some(4688)) => Kind::ProcessCreate,
+        (Channel::Sysmon, Some(3)) | (Channel::Security, Some(5156)) => Kind::NetworkConnection,
+        (Channel::Sysmon, Some(10)) => Kind::ProcessAccess,
+        (Channel::Sysmon, Some(11)) => Kind::FileCreate,
+        (Channel::Sysmon, Some(c @ 19..=21)) => Kind::SysmonWmi(c),
+        (Channel::PowerShellOperational, Some(4104)) => Kind::ScriptBlock,
+        (Channel::PowerShellOperational, Some(4103)) => Kind::PsModule,
+        (Channel::WindowsPowerShell, Some(c)) => Kind::PsClassic(c),
+        (Channel::WinRm, Some(c)) => Kind::WinRm(c),
+        (Channel::WmiActivity, Some(c)) => Kind::WmiActivity(c),
+        (Channel::Security, Some(4648)) => Kind::ExplicitLogon,
+        (Channel::Security, Some(5145)) => Kind::ShareAccess,
+        (Channel::Other, Some(1 | 4688)) if has(F::Image) && has(F::ParentImage) => {
+            Kind::ProcessCreate
+        }
+        (Channel::Other, Some(4104)) if has(F::ScriptBlockText) => Kind::ScriptBlock,
+        (Channel::Other, Some(6)) if has(F::Connection) => Kind::WinRm(6),
+        (Channel::Other, Some(91)) if has(F::ResourceUri) => Kind::WinRm(91),
+        // CIM Endpoint.Processes rows carry no event code at all.
+        (Channel::Other, None) if has(F::Image) && has(F::ParentImage) => Kind::ProcessCreate,
+        _ => Kind::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::PairsEvent;
+
+    #[test]
+    fn channels_from_any_rendering() {
+        assert_eq!(channel_of("XmlWinEventLog:Security"), Channel::Security);
+        assert_eq!(channel_of("WinEventLog:Security"), Channel::Security);
+        assert_eq!(
+            channel_of("xmlwineventlog:microsoft-windows-sysmon/operational"),
+            Channel::Sysmon
+        );
+        assert_eq!(
+            channel_of("XmlWinEventLog:PowerShellCore/Operational"),
+            Channel::PowerShellOperational
+        );
+        assert_eq!(
+            channel_of("Microsoft-Windows-WinRM/Operational"),
+            Channel::WinRm
+        );
+        assert_eq!(channel_of("XmlWinEventLog"), Channel::Other);
+    }
+
+    #[test]
+    fn source_wins_over_generic_sourcetype() {
+        let ev = PairsEvent::from_pairs(&[
+            ("sourcetype", "XmlWinEventLog"),
+            (
+                "source",
+                "XmlWinEventLog:Microsoft-Windows-WinRM/Operational",
+            ),
+            ("EventCode", "6"),
+        ]);
+        assert_eq!(kind_of(&ev), Kind::WinRm(6));
+    }
+
+    #[test]
+    fn unknown_channel_needs_a_telling_field() {
+        let bare = PairsEvent::from_pairs(&[("EventCode", "6")]);
+        assert_eq!(kind_of(&bare), Kind::Other);
+        let cim = PairsEvent::from_pairs(&[
+            ("process_name", "cmd.exe"),
+            ("parent_process_name", "wsmprovhost.exe"),
+        ]);
+        assert_eq!(kind_of(&cim), Kind::ProcessCreate);
+    }
+}

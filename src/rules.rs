@@ -1,0 +1,1694 @@
+//! The detection rules: one [`Rule`] per behaviour of the catalogue that a
+//! single event can show (`docs/detections.md` §3 rows W1–W21, M1–M13).
+//!
+//! A rule is metadata (id, AlertType, ATT&CK id, side, default impact and
+//! confidence, risk message) plus a matcher over a [`Ctx`], plus positive and
+//! negative example events that `tests::every_rule_matches_its_examples` runs.
+//! Defaults live here; `winrmdetect.conf` may override impact, confidence,
+//! message and enabled-state per rule id (see [`crate::config`]).
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use crate::event::{Event, F};
+use crate::kind::{kind_of, Kind};
+use crate::targets::{command_line_targets, is_loopback, parse_connection};
+
+/// Which end of a lateral movement an event is evidence of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The host the movement starts from.
+    Source,
+    /// The host the movement lands on.
+    Destination,
+    /// Activity that stays on one host.
+    Local,
+}
+
+impl Side {
+    /// The `lm_side` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Source => "source",
+            Side::Destination => "destination",
+            Side::Local => "local",
+        }
+    }
+}
+
+/// An example event: `(field, value)` pairs under Splunk field names.
+pub type Example = &'static [(&'static str, &'static str)];
+
+/// One detection rule with its defaults.
+pub struct Rule {
+    /// Stable id; the stanza name in `winrmdetect.conf`.
+    pub id: &'static str,
+    /// The `AlertType` it sets.
+    pub alert_type: &'static str,
+    /// One line for `alert_description`.
+    pub description: &'static str,
+    /// ATT&CK technique.
+    pub mitre: &'static str,
+    /// Which end of the movement the event is.
+    pub side: Side,
+    /// Default impact, 0–100.
+    pub impact: u8,
+    /// Default confidence, 0–100.
+    pub confidence: u8,
+    /// Default risk message; `$field$` tokens are substituted.
+    pub message: &'static str,
+    /// The matcher.
+    pub matcher: fn(&Ctx<'_>) -> Option<Hit>,
+    /// Events it must match.
+    pub positives: &'static [Example],
+    /// Events it must not match.
+    pub negatives: &'static [Example],
+}
+
+/// What a matching rule found besides "yes".
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// Remote hosts the event names.
+    pub targets: Vec<String>,
+    /// Extra text for `alert_description`.
+    pub detail: Option<String>,
+    /// Threat objects: `(value, type)`.
+    pub threats: Vec<(String, &'static str)>,
+}
+
+/// An event prepared for matching: its kind and the lower-cased strings most
+/// rules look at, computed once.
+pub struct Ctx<'e> {
+    /// The event.
+    pub ev: &'e dyn Event,
+    /// Its shape.
+    pub kind: Kind,
+    /// Lower-case basename of the process image (process events), else "".
+    pub image: String,
+    /// Lower-case basename of the parent image, else "".
+    pub parent: String,
+    /// Lower-case `OriginalFileName`, else "".
+    pub original: String,
+    /// Lower-case command line, script block text or module context, else "".
+    pub text: String,
+}
+
+impl<'e> Ctx<'e> {
+    /// Prepares an event.
+    pub fn new(ev: &'e dyn Event) -> Self {
+        let kind = kind_of(ev);
+        let lower = |f: F| ev.get(f).value().map(str::to_lowercase).unwrap_or_default();
+        let base = |f: F| {
+            ev.get(f)
+                .value()
+                .map(|v| basename(v).to_lowercase())
+                .unwrap_or_default()
+        };
+        let (image, parent, original, text) = match kind {
+            Kind::ProcessCreate => (
+                base(F::Image),
+                base(F::ParentImage),
+                lower(F::OriginalFileName),
+                lower(F::CommandLine),
+            ),
+            Kind::ScriptBlock => (
+                String::new(),
+                String::new(),
+                String::new(),
+                lower(F::ScriptBlockText),
+            ),
+            Kind::PsModule | Kind::PsClassic(_) => {
+                (String::new(), String::new(), String::new(), ps_blob(ev))
+            }
+            _ => Default::default(),
+        };
+        Ctx {
+            ev,
+            kind,
+            image,
+            parent,
+            original,
+            text,
+        }
+    }
+
+    fn get(&self, f: F) -> Option<String> {
+        self.ev.get(f).value().map(str::to_string)
+    }
+
+    fn is_image(&self, names: &[&str]) -> bool {
+        names.contains(&self.image.as_str())
+            || names
+                .iter()
+                .any(|n| !self.original.is_empty() && self.original == *n)
+    }
+
+    fn process_threats(&self) -> Vec<(String, &'static str)> {
+        let mut t = Vec::new();
+        if !self.image.is_empty() {
+            t.push((self.image.clone(), "process_name"));
+        }
+        if !self.parent.is_empty() {
+            t.push((self.parent.clone(), "parent_process_name"));
+        }
+        t
+    }
+}
+
+/// The last path component of a Windows or POSIX path.
+pub fn basename(path: &str) -> &str {
+    let p = path.trim().trim_matches('"');
+    p.rsplit(['\\', '/']).next().unwrap_or(p)
+}
+
+/// The PowerShell engine/module context as one lower-case string with all
+/// whitespace removed, so `Host Name = ServerRemoteHost` and
+/// `HostName=ServerRemoteHost` look alike. Takes split fields when present,
+/// else the raw blobs (`ContextInfo`, `Data`, `Message`, `_raw`).
+fn ps_blob(ev: &dyn Event) -> String {
+    let mut s = String::new();
+    for f in [F::HostName, F::HostApplication] {
+        if let Some(v) = ev.get(f).value() {
+            let key = if f == F::HostName {
+                "hostname="
+            } else {
+                "hostapplication="
+            };
+            s.push_str(key);
+            s.push_str(v);
+            s.push('\n');
+        }
+    }
+    for f in [F::ContextInfo, F::Payload, F::PsData, F::Message] {
+        if let Some(v) = ev.get(f).value() {
+            s.push_str(v);
+            s.push('\n');
+        }
+    }
+    if s.is_empty() {
+        s.push_str(ev.get(F::Raw).or_empty());
+    }
+    s.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+const POWERSHELL: &[&str] = &[
+    "powershell.exe",
+    "pwsh.exe",
+    "powershell_ise.exe",
+    "pwsh.dll",
+];
+
+/// Binaries ESCU's "Wsmprovhost LOLBAS Execution Process Spawn" lists (and
+/// the WMI variant): living-off-the-land binaries worth more than a shell.
+const LOLBAS: &[&str] = &[
+    "schtasks.exe",
+    "mshta.exe",
+    "bitsadmin.exe",
+    "rundll32.exe",
+    "regsvr32.exe",
+    "msiexec.exe",
+    "wmic.exe",
+    "netsh.exe",
+    "installutil.exe",
+    "msbuild.exe",
+    "certoc.exe",
+    "cmstp.exe",
+    "at.exe",
+    "forfiles.exe",
+    "certutil.exe",
+    "regasm.exe",
+    "regsvcs.exe",
+    "odbcconf.exe",
+    "msdt.exe",
+    "mavinject.exe",
+    "hh.exe",
+    "esentutl.exe",
+    "expand.exe",
+    "extrac32.exe",
+    "ftp.exe",
+    "gpscript.exe",
+    "ie4uinit.exe",
+    "infdefaultinstall.exe",
+    "makecab.exe",
+    "msconfig.exe",
+    "msdeploy.exe",
+    "pcalua.exe",
+    "pcwrun.exe",
+    "presentationhost.exe",
+    "print.exe",
+    "reg.exe",
+    "regedit.exe",
+    "register-cimprovider.exe",
+    "replace.exe",
+    "rpcping.exe",
+    "runonce.exe",
+    "runscripthelper.exe",
+    "scriptrunner.exe",
+    "syncappvpublishingserver.exe",
+    "verclsid.exe",
+    "wab.exe",
+    "xwizard.exe",
+    "cscript.exe",
+    "wscript.exe",
+    "control.exe",
+    "desktopimgdownldr.exe",
+    "diantz.exe",
+    "dnscmd.exe",
+    "microsoft.workflow.compiler.exe",
+];
+
+fn any(hay: &str, needles: &[&str]) -> bool {
+    needles.iter().any(|n| hay.contains(n))
+}
+
+fn remote(targets: Vec<String>) -> Vec<String> {
+    targets.into_iter().filter(|t| !is_loopback(t)).collect()
+}
+
+fn hit_with(targets: Vec<String>, threats: Vec<(String, &'static str)>) -> Option<Hit> {
+    Some(Hit {
+        targets,
+        detail: None,
+        threats,
+    })
+}
+
+struct Patterns {
+    winrm_quickconfig: Regex,
+    impacket_cmd: Regex,
+    impacket_file: Regex,
+}
+
+fn patterns() -> &'static Patterns {
+    static P: OnceLock<Patterns> = OnceLock::new();
+    P.get_or_init(|| Patterns {
+        winrm_quickconfig: Regex::new(r"\bwinrm(?:\.cmd|\.vbs)?\s+(?:quickconfig|qc)\b")
+            .expect("built-in pattern compiles"),
+        impacket_cmd: Regex::new(r"cmd(?:\.exe)?\s+/q\s+/c\s.*\\\\127\.0\.0\.1\\admin\$\\__\d")
+            .expect("built-in pattern compiles"),
+        impacket_file: Regex::new(r"(?i)^c:\\windows\\__1\d{6,}\.\d+$")
+            .expect("built-in pattern compiles"),
+    })
+}
+
+// ---------------------------------------------------------------- matchers
+
+fn process_under(c: &Ctx<'_>, parent: &str) -> bool {
+    c.kind == Kind::ProcessCreate && c.parent == parent && !c.image.is_empty()
+}
+
+fn wsmprovhost_child(c: &Ctx<'_>, lolbas: bool) -> Option<Hit> {
+    let excluded = ["conhost.exe", "werfault.exe", "csc.exe"];
+    (process_under(c, "wsmprovhost.exe")
+        && !excluded.contains(&c.image.as_str())
+        && LOLBAS.contains(&c.image.as_str()) == lolbas)
+        .then(|| Hit {
+            threats: c.process_threats(),
+            ..Hit::default()
+        })
+}
+
+fn m_remoteexec_child(c: &Ctx<'_>) -> Option<Hit> {
+    wsmprovhost_child(c, false)
+}
+
+fn m_remoteexec_child_lolbas(c: &Ctx<'_>) -> Option<Hit> {
+    wsmprovhost_child(c, true)
+}
+
+fn m_psremoting(c: &Ctx<'_>) -> Option<Hit> {
+    let needles = [
+        "invoke-command",
+        "enter-pssession",
+        "new-pssession",
+        "-computername",
+        "wsman://",
+        "winrm",
+    ];
+    (c.kind == Kind::ProcessCreate && c.is_image(POWERSHELL) && any(&c.text, &needles)).then(|| {
+        Hit {
+            targets: command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), false),
+            threats: c.process_threats(),
+            detail: None,
+        }
+    })
+}
+
+fn m_psremoting_scriptblock(c: &Ctx<'_>) -> Option<Hit> {
+    if c.kind != Kind::ScriptBlock
+        || !any(
+            &c.text,
+            &["invoke-command", "enter-pssession", "new-pssession"],
+        )
+    {
+        return None;
+    }
+    let targets = command_line_targets(&c.get(F::ScriptBlockText).unwrap_or_default(), false);
+    (!targets.is_empty() || any(&c.text, &["-computername", "-connectionuri"])).then(|| Hit {
+        targets,
+        ..Hit::default()
+    })
+}
+
+fn m_directtool(c: &Ctx<'_>) -> Option<Hit> {
+    let winrs = c.is_image(&["winrs.exe"]);
+    let winrm = c.text.contains("winrm") && c.image != "svchost.exe";
+    (c.kind == Kind::ProcessCreate && (winrs || winrm)).then(|| Hit {
+        targets: command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), false),
+        threats: c.process_threats(),
+        detail: None,
+    })
+}
+
+/// The resource URI of a 91, from `resourceUri` or, for the older broken
+/// records, from the UTF-16LE hex in `EventPayload`; plus the user and client
+/// IP of the newer `(DOMAIN\user clientIP: a.b.c.d)` suffix.
+fn resource_uri(c: &Ctx<'_>) -> (Option<String>, Option<String>, Option<String>) {
+    let uri = c
+        .get(F::ResourceUri)
+        .or_else(|| c.get(F::EventPayload).and_then(|h| decode_utf16_hex(&h)));
+    let Some(uri) = uri else {
+        return (None, None, None);
+    };
+    if let Some((u, rest)) = uri.split_once(" (") {
+        if let Some((user, ip)) = rest.trim_end_matches(')').split_once(" clientIP: ") {
+            return (
+                Some(u.to_string()),
+                Some(user.trim().to_string()),
+                Some(ip.trim().to_string()),
+            );
+        }
+    }
+    (Some(uri), None, None)
+}
+
+/// Decodes the UTF-16LE hex of a WinRM `EventPayload`, up to the first NUL.
+pub fn decode_utf16_hex(hex: &str) -> Option<String> {
+    let hex = hex.trim();
+    if hex.len() % 4 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let units: Vec<u16> = (0..hex.len() / 4)
+        .filter_map(|i| {
+            let lo = u8::from_str_radix(&hex[i * 4..i * 4 + 2], 16).ok()?;
+            let hi = u8::from_str_radix(&hex[i * 4 + 2..i * 4 + 4], 16).ok()?;
+            Some(u16::from_le_bytes([lo, hi]))
+        })
+        .take_while(|&u| u != 0)
+        .collect();
+    let s = String::from_utf16_lossy(&units);
+    (!s.is_empty()).then_some(s)
+}
+
+fn m_session_created(c: &Ctx<'_>) -> Option<Hit> {
+    if !matches!(c.kind, Kind::WinRm(91 | 168)) {
+        return None;
+    }
+    let (uri, user, ip) = resource_uri(c);
+    let mut threats = Vec::new();
+    if let Some(ip) = ip.clone() {
+        threats.push((ip, "ip_address"));
+    }
+    let mut detail = uri.map(|u| {
+        let shell = if u.contains("/windows/shell/cmd") {
+            "winrs cmd shell"
+        } else {
+            "PowerShell/plugin shell"
+        };
+        format!("{shell} {u}")
+    });
+    if let (Some(user), Some(ip)) = (user, ip) {
+        detail = Some(format!(
+            "{}; client {user} from {ip}",
+            detail.unwrap_or_default()
+        ));
+    }
+    Some(Hit {
+        targets: Vec::new(),
+        detail,
+        threats,
+    })
+}
+
+fn connection_target(c: &Ctx<'_>) -> Option<String> {
+    c.get(F::Connection).and_then(|s| parse_connection(&s))
+}
+
+fn m_session_initiated(c: &Ctx<'_>) -> Option<Hit> {
+    let target = connection_target(c).filter(|t| !is_loopback(t))?;
+    (c.kind == Kind::WinRm(6)).then(|| Hit {
+        detail: c.get(F::Connection).map(|s| format!("connection {s}")),
+        threats: vec![(target.clone(), "system")],
+        targets: vec![target],
+    })
+}
+
+fn m_session_failed(c: &Ctx<'_>) -> Option<Hit> {
+    let detail = match c.kind {
+        Kind::WinRm(162) => "authentication failed: the credentials did not work".to_string(),
+        Kind::WinRm(12) => {
+            let code = c.get(F::WinrmErrorCode).unwrap_or_default();
+            let why = if code.trim() == "2150858980" {
+                " (not Kerberos/HTTPS and target not in TrustedHosts)"
+            } else {
+                ""
+            };
+            format!("shell creation failed, error code {code}{why}")
+        }
+        _ => return None,
+    };
+    Some(Hit {
+        detail: Some(detail),
+        ..Hit::default()
+    })
+}
+
+fn m_session_context(c: &Ctx<'_>) -> Option<Hit> {
+    let Kind::WinRm(code) = c.kind else {
+        return None;
+    };
+    let (targets, detail) = match code {
+        6 => {
+            let t = connection_target(c).filter(|t| is_loopback(t))?;
+            (
+                vec![t],
+                Some("local WSMan session (not lateral movement)".to_string()),
+            )
+        }
+        80 => {
+            let url = c.get(F::Url).unwrap_or_default();
+            let port = c.get(F::Port).unwrap_or_default();
+            let op = c.get(F::OperationName).unwrap_or_default();
+            (
+                parse_connection(&url).into_iter().collect(),
+                Some(format!("{op} request to {url}:{port}")),
+            )
+        }
+        166 => (
+            vec![],
+            c.get(F::Auth)
+                .map(|a| format!("authentication mechanism {a}")),
+        ),
+        169 => (
+            vec![],
+            Some(format!(
+                "user {} authenticated with {}",
+                c.get(F::Username).unwrap_or_default(),
+                c.get(F::AuthMechanism).unwrap_or_default()
+            )),
+        ),
+        142 => (
+            vec![],
+            Some(format!(
+                "operation {} failed, error code {}",
+                c.get(F::OperationName).unwrap_or_default(),
+                c.get(F::WinrmErrorCode).unwrap_or_default()
+            )),
+        ),
+        11 => (
+            vec![],
+            c.get(F::ResourceUri).map(|u| format!("client shell {u}")),
+        ),
+        2 | 4 | 8 | 15 | 16 | 30 | 31 | 33 | 161 | 193 => (vec![], None),
+        _ => return None,
+    };
+    Some(Hit {
+        targets,
+        detail,
+        threats: Vec::new(),
+    })
+}
+
+fn winrm_port(c: &Ctx<'_>) -> bool {
+    matches!(
+        c.get(F::DestPort).as_deref().map(str::trim),
+        Some("5985" | "5986")
+    )
+}
+
+fn outbound(c: &Ctx<'_>) -> Option<bool> {
+    if let Some(i) = c.get(F::Initiated) {
+        return Some(i.eq_ignore_ascii_case("true"));
+    }
+    c.get(F::Direction).map(|d| {
+        let d = d.to_ascii_lowercase();
+        d.contains("outbound") || d.contains("14593")
+    })
+}
+
+fn m_network_outbound(c: &Ctx<'_>) -> Option<Hit> {
+    if c.kind != Kind::NetworkConnection || !winrm_port(c) || outbound(c) != Some(true) {
+        return None;
+    }
+    let user = c.get(F::User).unwrap_or_default().to_ascii_lowercase();
+    if user.contains("network service") {
+        return None;
+    }
+    let target = c
+        .get(F::DestHostname)
+        .or_else(|| c.get(F::DestIp))
+        .filter(|t| !is_loopback(t))?;
+    let ip = c.get(F::DestIp).filter(|t| !is_loopback(t))?;
+    let app = c
+        .get(F::Image)
+        .or_else(|| c.get(F::Application))
+        .map(|p| basename(&p).to_lowercase());
+    let mut threats = vec![(ip, "ip_address")];
+    threats.extend(app.map(|a| (a, "process_name")));
+    Some(Hit {
+        targets: vec![target],
+        detail: None,
+        threats,
+    })
+}
+
+fn m_network_inbound(c: &Ctx<'_>) -> Option<Hit> {
+    if c.kind != Kind::NetworkConnection || !winrm_port(c) || outbound(c) != Some(false) {
+        return None;
+    }
+    let src = c.get(F::SrcIp).filter(|s| !is_loopback(s))?;
+    Some(Hit {
+        detail: Some(format!("from {src}")),
+        threats: vec![(src, "ip_address")],
+        ..Hit::default()
+    })
+}
+
+fn m_explicit_credentials(c: &Ctx<'_>) -> Option<Hit> {
+    if c.kind != Kind::ExplicitLogon {
+        return None;
+    }
+    let process = basename(&c.get(F::ProcessName)?).to_lowercase();
+    let tools = [
+        "powershell.exe",
+        "pwsh.exe",
+        "winrs.exe",
+        "wmic.exe",
+        "wsmprovhost.exe",
+    ];
+    let target = c
+        .get(F::TargetServerName)
+        .filter(|t| !is_loopback(t) && t != "-")?;
+    tools.contains(&process.as_str()).then(|| Hit {
+        detail: c.get(F::TargetInfo).map(|i| format!("target info {i}")),
+        threats: vec![(process.clone(), "process_name")],
+        targets: vec![target],
+    })
+}
+
+fn m_host_process(c: &Ctx<'_>) -> Option<Hit> {
+    (c.kind == Kind::ProcessCreate && c.image == "wsmprovhost.exe").then(|| Hit {
+        threats: c.process_threats(),
+        ..Hit::default()
+    })
+}
+
+fn m_remoteshell_child(c: &Ctx<'_>) -> Option<Hit> {
+    (process_under(c, "winrshost.exe") && c.image != "conhost.exe").then(|| Hit {
+        threats: c.process_threats(),
+        ..Hit::default()
+    })
+}
+
+fn remote_ps_host(c: &Ctx<'_>) -> bool {
+    c.text.contains("hostname=serverremotehost") && c.text.contains("wsmprovhost.exe")
+}
+
+fn m_ps_remote_400(c: &Ctx<'_>) -> Option<Hit> {
+    (c.kind == Kind::PsClassic(400) && remote_ps_host(c)).then(Hit::default)
+}
+
+fn m_ps_remote_4103(c: &Ctx<'_>) -> Option<Hit> {
+    (c.kind == Kind::PsModule && remote_ps_host(c)).then(Hit::default)
+}
+
+fn m_evilwinrm(c: &Ctx<'_>) -> Option<Hit> {
+    let ruby =
+        c.image == "ruby.exe" && c.text.contains(" -i ") && any(&c.text, &[" -u ", " -p ", " -h "]);
+    (c.kind == Kind::ProcessCreate && (c.text.contains("evil-winrm") || ruby)).then(|| Hit {
+        targets: command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), true),
+        threats: c.process_threats(),
+        detail: None,
+    })
+}
+
+fn m_lsass_access(c: &Ctx<'_>) -> Option<Hit> {
+    let src = basename(&c.get(F::SourceImage)?).to_lowercase();
+    let dst = basename(&c.get(F::TargetImage)?).to_lowercase();
+    let access = c
+        .get(F::GrantedAccess)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    (c.kind == Kind::ProcessAccess
+        && src == "wsmprovhost.exe"
+        && dst == "lsass.exe"
+        && access != "0x80000000")
+        .then(|| Hit {
+            detail: Some(format!("granted access {access}")),
+            threats: vec![(src, "process_name")],
+            ..Hit::default()
+        })
+}
+
+fn script_or_process(c: &Ctx<'_>) -> bool {
+    matches!(c.kind, Kind::ScriptBlock | Kind::ProcessCreate)
+}
+
+fn m_enablement(c: &Ctx<'_>) -> Option<Hit> {
+    let script = any(&c.text, &["enable-psremoting", "set-wsmanquickconfig"]);
+    let cli = c.kind == Kind::ProcessCreate && patterns().winrm_quickconfig.is_match(&c.text);
+    (script_or_process(c) && (script || cli)).then(Hit::default)
+}
+
+fn m_trustedhosts(c: &Ctx<'_>) -> Option<Hit> {
+    let t = &c.text;
+    (script_or_process(c)
+        && t.contains("trustedhosts")
+        && any(
+            t,
+            &[
+                "set-item",
+                "winrm set",
+                "winrm.cmd set",
+                "winrm.vbs set",
+                "-value",
+                "-concatenate",
+            ],
+        ))
+    .then(Hit::default)
+}
+
+fn m_pswa_enabled(c: &Ctx<'_>) -> Option<Hit> {
+    let needles = [
+        "install-pswawebapplication",
+        "add-pswaauthorizationrule",
+        "windowspowershellwebaccess",
+    ];
+    (script_or_process(c) && any(&c.text, &needles)).then(Hit::default)
+}
+
+fn m_pswa_activity(c: &Ctx<'_>) -> Option<Hit> {
+    let subject = c.get(F::SubjectUserName)?.to_ascii_lowercase();
+    (c.kind == Kind::ExplicitLogon && subject == "pswa_pool").then(|| Hit {
+        targets: c
+            .get(F::TargetServerName)
+            .into_iter()
+            .filter(|t| !is_loopback(t) && t != "-")
+            .collect(),
+        ..Hit::default()
+    })
+}
+
+fn m_althost(c: &Ctx<'_>) -> Option<Hit> {
+    if c.kind != Kind::PsClassic(600) || !c.text.contains("providername=wsman") {
+        return None;
+    }
+    let app = c
+        .text
+        .split("hostapplication=")
+        .nth(1)?
+        .split('\n')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let normal = ["powershell", "pwsh", "wsmprovhost"];
+    (!app.is_empty() && !any(&app, &normal)).then(|| Hit {
+        detail: Some(format!("host application {app}")),
+        ..Hit::default()
+    })
+}
+
+fn wmic_remote(c: &Ctx<'_>) -> Option<Vec<String>> {
+    let is_wmic = c.is_image(&["wmic.exe"]) || c.text.contains("wmic");
+    if c.kind != Kind::ProcessCreate || !is_wmic || !any(&c.text, &["/node:", "-node:"]) {
+        return None;
+    }
+    let targets = command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), false);
+    // `/node:localhost` and friends stay on the host; `@file` lists are unknown.
+    if !targets.is_empty() && targets.iter().all(|t| is_loopback(t)) {
+        return None;
+    }
+    Some(remote(targets))
+}
+
+fn m_wmic_create(c: &Ctx<'_>) -> Option<Hit> {
+    let t = wmic_remote(c)?;
+    (c.text.contains("call create") || c.text.contains("call  create"))
+        .then(|| hit_with(t, c.process_threats()))?
+}
+
+fn m_wmic_query(c: &Ctx<'_>) -> Option<Hit> {
+    let t = wmic_remote(c)?;
+    (!c.text.contains("call create")).then(|| hit_with(t, c.process_threats()))?
+}
+
+fn ps_remote_wmi(c: &Ctx<'_>, cmdlets: &[&str], extra: &[&str]) -> Option<Hit> {
+    if !script_or_process(c) || !any(&c.text, cmdlets) || !extra.iter().all(|e| c.text.contains(e))
+    {
+        return None;
+    }
+    if !any(&c.text, &["-computername", "-cn "]) {
+        return None;
+    }
+    let src = c
+        .get(F::CommandLine)
+        .or_else(|| c.get(F::ScriptBlockText))
+        .unwrap_or_default();
+    let targets = command_line_targets(&src, false);
+    if !targets.is_empty() && targets.iter().all(|t| is_loopback(t)) {
+        return None;
+    }
+    Some(Hit {
+        targets: remote(targets),
+        ..Hit::default()
+    })
+}
+
+fn m_ps_wmi_create(c: &Ctx<'_>) -> Option<Hit> {
+    ps_remote_wmi(
+        c,
+        &["invoke-wmimethod", "iwmi "],
+        &["win32_process", "create"],
+    )
+}
+
+fn m_ps_wmi_cim(c: &Ctx<'_>) -> Option<Hit> {
+    ps_remote_wmi(c, &["invoke-cimmethod", "new-cimsession"], &[])
+}
+
+fn m_ps_wmi_query(c: &Ctx<'_>) -> Option<Hit> {
+    ps_remote_wmi(c, &["get-wmiobject", "get-ciminstance", "gwmi "], &[])
+}
+
+fn m_invoke_wmiexec(c: &Ctx<'_>) -> Option<Hit> {
+    (script_or_process(c) && c.text.contains("invoke-wmiexec")).then(Hit::default)
+}
+
+fn m_offensive_tool(c: &Ctx<'_>) -> Option<Hit> {
+    let tools = [
+        "wmimplant",
+        "sharpwmi",
+        "sharpmove",
+        "crackmapexec",
+        "netexec",
+        "nxc.exe",
+        "wmiexec.py",
+        "invoke-wmilm",
+    ];
+    (script_or_process(c) && any(&c.text, &tools) && !c.text.contains("invoke-wmiexec"))
+        .then(Hit::default)
+}
+
+fn wmiprvse_child(c: &Ctx<'_>, lolbas: bool) -> Option<Hit> {
+    let excluded = ["werfault.exe", "wmiprvse.exe", "dismhost.exe", "wermgr.exe"];
+    if !process_under(c, "wmiprvse.exe") || excluded.contains(&c.image.as_str()) {
+        return None;
+    }
+    let user = c.get(F::User).unwrap_or_default().to_ascii_lowercase();
+    let logon = c.get(F::LogonId).unwrap_or_default().to_ascii_lowercase();
+    let image_path = c.get(F::Image).unwrap_or_default().to_ascii_lowercase();
+    if user.ends_with("system") || logon == "0x3e7" || image_path.contains("\\ccm\\") {
+        return None;
+    }
+    (LOLBAS.contains(&c.image.as_str()) == lolbas).then(|| Hit {
+        threats: c.process_threats(),
+        ..Hit::default()
+    })
+}
+
+fn m_wmi_child(c: &Ctx<'_>) -> Option<Hit> {
+    wmiprvse_child(c, false)
+}
+
+fn m_wmi_child_lolbas(c: &Ctx<'_>) -> Option<Hit> {
+    wmiprvse_child(c, true)
+}
+
+fn m_impacket(c: &Ctx<'_>) -> Option<Hit> {
+    let p = patterns();
+    let by_cmd = c.kind == Kind::ProcessCreate && p.impacket_cmd.is_match(&c.text);
+    let by_file = c.kind == Kind::FileCreate
+        && c.get(F::TargetFilename)
+            .is_some_and(|f| p.impacket_file.is_match(f.trim()));
+    (by_cmd || by_file).then(|| Hit {
+        threats: c.process_threats(),
+        ..Hit::default()
+    })
+}
+
+fn m_token_access(c: &Ctx<'_>) -> Option<Hit> {
+    let src = basename(&c.get(F::SourceImage)?).to_lowercase();
+    let access = c.get(F::GrantedAccess)?.to_ascii_lowercase();
+    (c.kind == Kind::ProcessAccess
+        && src == "wmiprvse.exe"
+        && matches!(access.as_str(), "0x1478" | "0x1fffff"))
+    .then(|| Hit {
+        detail: Some(format!("granted access {access}")),
+        ..Hit::default()
+    })
+}
+
+fn m_dll_hijack(c: &Ctx<'_>) -> Option<Hit> {
+    let name = match c.kind {
+        Kind::ShareAccess => c.get(F::RelativeTargetName)?,
+        Kind::FileCreate => c.get(F::TargetFilename)?,
+        _ => return None,
+    };
+    let n = name.to_ascii_lowercase().replace('/', "\\");
+    n.ends_with("wbem\\wbemcomn.dll").then(|| Hit {
+        detail: Some(name),
+        ..Hit::default()
+    })
+}
+
+/// The text of a WMI subscription event, lower-cased: consumer, type, query,
+/// cause, and the raw event for renderings that keep them only there.
+fn wmi_text(c: &Ctx<'_>) -> String {
+    let mut s = String::new();
+    for f in [
+        F::WmiConsumer,
+        F::WmiType,
+        F::WmiQuery,
+        F::WmiPossibleCause,
+        F::WmiOperation,
+        F::WmiName,
+        F::Message,
+    ] {
+        if let Some(v) = c.ev.get(f).value() {
+            s.push_str(v);
+            s.push('\n');
+        }
+    }
+    if s.is_empty() {
+        s.push_str(c.ev.get(F::Raw).or_empty());
+    }
+    s.to_lowercase()
+}
+
+const SCM_CONSUMER: &str = "scm event log consumer";
+
+fn m_subscription_consumer(c: &Ctx<'_>) -> Option<Hit> {
+    let t = wmi_text(c);
+    let consumer_kind = [
+        "commandlineeventconsumer",
+        "activescripteventconsumer",
+        "command line",
+        "script",
+    ];
+    let fits = match c.kind {
+        Kind::SysmonWmi(20) => true,
+        Kind::WmiActivity(5861) => any(&t, &consumer_kind[..2]),
+        _ => false,
+    };
+    (fits && any(&t, &consumer_kind) && !t.contains(SCM_CONSUMER)).then(|| Hit {
+        detail: c.get(F::WmiConsumer).map(|v| format!("consumer {v}")),
+        ..Hit::default()
+    })
+}
+
+fn m_subscription_binding(c: &Ctx<'_>) -> Option<Hit> {
+    let t = wmi_text(c);
+    let fits = match c.kind {
+        Kind::SysmonWmi(19 | 21) => true,
+        Kind::WmiActivity(5861) => !any(
+            &t,
+            &["commandlineeventconsumer", "activescripteventconsumer"],
+        ),
+        Kind::WmiActivity(5859) => t.contains("permanent"),
+        _ => false,
+    };
+    (fits && !t.contains(SCM_CONSUMER)).then(|| Hit {
+        detail: c
+            .get(F::WmiConsumer)
+            .or_else(|| c.get(F::WmiQuery))
+            .map(|v| v.chars().take(200).collect()),
+        ..Hit::default()
+    })
+}
+
+fn m_subscription_temporary(c: &Ctx<'_>) -> Option<Hit> {
+    let t = wmi_text(c);
+    let defaults = [
+        "wsmprovhost.exe",
+        "antivirusproduct",
+        "firewallproduct",
+        "antispywareproduct",
+    ];
+    (c.kind == Kind::WmiActivity(5860) && !any(&t, &defaults)).then(|| Hit {
+        detail: c.get(F::WmiQuery).map(|q| format!("query {q}")),
+        ..Hit::default()
+    })
+}
+
+fn m_wmi_context(c: &Ctx<'_>) -> Option<Hit> {
+    if !matches!(c.kind, Kind::WmiActivity(5857 | 5858)) {
+        return None;
+    }
+    let mut parts = Vec::new();
+    for (label, f) in [
+        ("provider", F::WmiProvider),
+        ("client", F::WmiClientMachine),
+        ("operation", F::WmiOperation),
+    ] {
+        if let Some(v) = c.get(f) {
+            parts.push(format!(
+                "{label} {}",
+                v.chars().take(160).collect::<String>()
+            ));
+        }
+    }
+    Some(Hit {
+        detail: (!parts.is_empty()).then(|| parts.join("; ")),
+        ..Hit::default()
+    })
+}
+
+fn m_consumer_exec(c: &Ctx<'_>) -> Option<Hit> {
+    (c.kind == Kind::ProcessCreate && (c.image == "scrcons.exe" || c.parent == "scrcons.exe")).then(
+        || Hit {
+            threats: c.process_threats(),
+            ..Hit::default()
+        },
+    )
+}
+
+fn m_mof_compile(c: &Ctx<'_>) -> Option<Hit> {
+    let shell_parent = ["cmd.exe", "powershell.exe", "pwsh.exe"].contains(&c.parent.as_str());
+    let odd_path = any(
+        &c.text,
+        &["\\users\\", "\\temp\\", "\\appdata\\", "\\programdata\\"],
+    );
+    (c.kind == Kind::ProcessCreate && c.is_image(&["mofcomp.exe"]) && (shell_parent || odd_path))
+        .then(|| Hit {
+            threats: c.process_threats(),
+            ..Hit::default()
+        })
+}
+
+fn m_scheduled_job(c: &Ctx<'_>) -> Option<Hit> {
+    (script_or_process(c) && c.text.contains("win32_scheduledjob")).then(Hit::default)
+}
+
+// ------------------------------------------------------------ rule table
+
+const SYSMON: &str = "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational";
+const SECURITY: &str = "XmlWinEventLog:Security";
+const PSOP: &str = "XmlWinEventLog:Microsoft-Windows-PowerShell/Operational";
+const WINPS: &str = "XmlWinEventLog:Windows PowerShell";
+const WINRM: &str = "XmlWinEventLog:Microsoft-Windows-WinRM/Operational";
+const WMI: &str = "XmlWinEventLog:Microsoft-Windows-WMI-Activity/Operational";
+
+macro_rules! ex {
+    ($src:expr, $code:literal $(, $k:literal = $v:expr)* $(,)?) => {
+        &[("source", $src), ("EventCode", $code), ("Computer", "SRV02.corp.example") $(, ($k, $v))*]
+    };
+}
+
+/// Every rule, in the order their AlertTypes are listed.
+pub static RULES: &[Rule] = &[
+    Rule {
+        id: "winrm_remoteexec_child",
+        alert_type: "WinRM_RemoteExec_Child",
+        description: "wsmprovhost.exe (WinRM plugin host) started a process: command run through PowerShell remoting",
+        mitre: "T1021.006",
+        side: Side::Destination,
+        impact: 90,
+        confidence: 50,
+        message: "wsmprovhost.exe on $risk_object$ spawned $process_name$ (remote PowerShell / WinRM execution)",
+        matcher: m_remoteexec_child,
+        positives: &[
+            ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wsmprovhost.exe", "Image" = "C:\\Windows\\System32\\whoami.exe"),
+            ex!(SECURITY, "4688", "ParentProcessName" = "C:\\Windows\\System32\\wsmprovhost.exe", "NewProcessName" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"),
+            ex!("WinEventLog:Security", "4688", "Creator_Process_Name" = "C:\\Windows\\System32\\wsmprovhost.exe", "New_Process_Name" = "C:\\Windows\\System32\\cmd.exe"),
+            &[("parent_process_name", "wsmprovhost.exe"), ("process_name", "hostname.exe"), ("dest", "SRV02")],
+        ],
+        negatives: &[
+            ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wsmprovhost.exe", "Image" = "C:\\Windows\\System32\\conhost.exe"),
+            ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wsmprovhost.exe", "Image" = "C:\\Windows\\System32\\WerFault.exe"),
+            ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wsmprovhost.exe", "Image" = "C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319\\csc.exe"),
+            ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\explorer.exe", "Image" = "C:\\Windows\\System32\\cmd.exe"),
+            ex!(SYSMON, "10", "SourceImage" = "C:\\Windows\\System32\\wsmprovhost.exe", "TargetImage" = "C:\\Windows\\System32\\cmd.exe"),
+        ],
+    },
+    Rule {
+        id: "winrm_remoteexec_child_lolbas",
+        alert_type: "WinRM_RemoteExec_Child",
+        description: "wsmprovhost.exe started a living-off-the-land binary",
+        mitre: "T1021.006",
+        side: Side::Destination,
+        impact: 90,
+        confidence: 60,
+        message: "wsmprovhost.exe on $risk_object$ spawned the LOLBAS binary $process_name$",
+        matcher: m_remoteexec_child_lolbas,
+        positives: &[ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wsmprovhost.exe", "Image" = "C:\\Windows\\System32\\schtasks.exe")],
+        negatives: &[ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wsmprovhost.exe", "Image" = "C:\\Windows\\System32\\whoami.exe")],
+    },
+    Rule {
+        id: "winrm_psremoting",
+        alert_type: "WinRM_PSRemoting",
+        description: "PowerShell started with a remoting cmdlet or WinRM target on its command line",
+        mitre: "T1021.006",
+        side: Side::Source,
+        impact: 90,
+        confidence: 50,
+        message: "PowerShell remoting from $risk_object$ to $target_host$",
+        matcher: m_psremoting,
+        positives: &[
+            ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "CommandLine" = "powershell -c Invoke-Command -ComputerName SRV03 -ScriptBlock {whoami}"),
+            ex!(SECURITY, "4688", "NewProcessName" = "C:\\Program Files\\PowerShell\\7\\pwsh.exe", "CommandLine" = "pwsh -c Enter-PSSession srv03"),
+            ex!(SYSMON, "1", "Image" = "C:\\x\\renamed.exe", "OriginalFileName" = "PowerShell.EXE", "CommandLine" = "renamed.exe New-PSSession -cn srv03"),
+        ],
+        negatives: &[
+            ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "CommandLine" = "powershell -c Get-Process"),
+            ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "cmd /c echo Invoke-Command"),
+        ],
+    },
+    Rule {
+        id: "winrm_psremoting_scriptblock",
+        alert_type: "WinRM_PSRemoting",
+        description: "Script block runs a PowerShell remoting cmdlet against another computer",
+        mitre: "T1021.006",
+        side: Side::Source,
+        impact: 90,
+        confidence: 50,
+        message: "PowerShell remoting script block on $risk_object$ targeting $target_host$",
+        matcher: m_psremoting_scriptblock,
+        positives: &[ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-Command -ComputerName SRV03 -ScriptBlock { hostname }")],
+        negatives: &[
+            ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-Command -ScriptBlock { hostname }"),
+            ex!(PSOP, "4103", "Payload" = "Invoke-Command -ComputerName SRV03"),
+        ],
+    },
+    Rule {
+        id: "winrm_directtool",
+        alert_type: "WinRM_DirectTool",
+        description: "winrs.exe, or winrm on a command line (WinRM client tools)",
+        mitre: "T1021.006",
+        side: Side::Source,
+        impact: 90,
+        confidence: 60,
+        message: "winrs/winrm used on $risk_object$ against $target_host$",
+        matcher: m_directtool,
+        positives: &[
+            ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\winrs.exe", "CommandLine" = "winrs -r:srv03 ipconfig"),
+            ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cscript.exe", "CommandLine" = "cscript //nologo C:\\Windows\\System32\\winrm.vbs invoke Create wmicimv2/Win32_Process @{CommandLine=\"calc\"} -r:http://srv03:5985"),
+        ],
+        negatives: &[
+            ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\svchost.exe", "CommandLine" = "C:\\Windows\\System32\\svchost.exe -k NetworkService -p -s WinRM"),
+            ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\ipconfig.exe", "CommandLine" = "ipconfig /all"),
+        ],
+    },
+    Rule {
+        id: "winrm_session_created",
+        alert_type: "WinRM_SessionCreated",
+        description: "The WinRM service created a shell for a remote client (WinRM/Operational 91 or 168)",
+        mitre: "T1021.006",
+        side: Side::Destination,
+        impact: 30,
+        confidence: 50,
+        message: "WinRM shell created on $risk_object$",
+        matcher: m_session_created,
+        positives: &[
+            ex!(WINRM, "91", "resourceUri" = "http://schemas.microsoft.com/powershell/Microsoft.PowerShell"),
+            ex!(WINRM, "91", "ErrorCode" = "15005", "EventPayload" = "68007400740070003A002F002F0000000000"),
+            ex!(WINRM, "168"),
+        ],
+        negatives: &[ex!(WINRM, "6", "connection" = "SRV03/wsman"), ex!(SYSMON, "91")],
+    },
+    Rule {
+        id: "winrm_session_initiated",
+        alert_type: "WinRM_SessionInitiated",
+        description: "WSMan client opened a session to a remote host (WinRM/Operational 6)",
+        mitre: "T1021.006",
+        side: Side::Source,
+        impact: 30,
+        confidence: 50,
+        message: "WinRM session from $risk_object$ to $target_host$",
+        matcher: m_session_initiated,
+        positives: &[
+            ex!(WINRM, "6", "connection" = "SRV03.corp.example/wsman?PSVersion=5.1.19041.4291"),
+            ex!(WINRM, "6", "connection" = "https://10.0.1.33:5986/wsman"),
+        ],
+        negatives: &[
+            ex!(WINRM, "6", "connection" = "localhost:47001/WSMan?MSP=6a83d074;PSVersion=5.1"),
+            ex!(WINRM, "6", "connection" = "[::1]:5985/wsman"),
+            ex!(WINRM, "91", "connection" = "SRV03/wsman"),
+        ],
+    },
+    Rule {
+        id: "winrm_session_failed",
+        alert_type: "WinRM_SessionFailed",
+        description: "WinRM client failure: bad credentials (162) or shell creation failed (12)",
+        mitre: "T1021.006",
+        side: Side::Source,
+        impact: 30,
+        confidence: 50,
+        message: "Failed WinRM session from $risk_object$",
+        matcher: m_session_failed,
+        positives: &[ex!(WINRM, "162"), ex!(WINRM, "12", "errorCode" = "2150858980")],
+        negatives: &[ex!(WINRM, "6", "connection" = "SRV03/wsman"), ex!(SECURITY, "162")],
+    },
+    Rule {
+        id: "winrm_session_context",
+        alert_type: "WinRM_SessionContext",
+        description: "WinRM session lifecycle or context event (no alert on its own)",
+        mitre: "T1021.006",
+        side: Side::Source,
+        impact: 0,
+        confidence: 0,
+        message: "WinRM session activity on $risk_object$",
+        matcher: m_session_context,
+        positives: &[
+            ex!(WINRM, "2"),
+            ex!(WINRM, "31"),
+            ex!(WINRM, "80", "operationName" = "DeleteShell", "url" = "SRV03.corp.example", "port" = "5985"),
+            ex!(WINRM, "166", "auth" = "Kerberos"),
+            ex!(WINRM, "6", "connection" = "localhost:47001/WSMan?MSP=1;PSVersion=5.1"),
+        ],
+        negatives: &[ex!(WINRM, "6", "connection" = "SRV03/wsman"), ex!(WINRM, "91"), ex!(WINRM, "9999")],
+    },
+    Rule {
+        id: "winrm_network_connection",
+        alert_type: "WinRM_NetworkConnection",
+        description: "Outbound connection to a WinRM port (5985/5986) of another host",
+        mitre: "T1021.006",
+        side: Side::Source,
+        impact: 50,
+        confidence: 40,
+        message: "$risk_object$ connected to WinRM on $target_host$",
+        matcher: m_network_outbound,
+        positives: &[
+            ex!(SYSMON, "3", "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "Initiated" = "true", "DestinationIp" = "172.18.39.6", "DestinationPort" = "5985"),
+            ex!(SECURITY, "5156", "Application" = "\\device\\harddiskvolume2\\windows\\system32\\windowspowershell\\v1.0\\powershell.exe", "Direction" = "%%14593", "DestAddress" = "10.0.1.33", "DestPort" = "5986"),
+        ],
+        negatives: &[
+            ex!(SYSMON, "3", "Image" = "C:\\x\\rogue.exe", "Initiated" = "true", "DestinationIp" = "127.0.0.1", "DestinationPort" = "5985"),
+            ex!(SYSMON, "3", "Image" = "C:\\x\\a.exe", "Initiated" = "true", "DestinationIp" = "10.0.0.1", "DestinationPort" = "443"),
+            ex!(SYSMON, "3", "Image" = "System", "Initiated" = "false", "SourceIp" = "172.18.39.5", "DestinationIp" = "172.18.39.6", "DestinationPort" = "5985"),
+        ],
+    },
+    Rule {
+        id: "winrm_inbound_connection",
+        alert_type: "WinRM_InboundConnection",
+        description: "Inbound connection from another host to this host's WinRM port",
+        mitre: "T1021.006",
+        side: Side::Destination,
+        impact: 30,
+        confidence: 40,
+        message: "$risk_object$ accepted a WinRM connection from $threat_object$",
+        matcher: m_network_inbound,
+        positives: &[ex!(SYSMON, "3", "Image" = "System", "Initiated" = "false", "SourceIp" = "172.18.39.5", "DestinationIp" = "172.18.39.6", "DestinationPort" = "5985")],
+        negatives: &[ex!(SYSMON, "3", "Image" = "System", "Initiated" = "false", "SourceIp" = "127.0.0.1", "DestinationIp" = "127.0.0.1", "DestinationPort" = "5985")],
+    },
+    Rule {
+        id: "lm_explicit_credentials",
+        alert_type: "LM_ExplicitCredentials",
+        description: "Explicit-credential logon (4648) by a remoting tool to a named server",
+        mitre: "T1021.006",
+        side: Side::Source,
+        impact: 60,
+        confidence: 60,
+        message: "Explicit credentials used from $risk_object$ to $target_host$ by $threat_object$",
+        matcher: m_explicit_credentials,
+        positives: &[ex!(SECURITY, "4648", "ProcessName" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "TargetServerName" = "WIN-77LTAPHIQ1R", "TargetInfo" = "RPCSS/WIN-77LTAPHIQ1R")],
+        negatives: &[
+            ex!(SECURITY, "4648", "ProcessName" = "C:\\Windows\\System32\\lsass.exe", "TargetServerName" = "DC1"),
+            ex!(SECURITY, "4648", "ProcessName" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "TargetServerName" = "localhost"),
+        ],
+    },
+    Rule {
+        id: "winrm_host_process",
+        alert_type: "WinRM_HostProcess",
+        description: "The WinRM plugin host wsmprovhost.exe started (a remoting session begins)",
+        mitre: "T1021.006",
+        side: Side::Destination,
+        impact: 30,
+        confidence: 50,
+        message: "WinRM session host started on $risk_object$",
+        matcher: m_host_process,
+        positives: &[ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wsmprovhost.exe", "ParentImage" = "C:\\Windows\\System32\\svchost.exe")],
+        negatives: &[ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\svchost.exe", "ParentImage" = "C:\\Windows\\System32\\services.exe")],
+    },
+    Rule {
+        id: "winrm_remoteshell_child",
+        alert_type: "WinRM_RemoteShell_Child",
+        description: "winrshost.exe started a process: command run through winrs",
+        mitre: "T1021.006",
+        side: Side::Destination,
+        impact: 90,
+        confidence: 60,
+        message: "winrshost.exe on $risk_object$ spawned $process_name$ (winrs remote shell)",
+        matcher: m_remoteshell_child,
+        positives: &[ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\winrshost.exe", "Image" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "cmd.exe /C ipconfig")],
+        negatives: &[ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\winrshost.exe", "Image" = "C:\\Windows\\System32\\conhost.exe")],
+    },
+    Rule {
+        id: "ps_remote_session_400",
+        alert_type: "PS_RemoteSession",
+        description: "PowerShell engine started for a remote session (Windows PowerShell 400, HostName=ServerRemoteHost)",
+        mitre: "T1021.006",
+        side: Side::Destination,
+        impact: 30,
+        confidence: 50,
+        message: "Remote PowerShell session hosted on $risk_object$",
+        matcher: m_ps_remote_400,
+        positives: &[
+            ex!(WINPS, "400", "HostName" = "ServerRemoteHost", "HostApplication" = "C:\\Windows\\system32\\wsmprovhost.exe -Embedding"),
+            ex!("WinEventLog:Windows PowerShell", "400", "Message" = "Engine state is changed from None to Available.\n\tHostName=ServerRemoteHost\n\tHostApplication=C:\\Windows\\system32\\wsmprovhost.exe -Embedding"),
+        ],
+        negatives: &[ex!(WINPS, "400", "HostName" = "ConsoleHost", "HostApplication" = "powershell.exe")],
+    },
+    Rule {
+        id: "ps_remote_session_4103",
+        alert_type: "PS_RemoteSession",
+        description: "PowerShell module logging from a remote runspace (4103, Host Name = ServerRemoteHost in wsmprovhost.exe)",
+        mitre: "T1021.006",
+        side: Side::Destination,
+        impact: 70,
+        confidence: 70,
+        message: "Remote PowerShell session ran commands on $risk_object$",
+        matcher: m_ps_remote_4103,
+        positives: &[ex!(PSOP, "4103", "ContextInfo" = "        Severity = Informational\n        Host Name = ServerRemoteHost\n        Host Application = C:\\Windows\\system32\\wsmprovhost.exe -Embedding\n")],
+        negatives: &[
+            ex!(PSOP, "4103", "ContextInfo" = "        Host Name = ConsoleHost\n        Host Application = powershell.exe\n"),
+            ex!(PSOP, "4104", "ScriptBlockText" = "HostName=ServerRemoteHost wsmprovhost.exe"),
+        ],
+    },
+    Rule {
+        id: "winrm_evilwinrm",
+        alert_type: "WinRM_EvilWinRM",
+        description: "Evil-WinRM client run on a Windows host",
+        mitre: "T1021.006",
+        side: Side::Source,
+        impact: 70,
+        confidence: 70,
+        message: "Evil-WinRM run on $risk_object$ against $target_host$",
+        matcher: m_evilwinrm,
+        positives: &[ex!(SYSMON, "1", "Image" = "C:\\Ruby30\\bin\\ruby.exe", "CommandLine" = "ruby.exe evil-winrm.rb -i 10.0.1.33 -u admin -p x")],
+        negatives: &[ex!(SYSMON, "1", "Image" = "C:\\Ruby30\\bin\\ruby.exe", "CommandLine" = "ruby.exe -v")],
+    },
+    Rule {
+        id: "winrm_lsass_access",
+        alert_type: "WinRM_LSASS_Access",
+        description: "wsmprovhost.exe opened LSASS (credential theft from a remoting session)",
+        mitre: "T1003.001",
+        side: Side::Destination,
+        impact: 70,
+        confidence: 70,
+        message: "wsmprovhost.exe on $risk_object$ accessed LSASS",
+        matcher: m_lsass_access,
+        positives: &[ex!(SYSMON, "10", "SourceImage" = "C:\\Windows\\system32\\wsmprovhost.exe", "TargetImage" = "C:\\Windows\\system32\\lsass.exe", "GrantedAccess" = "0x1010")],
+        negatives: &[ex!(SYSMON, "10", "SourceImage" = "C:\\Windows\\system32\\wsmprovhost.exe", "TargetImage" = "C:\\Windows\\system32\\lsass.exe", "GrantedAccess" = "0x80000000")],
+    },
+    Rule {
+        id: "winrm_enablement",
+        alert_type: "WinRM_Enablement",
+        description: "PowerShell remoting / WinRM enabled (Enable-PSRemoting, Set-WSManQuickConfig, winrm quickconfig)",
+        mitre: "T1021.006",
+        side: Side::Local,
+        impact: 50,
+        confidence: 50,
+        message: "PowerShell remoting was enabled on $Computer$",
+        matcher: m_enablement,
+        positives: &[
+            ex!(PSOP, "4104", "ScriptBlockText" = "Enable-PSRemoting -Force"),
+            ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "cmd /c winrm quickconfig -q"),
+        ],
+        negatives: &[ex!(PSOP, "4104", "ScriptBlockText" = "Disable-PSRemoting"), ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "cmd /c winrm get winrm/config")],
+    },
+    Rule {
+        id: "winrm_trustedhosts",
+        alert_type: "WinRM_TrustedHosts",
+        description: "WinRM client TrustedHosts changed (allows NTLM / IP targets)",
+        mitre: "T1021.006",
+        side: Side::Source,
+        impact: 80,
+        confidence: 80,
+        message: "WinRM TrustedHosts modified on $risk_object$",
+        matcher: m_trustedhosts,
+        positives: &[
+            ex!(PSOP, "4104", "ScriptBlockText" = "Set-Item WSMan:\\localhost\\Client\\TrustedHosts -Value '*' -Force"),
+            ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "winrm set winrm/config/client @{TrustedHosts=\"10.0.0.5\"}"),
+        ],
+        negatives: &[ex!(PSOP, "4104", "ScriptBlockText" = "Get-Item WSMan:\\localhost\\Client\\TrustedHosts")],
+    },
+    Rule {
+        id: "pswa_enabled",
+        alert_type: "PSWA_Enabled",
+        description: "PowerShell Web Access installed or authorised",
+        mitre: "T1021.006",
+        side: Side::Local,
+        impact: 90,
+        confidence: 80,
+        message: "PowerShell Web Access enabled on $risk_object$",
+        matcher: m_pswa_enabled,
+        positives: &[
+            ex!(PSOP, "4104", "ScriptBlockText" = "Install-PswaWebApplication -UseTestCertificate"),
+            ex!(SECURITY, "4688", "NewProcessName" = "C:\\Windows\\System32\\Dism.exe", "CommandLine" = "dism /online /enable-feature /featurename:WindowsPowerShellWebAccess"),
+        ],
+        negatives: &[ex!(PSOP, "4104", "ScriptBlockText" = "Get-WindowsFeature")],
+    },
+    Rule {
+        id: "pswa_activity",
+        alert_type: "PSWA_Activity",
+        description: "PowerShell Web Access gateway logging on to a target server (4648 by pswa_pool)",
+        mitre: "T1021.006",
+        side: Side::Source,
+        impact: 40,
+        confidence: 80,
+        message: "PowerShell Web Access on $risk_object$ connected to $target_host$",
+        matcher: m_pswa_activity,
+        positives: &[ex!(SECURITY, "4648", "SubjectUserName" = "pswa_pool", "TargetServerName" = "SRV03", "ProcessName" = "C:\\Windows\\System32\\inetsrv\\w3wp.exe")],
+        negatives: &[ex!(SECURITY, "4648", "SubjectUserName" = "alice", "TargetServerName" = "SRV03")],
+    },
+    Rule {
+        id: "winrm_althost",
+        alert_type: "WinRM_AltHost",
+        description: "WSMan provider loaded by a non-PowerShell host application (Windows PowerShell 600)",
+        mitre: "T1021.006",
+        side: Side::Source,
+        impact: 60,
+        confidence: 60,
+        message: "WSMan used from an unusual host application on $risk_object$",
+        matcher: m_althost,
+        positives: &[ex!(WINPS, "600", "Message" = "Provider \"WSMan\" is Started.\n\tProviderName=WSMan\n\tHostApplication=C:\\Users\\a\\loader.exe\n\tEngineVersion=5.1")],
+        negatives: &[ex!(WINPS, "600", "Message" = "Provider \"WSMan\" is Started.\n\tProviderName=WSMan\n\tHostApplication=C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe -nop\n")],
+    },
+    Rule {
+        id: "wmi_remoteexec_source_create",
+        alert_type: "WMI_RemoteExec_Source",
+        description: "wmic /node: process call create (remote process creation over WMI)",
+        mitre: "T1047",
+        side: Side::Source,
+        impact: 70,
+        confidence: 70,
+        message: "Remote WMI process creation from $risk_object$ on $target_host$",
+        matcher: m_wmic_create,
+        positives: &[ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "CommandLine" = "wmic /node:\"10.0.1.33\" /user:corp\\alice process call create \"cmd /c whoami\"")],
+        negatives: &[
+            ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "CommandLine" = "wmic /node:localhost process call create calc"),
+            ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "CommandLine" = "wmic process list /FORMAT:\"https://example.org/x.xsl\""),
+        ],
+    },
+    Rule {
+        id: "wmi_remoteexec_source_query",
+        alert_type: "WMI_RemoteExec_Source",
+        description: "wmic /node: against another host (remote WMI query)",
+        mitre: "T1047",
+        side: Side::Source,
+        impact: 60,
+        confidence: 60,
+        message: "Remote WMI query from $risk_object$ to $target_host$",
+        matcher: m_wmic_query,
+        positives: &[ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "CommandLine" = "wmic /node:srv1,srv2 os get caption")],
+        negatives: &[ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "CommandLine" = "wmic os get caption")],
+    },
+    Rule {
+        id: "wmi_remoteexec_ps_create",
+        alert_type: "WMI_RemoteExec_PS",
+        description: "Invoke-WmiMethod Win32_Process Create against another computer",
+        mitre: "T1047",
+        side: Side::Source,
+        impact: 90,
+        confidence: 70,
+        message: "Remote WMI process creation with PowerShell from $risk_object$ on $target_host$",
+        matcher: m_ps_wmi_create,
+        positives: &[ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-WmiMethod -ComputerName srv03 -Class Win32_Process -Name Create -ArgumentList calc")],
+        negatives: &[ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-WmiMethod -Class Win32_Process -Name Create -ArgumentList calc")],
+    },
+    Rule {
+        id: "wmi_remoteexec_ps_cim",
+        alert_type: "WMI_RemoteExec_PS",
+        description: "CIM session or method against another computer (Invoke-CimMethod / New-CimSession)",
+        mitre: "T1047",
+        side: Side::Source,
+        impact: 50,
+        confidence: 50,
+        message: "Remote CIM session from $risk_object$ to $target_host$",
+        matcher: m_ps_wmi_cim,
+        positives: &[ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "CommandLine" = "powershell New-CimSession -ComputerName srv03")],
+        negatives: &[ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "CommandLine" = "powershell New-CimSession -ComputerName localhost")],
+    },
+    Rule {
+        id: "wmi_remoteexec_ps_query",
+        alert_type: "WMI_RemoteExec_PS",
+        description: "Remote WMI/CIM query from PowerShell (Get-WmiObject / Get-CimInstance -ComputerName)",
+        mitre: "T1047",
+        side: Side::Source,
+        impact: 30,
+        confidence: 50,
+        message: "Remote WMI query with PowerShell from $risk_object$ to $target_host$",
+        matcher: m_ps_wmi_query,
+        positives: &[ex!(PSOP, "4104", "ScriptBlockText" = "Get-WmiObject Win32_OperatingSystem -ComputerName srv03")],
+        negatives: &[ex!(PSOP, "4104", "ScriptBlockText" = "Get-WmiObject Win32_OperatingSystem")],
+    },
+    Rule {
+        id: "wmi_invoke_wmiexec",
+        alert_type: "WMI_OffensiveTool",
+        description: "Invoke-WMIExec (pass-the-hash WMI execution)",
+        mitre: "T1047",
+        side: Side::Source,
+        impact: 100,
+        confidence: 100,
+        message: "Invoke-WMIExec run on $risk_object$",
+        matcher: m_invoke_wmiexec,
+        positives: &[ex!(PSOP, "4104", "ScriptBlockText" = "function Invoke-WMIExec { param($Target) }")],
+        negatives: &[ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-WmiMethod -Class Win32_Process")],
+    },
+    Rule {
+        id: "wmi_offensive_tool",
+        alert_type: "WMI_OffensiveTool",
+        description: "Offensive WMI lateral-movement tooling (WMImplant, SharpWMI, SharpMove, CrackMapExec/NetExec, wmiexec.py)",
+        mitre: "T1047",
+        side: Side::Source,
+        impact: 70,
+        confidence: 70,
+        message: "Offensive WMI tooling on $risk_object$",
+        matcher: m_offensive_tool,
+        positives: &[ex!(SYSMON, "1", "Image" = "C:\\Users\\a\\SharpWMI.exe", "CommandLine" = "SharpWMI.exe action=exec computername=srv03 command=calc")],
+        negatives: &[ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "CommandLine" = "wmic os get caption")],
+    },
+    Rule {
+        id: "wmi_remoteexec_child",
+        alert_type: "WMI_RemoteExec_Child",
+        description: "WmiPrvSE.exe started a process outside the SYSTEM logon (remote WMI execution)",
+        mitre: "T1047",
+        side: Side::Destination,
+        impact: 70,
+        confidence: 70,
+        message: "WmiPrvSE.exe on $risk_object$ spawned $process_name$",
+        matcher: m_wmi_child,
+        positives: &[
+            ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "Image" = "C:\\Users\\Public\\grunt.exe", "User" = "THESHIRE\\pgustavo", "LogonId" = "0x9f1c2"),
+            ex!(SECURITY, "4688", "ParentProcessName" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "NewProcessName" = "C:\\Windows\\System32\\cmd.exe", "TargetUserName" = "alice"),
+        ],
+        negatives: &[
+            ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "Image" = "C:\\Windows\\System32\\cmd.exe", "User" = "NT AUTHORITY\\SYSTEM", "LogonId" = "0x3e7"),
+            ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "Image" = "C:\\Windows\\System32\\WerFault.exe", "User" = "CORP\\alice"),
+            ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "Image" = "C:\\Windows\\CCM\\ccmexec.exe", "User" = "CORP\\alice"),
+        ],
+    },
+    Rule {
+        id: "wmi_remoteexec_child_lolbas",
+        alert_type: "WMI_RemoteExec_Child",
+        description: "WmiPrvSE.exe started a living-off-the-land binary outside the SYSTEM logon",
+        mitre: "T1047",
+        side: Side::Destination,
+        impact: 90,
+        confidence: 60,
+        message: "WmiPrvSE.exe on $risk_object$ spawned the LOLBAS binary $process_name$",
+        matcher: m_wmi_child_lolbas,
+        positives: &[ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "Image" = "C:\\Windows\\System32\\rundll32.exe", "User" = "CORP\\alice")],
+        negatives: &[ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "Image" = "C:\\Windows\\System32\\cmd.exe", "User" = "CORP\\alice")],
+    },
+    Rule {
+        id: "wmi_impacket_wmiexec",
+        alert_type: "WMI_Impacket_WmiExec",
+        description: "Impacket wmiexec footprint (cmd.exe /Q /c … 1> \\\\127.0.0.1\\ADMIN$\\__<time>)",
+        mitre: "T1047",
+        side: Side::Destination,
+        impact: 90,
+        confidence: 70,
+        message: "Impacket wmiexec command executed on $risk_object$",
+        matcher: m_impacket,
+        positives: &[
+            ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "Image" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "cmd.exe /Q /c whoami 1> \\\\127.0.0.1\\ADMIN$\\__1556656370.11 2>&1"),
+            ex!(SYSMON, "11", "TargetFilename" = "C:\\Windows\\__1556656370.11"),
+        ],
+        negatives: &[ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "cmd.exe /c dir \\\\fileserver\\share")],
+    },
+    Rule {
+        id: "wmi_token_access",
+        alert_type: "WMI_TokenAccess",
+        description: "WmiPrvSE.exe opened a process with impersonation-grade access",
+        mitre: "T1047",
+        side: Side::Destination,
+        impact: 50,
+        confidence: 50,
+        message: "WmiPrvSE.exe on $risk_object$ opened a process with impersonation rights",
+        matcher: m_token_access,
+        positives: &[ex!(SYSMON, "10", "SourceImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "TargetImage" = "C:\\x\\a.exe", "GrantedAccess" = "0x1478")],
+        negatives: &[ex!(SYSMON, "10", "SourceImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "TargetImage" = "C:\\x\\a.exe", "GrantedAccess" = "0x1000")],
+    },
+    Rule {
+        id: "wmi_dll_hijack",
+        alert_type: "WMI_DLLHijack",
+        description: "wbemcomn.dll written to the WMI folder (WmiPrvSE DLL-hijack lateral movement)",
+        mitre: "T1047",
+        side: Side::Destination,
+        impact: 70,
+        confidence: 70,
+        message: "wbemcomn.dll planted on $risk_object$",
+        matcher: m_dll_hijack,
+        positives: &[ex!(SECURITY, "5145", "RelativeTargetName" = "Windows\\System32\\wbem\\wbemcomn.dll")],
+        negatives: &[ex!(SECURITY, "5145", "RelativeTargetName" = "Windows\\System32\\wbem\\wbemprox.dll")],
+    },
+    Rule {
+        id: "wmi_subscription_permanent_consumer",
+        alert_type: "WMI_Subscription_Permanent",
+        description: "Permanent WMI event consumer that runs a command or script",
+        mitre: "T1546.003",
+        side: Side::Local,
+        impact: 70,
+        confidence: 90,
+        message: "Permanent WMI event subscription on $risk_object$",
+        matcher: m_subscription_consumer,
+        positives: &[
+            ex!(SYSMON, "20", "Type" = "Command Line", "Destination" = "\"C:\\Windows\\System32\\cmd.exe\" /c calc"),
+            ex!(WMI, "5861", "CONSUMER" = "CommandLineEventConsumer=\"LogRotate Consumer\"", "ESS" = "subscription"),
+        ],
+        negatives: &[ex!(WMI, "5861", "CONSUMER" = "NTEventLogEventConsumer=\"SCM Event Log Consumer\"")],
+    },
+    Rule {
+        id: "wmi_subscription_permanent_binding",
+        alert_type: "WMI_Subscription_Permanent",
+        description: "Permanent WMI event filter or binding",
+        mitre: "T1546.003",
+        side: Side::Local,
+        impact: 30,
+        confidence: 100,
+        message: "WMI event filter or binding created on $risk_object$",
+        matcher: m_subscription_binding,
+        positives: &[ex!(SYSMON, "21", "Consumer" = "CommandLineEventConsumer.Name=\"x\""), ex!(SYSMON, "19", "Query" = "SELECT * FROM __InstanceModificationEvent")],
+        negatives: &[
+            ex!(WMI, "5861", "CONSUMER" = "NTEventLogEventConsumer=\"SCM Event Log Consumer\""),
+            ex!(WMI, "5861", "CONSUMER" = "CommandLineEventConsumer=\"x\""),
+        ],
+    },
+    Rule {
+        id: "wmi_subscription_temporary",
+        alert_type: "WMI_Subscription_Temporary",
+        description: "Temporary WMI event subscription that is not a Windows default",
+        mitre: "T1546.003",
+        side: Side::Local,
+        impact: 50,
+        confidence: 50,
+        message: "Temporary WMI event subscription on $risk_object$",
+        matcher: m_subscription_temporary,
+        positives: &[ex!(WMI, "5860", "Query" = "SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE TargetInstance ISA 'Win32_LogonSession'")],
+        negatives: &[ex!(WMI, "5860", "Query" = "SELECT * FROM Win32_ProcessStartTrace WHERE ProcessName = 'wsmprovhost.exe'")],
+    },
+    Rule {
+        id: "wmi_activity_context",
+        alert_type: "WMI_Activity",
+        description: "WMI provider load or client operation (WMI-Activity 5857/5858; context)",
+        mitre: "T1047",
+        side: Side::Local,
+        impact: 0,
+        confidence: 0,
+        message: "WMI activity on $risk_object$",
+        matcher: m_wmi_context,
+        positives: &[ex!(WMI, "5857", "ProviderName" = "CIMWin32"), ex!(WMI, "5858", "ClientMachine" = "WKS01", "Operation" = "ExecQuery")],
+        negatives: &[ex!(WMI, "5860", "Query" = "x")],
+    },
+    Rule {
+        id: "wmi_consumer_exec",
+        alert_type: "WMI_Consumer_Exec",
+        description: "WMI script consumer host scrcons.exe started or spawned a process",
+        mitre: "T1546.003",
+        side: Side::Local,
+        impact: 60,
+        confidence: 60,
+        message: "WMI script consumer executed on $risk_object$",
+        matcher: m_consumer_exec,
+        positives: &[ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\scrcons.exe", "ParentImage" = "C:\\Windows\\System32\\svchost.exe")],
+        negatives: &[ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\svchost.exe", "ParentImage" = "C:\\Windows\\System32\\services.exe")],
+    },
+    Rule {
+        id: "wmi_mof_compile",
+        alert_type: "WMI_MOF_Compile",
+        description: "MOF file compiled from a shell or a user/temp path",
+        mitre: "T1546.003",
+        side: Side::Local,
+        impact: 80,
+        confidence: 80,
+        message: "MOF compiled on $risk_object$",
+        matcher: m_mof_compile,
+        positives: &[ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\mofcomp.exe", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "mofcomp C:\\Users\\a\\evil.mof")],
+        negatives: &[ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\mofcomp.exe", "ParentImage" = "C:\\Windows\\System32\\msiexec.exe", "CommandLine" = "mofcomp C:\\Windows\\System32\\wbem\\x.mof")],
+    },
+    Rule {
+        id: "wmi_scheduled_job",
+        alert_type: "WMI_ScheduledJob",
+        description: "Scheduled job created through WMI Win32_ScheduledJob",
+        mitre: "T1053.002",
+        side: Side::Source,
+        impact: 80,
+        confidence: 50,
+        message: "WMI Win32_ScheduledJob used on $risk_object$",
+        matcher: m_scheduled_job,
+        positives: &[ex!(PSOP, "4104", "ScriptBlockText" = "([wmiclass]'\\\\srv03\\root\\cimv2:Win32_ScheduledJob').Create('calc',...)")],
+        negatives: &[ex!(PSOP, "4104", "ScriptBlockText" = "Get-ScheduledTask")],
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::PairsEvent;
+
+    #[test]
+    fn every_rule_matches_its_examples() {
+        let mut failures = Vec::new();
+        for rule in RULES {
+            assert!(
+                !rule.positives.is_empty() && !rule.negatives.is_empty(),
+                "{} lacks examples",
+                rule.id
+            );
+            for ex in rule.positives {
+                let ev = PairsEvent::from_pairs(ex);
+                if (rule.matcher)(&Ctx::new(&ev)).is_none() {
+                    failures.push(format!("{}: positive not matched: {ex:?}", rule.id));
+                }
+            }
+            for ex in rule.negatives {
+                let ev = PairsEvent::from_pairs(ex);
+                if (rule.matcher)(&Ctx::new(&ev)).is_some() {
+                    failures.push(format!("{}: negative matched: {ex:?}", rule.id));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn rule_ids_are_unique_and_scores_in_range() {
+        let mut ids: Vec<_> = RULES.iter().map(|r| r.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), RULES.len());
+        assert!(RULES.iter().all(|r| r.impact <= 100 && r.confidence <= 100));
+    }
+
+    #[test]
+    fn utf16_payload_decodes() {
+        let hex = "68007400740070003A002F002F0061000000";
+        assert_eq!(decode_utf16_hex(hex).as_deref(), Some("http://a"));
+        assert_eq!(decode_utf16_hex("zz"), None);
+    }
+}

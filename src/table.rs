@@ -1,0 +1,459 @@
+//! One chunk body in, one chunk body out.
+//!
+//! The input is splunkd's CSV (header line, LF or CRLF rows, RFC 4180
+//! quoting, `__mv_` companions). Rows are parsed with one reused
+//! `csv::ByteRecord`; each row's **original bytes** are copied to the output
+//! and the detection columns are appended, so every input field reaches
+//! splunkd byte for byte (invalid UTF-8, `_chunked_idx`, multivalues and
+//! all). Only when the input already has a column we write (for example a
+//! second `| winrmdetect`) is that row re-serialised without the old value.
+//! The output header is the input header plus every column we add, so no
+//! field is lost whatever the first row carries.
+
+use std::io::Write;
+
+use crate::detect::{Detection, Engine};
+use crate::event::{RowEvent, Schema};
+
+/// The fields the command adds, in output order.
+pub const OUTPUT_FIELDS: [&str; 11] = [
+    "AlertType",
+    "alert_description",
+    "mitre_technique_id",
+    "lm_side",
+    "target_host",
+    "risk_score",
+    "risk_message",
+    "risk_object",
+    "risk_object_type",
+    "threat_object",
+    "threat_object_type",
+];
+
+/// What to do with each row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mode {
+    /// Run detection (false: pass rows through untouched).
+    pub detect: bool,
+    /// Drop rows without an AlertType scoring at least `min_score`.
+    pub alerts_only: bool,
+    /// Threshold for `alerts_only`.
+    pub min_score: u32,
+}
+
+impl Default for Mode {
+    fn default() -> Self {
+        Mode {
+            detect: true,
+            alerts_only: false,
+            min_score: 1,
+        }
+    }
+}
+
+/// The outcome of one chunk.
+#[derive(Debug, Default)]
+pub struct ChunkOutput {
+    /// The reply body (empty when the request had no rows).
+    pub body: Vec<u8>,
+    /// Non-fatal problems, for `inspector.messages`.
+    pub warnings: Vec<String>,
+    /// Rows read.
+    pub rows_in: usize,
+    /// Rows written.
+    pub rows_out: usize,
+    /// Rows whose fields came from their XML `_raw`.
+    pub rows_from_raw: usize,
+}
+
+/// Processes one chunk body.
+pub fn process_body(body: &[u8], engine: &Engine, mode: Mode) -> ChunkOutput {
+    let mut out = ChunkOutput::default();
+    if body.is_empty() {
+        return out;
+    }
+    let mut rdr = reader(body);
+    let mut header = csv::ByteRecord::new();
+    match rdr.read_byte_record(&mut header) {
+        Ok(true) => {}
+        Ok(false) => return out,
+        Err(e) => {
+            out.warnings.push(format!(
+                "could not read the CSV header ({e}); chunk passed through unchanged"
+            ));
+            out.body = body.to_vec();
+            return out;
+        }
+    }
+    let names: Vec<&[u8]> = header.iter().collect();
+    let ours = |n: &[u8]| {
+        let base = n.strip_prefix(b"__mv_").unwrap_or(n);
+        OUTPUT_FIELDS.iter().any(|f| f.as_bytes() == base)
+    };
+    // Columns of the input we replace (only when detecting).
+    let replaced: Vec<bool> = names.iter().map(|n| mode.detect && ours(n)).collect();
+    let any_replaced = replaced.iter().any(|&r| r);
+    let width = names.len();
+    let schema = Schema::new(names.iter().copied());
+
+    let mut rows: Vec<u8> = Vec::with_capacity(body.len() + body.len() / 4);
+    // Per written row: where its input part ends in `rows`, and how many
+    // input fields it holds (to pad rows when some row was longer than the
+    // header).
+    let mut marks: Vec<(usize, usize)> = Vec::new();
+    let base_fields = width - replaced.iter().filter(|&&r| r).count();
+    let mut record = csv::ByteRecord::new();
+    let mut extra_width = 0usize;
+    let mut long_rows = 0usize;
+    let mut cells = Cells::default();
+    loop {
+        let start = rdr.position().byte() as usize;
+        match rdr.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                out.warnings.push(format!(
+                    "CSV error after {} rows ({e}); the rest of the chunk was passed through unchanged",
+                    out.rows_in
+                ));
+                let rest = &body[start.min(body.len())..];
+                rows.extend_from_slice(rest);
+                if !rest.ends_with(b"\n") {
+                    rows.push(b'\n');
+                }
+                break;
+            }
+        }
+        out.rows_in += 1;
+        let start = record.position().map_or(start, |p| p.byte() as usize);
+        let end = rdr.position().byte() as usize;
+        let raw = trim_terminator(&body[start.min(end)..end]);
+        if record.len() > width {
+            long_rows += 1;
+            extra_width = extra_width.max(record.len() - width);
+        }
+
+        let detection = if mode.detect {
+            let ev = RowEvent::new(&schema, &record);
+            if ev.from_raw_xml() {
+                out.rows_from_raw += 1;
+            }
+            engine.detect(&ev)
+        } else {
+            None
+        };
+        if mode.alerts_only
+            && detection
+                .as_ref()
+                .is_none_or(|d| d.risk_score < mode.min_score)
+        {
+            continue;
+        }
+        out.rows_out += 1;
+        if !mode.detect {
+            rows.extend_from_slice(raw);
+            rows.push(b'\n');
+            continue;
+        }
+        let fields = if any_replaced {
+            let mut written = 0usize;
+            for (i, f) in record.iter().enumerate() {
+                if i < width && replaced[i] {
+                    continue;
+                }
+                if written > 0 {
+                    rows.push(b',');
+                }
+                written += 1;
+                write_field(&mut rows, f);
+            }
+            written
+        } else {
+            rows.extend_from_slice(raw);
+            record.len()
+        };
+        for _ in fields..base_fields {
+            rows.push(b',');
+        }
+        let fields = fields.max(base_fields);
+        marks.push((rows.len(), fields));
+        cells.fill(detection.as_ref());
+        cells.write(&mut rows, fields == 0);
+        rows.push(b'\n');
+    }
+
+    if out.rows_in == 0 && out.warnings.is_empty() {
+        return out;
+    }
+    if long_rows > 0 {
+        out.warnings.push(format!(
+            "{long_rows} rows had more fields than the header; the extra values were kept in columns named winrmdetect_extra_1..{extra_width}"
+        ));
+    }
+
+    let mut body_out = Vec::with_capacity(rows.len() + 256);
+    let mut first = true;
+    let mut head = |name: &[u8], body_out: &mut Vec<u8>| {
+        if !first {
+            body_out.push(b',');
+        }
+        first = false;
+        write_field(body_out, name);
+    };
+    for (i, n) in names.iter().enumerate() {
+        if !replaced[i] {
+            head(n, &mut body_out);
+        }
+    }
+    for k in 1..=extra_width {
+        head(format!("winrmdetect_extra_{k}").as_bytes(), &mut body_out);
+    }
+    if mode.detect {
+        for f in OUTPUT_FIELDS {
+            head(f.as_bytes(), &mut body_out);
+            head(format!("__mv_{f}").as_bytes(), &mut body_out);
+        }
+    }
+    body_out.push(b'\n');
+    if extra_width == 0 || !mode.detect {
+        body_out.extend_from_slice(&rows);
+    } else {
+        // Pad every row's input part to the widened header.
+        let mut at = 0usize;
+        for &(mark, fields) in &marks {
+            body_out.extend_from_slice(&rows[at..mark]);
+            for _ in fields..base_fields + extra_width {
+                body_out.push(b',');
+            }
+            at = mark;
+        }
+        body_out.extend_from_slice(&rows[at..]);
+    }
+    out.body = body_out;
+    out
+}
+
+fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes)
+}
+
+/// A record's bytes without line ends around it (with CRLF rows the reader
+/// counts the LF of the previous line as the start of the next record).
+fn trim_terminator(mut s: &[u8]) -> &[u8] {
+    while let [b'\r' | b'\n', rest @ ..] = s {
+        s = rest;
+    }
+    if let Some(r) = s.strip_suffix(b"\n") {
+        s = r;
+    }
+    if let Some(r) = s.strip_suffix(b"\r") {
+        s = r;
+    }
+    s
+}
+
+/// Writes one CSV field, quoting when needed.
+pub fn write_field(out: &mut Vec<u8>, v: &[u8]) {
+    if v.iter().any(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+        out.push(b'"');
+        for &b in v {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(v);
+    }
+}
+
+/// The added cells of one row, as value lists (one value: plain; several:
+/// newline-joined plus a `$a$;$b$` `__mv_` companion).
+#[derive(Default)]
+struct Cells {
+    values: [Vec<String>; OUTPUT_FIELDS.len()],
+}
+
+impl Cells {
+    fn fill(&mut self, d: Option<&Detection>) {
+        for v in &mut self.values {
+            v.clear();
+        }
+        let Some(d) = d else { return };
+        let v = &mut self.values;
+        v[0].extend(d.alert_types.iter().map(|s| s.to_string()));
+        v[1].extend(d.descriptions.iter().cloned());
+        v[2].extend(d.mitre.iter().map(|s| s.to_string()));
+        v[3].push(d.side.to_string());
+        v[4].extend(d.targets.iter().cloned());
+        v[5].push(d.risk_score.to_string());
+        v[6].push(d.risk_message.clone());
+        v[7].push(d.risk_object.clone());
+        v[8].push("system".to_string());
+        v[9].extend(d.threats.iter().map(|(t, _)| t.clone()));
+        v[10].extend(d.threats.iter().map(|(_, k)| k.to_string()));
+    }
+
+    /// Appends the cells; `leading` says no input field precedes them.
+    fn write(&self, out: &mut Vec<u8>, leading: bool) {
+        for (i, vals) in self.values.iter().enumerate() {
+            if i > 0 || !leading {
+                out.push(b',');
+            }
+            write_field(out, vals.join("\n").as_bytes());
+            out.push(b',');
+            if vals.len() > 1 {
+                write_field(out, mv_encode(vals).as_bytes());
+            }
+        }
+    }
+}
+
+/// splunkd's multivalue encoding: `$v1$;$v2$`, with `$` inside values doubled.
+pub fn mv_encode(vals: &[String]) -> String {
+    let parts: Vec<String> = vals
+        .iter()
+        .map(|s| format!("${}$", s.replace('$', "$$")))
+        .collect();
+    parts.join(";")
+}
+
+/// Writes a chunk's rows as a human-readable line each (for `scan`).
+pub fn write_table_row<W: Write>(
+    w: &mut W,
+    cols: &[&str],
+    widths: &[usize],
+) -> std::io::Result<()> {
+    let mut line = String::new();
+    for (i, (c, wd)) in cols.iter().zip(widths).enumerate() {
+        if i > 0 {
+            line.push_str("  ");
+        }
+        let c: String = c.chars().take(*wd).collect();
+        line.push_str(&format!("{c:<wd$}", wd = *wd));
+    }
+    writeln!(w, "{}", line.trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(body: &str, mode: Mode) -> ChunkOutput {
+        process_body(body.as_bytes(), &Engine::default(), mode)
+    }
+
+    fn parse(body: &[u8]) -> Vec<Vec<String>> {
+        reader(body)
+            .byte_records()
+            .map(|r| {
+                r.unwrap()
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect()
+            })
+            .collect()
+    }
+
+    const HIT: &str = "source,EventCode,Computer,ParentImage,Image\n\
+        XmlWinEventLog:Microsoft-Windows-Sysmon/Operational,1,SRV02,C:\\Windows\\System32\\wsmprovhost.exe,C:\\Windows\\System32\\whoami.exe\n\
+        XmlWinEventLog:Microsoft-Windows-Sysmon/Operational,1,SRV02,C:\\Windows\\explorer.exe,\"C:\\Program Files\\a,b.exe\"\n";
+
+    #[test]
+    fn rows_pass_through_byte_for_byte_with_columns_appended() {
+        let out = run(HIT, Mode::default());
+        let text = String::from_utf8(out.body.clone()).unwrap();
+        for row in HIT.lines().skip(1) {
+            assert!(
+                text.contains(&format!("\n{row},")),
+                "row copied verbatim: {row}"
+            );
+        }
+        let t = parse(&out.body);
+        assert!(t.iter().all(|r| r.len() == t[0].len()), "constant width");
+        let col = |n: &str| t[0].iter().position(|h| h == n).unwrap();
+        assert_eq!(t[1][col("AlertType")], "WinRM_RemoteExec_Child");
+        assert_eq!(t[1][col("risk_score")], "45");
+        assert_eq!(t[2][col("AlertType")], "");
+        assert_eq!(t[2][col("Image")], "C:\\Program Files\\a,b.exe");
+        assert_eq!((out.rows_in, out.rows_out), (2, 2));
+    }
+
+    #[test]
+    fn alerts_only_drops_quiet_rows() {
+        let out = run(
+            HIT,
+            Mode {
+                alerts_only: true,
+                ..Mode::default()
+            },
+        );
+        assert_eq!((out.rows_in, out.rows_out), (2, 1));
+    }
+
+    #[test]
+    fn detect_false_is_a_pure_passthrough() {
+        let input = b"a,b\r\n1,\"x\r\ny\"\r\n\xff,3\n";
+        let out = process_body(
+            input,
+            &Engine::default(),
+            Mode {
+                detect: false,
+                ..Mode::default()
+            },
+        );
+        assert_eq!(out.body, b"a,b\n1,\"x\r\ny\"\n\xff,3\n");
+    }
+
+    #[test]
+    fn multivalue_output_is_encoded() {
+        let body = "source,EventCode,Computer,Image,CommandLine\n\
+            XmlWinEventLog:Microsoft-Windows-Sysmon/Operational,1,WKS01,C:\\w\\powershell.exe,\"powershell Invoke-Command -cn a,b {winrm x}\"\n";
+        let t = parse(&run(body, Mode::default()).body);
+        let col = |n: &str| t[0].iter().position(|h| h == n).unwrap();
+        assert_eq!(t[1][col("AlertType")], "WinRM_PSRemoting\nWinRM_DirectTool");
+        assert_eq!(
+            t[1][col("__mv_AlertType")],
+            "$WinRM_PSRemoting$;$WinRM_DirectTool$"
+        );
+        assert_eq!(t[1][col("__mv_target_host")], "$a$;$b$");
+        assert_eq!(t[1][col("__mv_risk_score")], "");
+        assert_eq!(mv_encode(&["a$1".into(), "b".into()]), "$a$$1$;$b$");
+    }
+
+    #[test]
+    fn existing_output_columns_are_replaced_not_duplicated() {
+        let body = "EventCode,risk_score,__mv_risk_score,source,ParentImage,Image\n\
+            1,99,,XmlWinEventLog:Microsoft-Windows-Sysmon/Operational,C:\\wsmprovhost.exe,C:\\whoami.exe\n";
+        let t = parse(&run(body, Mode::default()).body);
+        assert_eq!(t[0].iter().filter(|h| *h == "risk_score").count(), 1);
+        let col = |n: &str| t[0].iter().position(|h| h == n).unwrap();
+        assert_eq!(t[1][col("risk_score")], "45");
+        assert_eq!(t[1][col("EventCode")], "1");
+    }
+
+    #[test]
+    fn ragged_rows_keep_every_value() {
+        let body = "a,b,c\n1\n1,2,3,4,5\n";
+        let out = run(body, Mode::default());
+        let t = parse(&out.body);
+        assert!(t.iter().all(|r| r.len() == t[0].len()));
+        assert_eq!(
+            &t[0][..5],
+            ["a", "b", "c", "winrmdetect_extra_1", "winrmdetect_extra_2"]
+        );
+        assert_eq!(&t[1][..5], ["1", "", "", "", ""]);
+        assert_eq!(&t[2][..5], ["1", "2", "3", "4", "5"]);
+        assert_eq!(out.warnings.len(), 1);
+    }
+
+    #[test]
+    fn header_only_and_empty_bodies_reply_empty() {
+        assert!(run("", Mode::default()).body.is_empty());
+        assert!(run("a,b,\"__mv_a\"\n", Mode::default()).body.is_empty());
+    }
+}
