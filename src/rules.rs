@@ -279,6 +279,7 @@ fn hit_with(targets: Vec<String>, threats: Vec<(String, &'static str)>) -> Optio
 
 struct Patterns {
     winrm_quickconfig: Regex,
+    winrm_tool: Regex,
     impacket_cmd: Regex,
     impacket_file: Regex,
 }
@@ -287,6 +288,9 @@ fn patterns() -> &'static Patterns {
     static P: OnceLock<Patterns> = OnceLock::new();
     P.get_or_init(|| Patterns {
         winrm_quickconfig: Regex::new(r"\bwinrm(?:\.cmd|\.vbs)?\s+(?:quickconfig|qc)\b")
+            .expect("built-in pattern compiles"),
+        // `winrm`, `winrm.cmd`, `winrm.vbs` as a word: not RogueWinRM.exe.
+        winrm_tool: Regex::new(r"(?:^|[\s\\/\x22'{(;&|-])winrm(?:\.cmd|\.vbs)?(?:$|[\s\x22'])")
             .expect("built-in pattern compiles"),
         impacket_cmd: Regex::new(r"cmd(?:\.exe)?\s+/q\s+/c\s.*\\\\127\.0\.0\.1\\admin\$\\__\d")
             .expect("built-in pattern compiles"),
@@ -356,7 +360,7 @@ fn m_psremoting_scriptblock(c: &Ctx<'_>) -> Option<Hit> {
 
 fn m_directtool(c: &Ctx<'_>) -> Option<Hit> {
     let winrs = c.is_image(&["winrs.exe"]);
-    let winrm = c.text.contains("winrm") && c.image != "svchost.exe";
+    let winrm = c.image != "svchost.exe" && patterns().winrm_tool.is_match(&c.text);
     (c.kind == Kind::ProcessCreate && (winrs || winrm)).then(|| Hit {
         targets: command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), false),
         threats: c.process_threats(),
@@ -921,7 +925,7 @@ fn m_subscription_binding(c: &Ctx<'_>) -> Option<Hit> {
         Kind::WmiActivity(5859) => t.contains("permanent"),
         _ => false,
     };
-    (fits && !t.contains(SCM_CONSUMER)).then(|| Hit {
+    (fits && !t.contains(SCM_CONSUMER) && !t.contains("msft_scmeventlogevent")).then(|| Hit {
         detail: c
             .get(F::WmiConsumer)
             .or_else(|| c.get(F::WmiQuery))
@@ -1100,6 +1104,7 @@ pub static RULES: &[Rule] = &[
         negatives: &[
             ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\svchost.exe", "CommandLine" = "C:\\Windows\\System32\\svchost.exe -k NetworkService -p -s WinRM"),
             ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\ipconfig.exe", "CommandLine" = "ipconfig /all"),
+            ex!(SYSMON, "1", "Image" = "C:\\Users\\IEUser\\RogueWinRM.exe", "CommandLine" = "RogueWinRM.exe  -p c:\\Windows\\System32\\cmd.exe"),
         ],
     },
     Rule {
@@ -1577,6 +1582,7 @@ pub static RULES: &[Rule] = &[
         negatives: &[
             ex!(WMI, "5861", "CONSUMER" = "NTEventLogEventConsumer=\"SCM Event Log Consumer\""),
             ex!(WMI, "5861", "CONSUMER" = "CommandLineEventConsumer=\"x\""),
+            ex!(WMI, "5859", "PossibleCause" = "Permanent", "Query" = "select * from MSFT_SCMEventLogEvent"),
         ],
     },
     Rule {
