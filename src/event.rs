@@ -2,7 +2,8 @@
 //!
 //! Rules never see CSV columns. They ask for a logical [`F`]ield through the
 //! one-method [`Event`] trait and get back a [`Field`]: a borrowed value, or
-//! `Missing` (absent column, empty value, or nothing in `_raw` either).
+//! `Missing` (absent column, empty value, Windows' `-` placeholder, or nothing in
+//! `_raw` either).
 //! Missing is its own state so a rule can tell "the event says no" from "the
 //! event does not say".
 //!
@@ -183,7 +184,7 @@ impl<'a> PairsEvent<'a> {
     pub fn lookup(&self, names: &[&str]) -> Field<'_> {
         for name in names {
             for (k, v) in &self.pairs {
-                if k == name && !v.is_empty() {
+                if k == name && !v.is_empty() && v != "-" {
                     return Field::Value(Cow::Borrowed(v));
                 }
             }
@@ -228,7 +229,7 @@ impl<'r> RowEvent<'r> {
     fn column_value(&self, field: F) -> Option<Cow<'r, str>> {
         for &i in self.schema.columns(field) {
             if let Some(bytes) = self.record.get(i) {
-                if !bytes.is_empty() {
+                if !bytes.is_empty() && bytes != b"-" {
                     return Some(String::from_utf8_lossy(bytes));
                 }
             }

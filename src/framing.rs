@@ -73,7 +73,7 @@ pub fn read_chunk<R: BufRead>(reader: &mut R, chunk: &mut Chunk) -> Result<bool>
 /// Writes one frame and flushes.
 pub fn write_chunk<W: Write>(writer: &mut W, metadata: &[u8], body: &[u8]) -> Result<()> {
     let w = |e| Error::io("writing a reply chunk", e);
-    write!(writer, "chunked 1.0,{},{}\n", metadata.len(), body.len()).map_err(w)?;
+    writeln!(writer, "chunked 1.0,{},{}", metadata.len(), body.len()).map_err(w)?;
     writer.write_all(metadata).map_err(w)?;
     writer.write_all(body).map_err(w)?;
     writer.flush().map_err(w)

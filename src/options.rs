@@ -12,21 +12,12 @@ use crate::table::Mode;
 pub const ACCEPTED: &str = "alerts_only=<bool>, min_score=<0-100>, detect=<bool>, local=<bool>";
 
 /// Parsed options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Options {
     /// Per-row behaviour.
     pub mode: Mode,
     /// Run on the search head only (getinfo type `stateful`).
     pub local: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            mode: Mode::default(),
-            local: false,
-        }
-    }
 }
 
 /// Parses `searchinfo.args`.

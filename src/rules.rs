@@ -497,14 +497,6 @@ fn m_session_context(c: &Ctx<'_>) -> Option<Hit> {
             c.get(F::Auth)
                 .map(|a| format!("authentication mechanism {a}")),
         ),
-        169 => (
-            vec![],
-            Some(format!(
-                "user {} authenticated with {}",
-                c.get(F::Username).unwrap_or_default(),
-                c.get(F::AuthMechanism).unwrap_or_default()
-            )),
-        ),
         142 => (
             vec![],
             Some(format!(
@@ -517,13 +509,29 @@ fn m_session_context(c: &Ctx<'_>) -> Option<Hit> {
             vec![],
             c.get(F::ResourceUri).map(|u| format!("client shell {u}")),
         ),
-        2 | 4 | 8 | 15 | 16 | 30 | 31 | 33 | 161 | 193 => (vec![], None),
+        2 | 4 | 8 | 15 | 16 | 30 | 31 | 33 | 161 => (vec![], None),
         _ => return None,
     };
     Some(Hit {
         targets,
         detail,
         threats: Vec::new(),
+    })
+}
+
+fn m_server_context(c: &Ctx<'_>) -> Option<Hit> {
+    let detail = match c.kind {
+        Kind::WinRm(169) => Some(format!(
+            "user {} authenticated with {}",
+            c.get(F::Username).unwrap_or_default(),
+            c.get(F::AuthMechanism).unwrap_or_default()
+        )),
+        Kind::WinRm(193) => None,
+        _ => return None,
+    };
+    Some(Hit {
+        detail,
+        ..Hit::default()
     })
 }
 
@@ -1174,7 +1182,20 @@ pub static RULES: &[Rule] = &[
             ex!(WINRM, "166", "auth" = "Kerberos"),
             ex!(WINRM, "6", "connection" = "localhost:47001/WSMan?MSP=1;PSVersion=5.1"),
         ],
-        negatives: &[ex!(WINRM, "6", "connection" = "SRV03/wsman"), ex!(WINRM, "91"), ex!(WINRM, "9999")],
+        negatives: &[ex!(WINRM, "6", "connection" = "SRV03/wsman"), ex!(WINRM, "91"), ex!(WINRM, "169"), ex!(WINRM, "9999")],
+    },
+    Rule {
+        id: "winrm_server_context",
+        alert_type: "WinRM_SessionContext",
+        description: "WinRM service authenticated or authorised a remote user (169/193; context)",
+        mitre: "T1021.006",
+        side: Side::Destination,
+        impact: 0,
+        confidence: 0,
+        message: "WinRM service activity on $risk_object$",
+        matcher: m_server_context,
+        positives: &[ex!(WINRM, "169", "username" = "CORP\\alice", "authenticationMechanism" = "Kerberos"), ex!(WINRM, "193")],
+        negatives: &[ex!(WINRM, "6", "connection" = "SRV03/wsman"), ex!(WINRM, "2")],
     },
     Rule {
         id: "winrm_network_connection",

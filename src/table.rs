@@ -172,9 +172,10 @@ pub fn process_body(body: &[u8], engine: &Engine, mode: Mode) -> ChunkOutput {
             rows.extend_from_slice(raw);
             record.len()
         };
-        for _ in fields..base_fields {
-            rows.push(b',');
-        }
+        rows.extend(std::iter::repeat_n(
+            b',',
+            base_fields.saturating_sub(fields),
+        ));
         let fields = fields.max(base_fields);
         marks.push((rows.len(), fields));
         cells.fill(detection.as_ref());
@@ -222,9 +223,8 @@ pub fn process_body(body: &[u8], engine: &Engine, mode: Mode) -> ChunkOutput {
         let mut at = 0usize;
         for &(mark, fields) in &marks {
             body_out.extend_from_slice(&rows[at..mark]);
-            for _ in fields..base_fields + extra_width {
-                body_out.push(b',');
-            }
+            let pad = (base_fields + extra_width).saturating_sub(fields);
+            body_out.extend(std::iter::repeat_n(b',', pad));
             at = mark;
         }
         body_out.extend_from_slice(&rows[at..]);

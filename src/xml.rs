@@ -25,11 +25,8 @@ pub fn parse_event(raw: &str) -> Option<PairsEvent<'static>> {
     let mut text = String::new();
     let mut has_event_id = false;
 
-    loop {
-        let ev = match reader.read_event() {
-            Ok(ev) => ev,
-            Err(_) => break,
-        };
+    // A read error ends the walk: what was read before it is kept.
+    while let Ok(ev) = reader.read_event() {
         match ev {
             X::Start(e) => {
                 let name = local(&e);

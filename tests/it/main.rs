@@ -1,1 +1,6 @@
-//! The one integration-test binary.
+//! The one integration-test binary (see `harness` for the splunkd emulation).
+
+mod app;
+mod golden;
+mod harness;
+mod protocol;

@@ -1,0 +1,500 @@
+//! A splunkd emulation: it frames requests the way splunkd does, runs the
+//! real binary over pipes with a time limit, and checks every reply the way
+//! `docs/scp-v2.md` §12 lists: canonical header, byte lengths, a JSON object
+//! with a boolean `finished`, no `partial`, the inspector shape, exactly one
+//! reply per request and nothing else on stdout, CSV of constant width with
+//! well-formed `__mv_` companions.
+//!
+//! It deliberately does not use the crate's own framing code.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// How long one run of the binary may take before it counts as a hang.
+pub const TIME_LIMIT: Duration = Duration::from_secs(60);
+
+/// One reply chunk.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub meta: Value,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn finished(&self) -> bool {
+        self.meta["finished"]
+            .as_bool()
+            .expect("finished is a boolean")
+    }
+    pub fn error(&self) -> Option<&str> {
+        self.meta.get("error").and_then(Value::as_str)
+    }
+    pub fn messages(&self) -> Vec<(String, String)> {
+        self.meta
+            .pointer("/inspector/messages")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|m| {
+                        (
+                            m[0].as_str().unwrap().to_string(),
+                            m[1].as_str().unwrap().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    pub fn table(&self) -> Table {
+        Table::parse(&self.body)
+    }
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct Run {
+    pub replies: Vec<Reply>,
+    pub stray: Vec<u8>,
+    pub exit_code: Option<i32>,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts a clean session: exit 0, no stray output, `n` replies.
+    pub fn assert_clean(&self, n: usize) {
+        assert_eq!(
+            self.exit_code,
+            Some(0),
+            "exit status; stderr: {}",
+            self.stderr
+        );
+        assert!(
+            self.stray.is_empty(),
+            "bytes after the last reply: {:?}",
+            String::from_utf8_lossy(&self.stray)
+        );
+        assert_eq!(self.replies.len(), n, "one reply per request");
+    }
+
+    /// All data rows of all replies, as one table (header of the first
+    /// non-empty reply; each row keyed by name).
+    pub fn rows(&self) -> Vec<Row> {
+        self.replies
+            .iter()
+            .skip(1)
+            .flat_map(|r| r.table().rows())
+            .collect()
+    }
+}
+
+/// A parsed CSV body.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    pub header: Vec<String>,
+    pub records: Vec<Vec<Vec<u8>>>,
+}
+
+/// One row by column name.
+#[derive(Debug, Clone, Default)]
+pub struct Row(pub Vec<(String, Vec<u8>)>);
+
+impl Row {
+    pub fn get(&self, name: &str) -> String {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default()
+    }
+    pub fn bytes(&self, name: &str) -> Option<&[u8]> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_slice())
+    }
+    pub fn alert_types(&self) -> Vec<String> {
+        let v = self.get("AlertType");
+        if v.is_empty() {
+            Vec::new()
+        } else {
+            v.split('\n').map(str::to_string).collect()
+        }
+    }
+    pub fn score(&self) -> u32 {
+        self.get("risk_score").parse().unwrap_or(0)
+    }
+}
+
+impl Table {
+    pub fn parse(body: &[u8]) -> Table {
+        if body.is_empty() {
+            return Table::default();
+        }
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(body);
+        let mut recs = rdr.byte_records().map(|r| r.expect("reply CSV parses"));
+        let header: Vec<String> = match recs.next() {
+            Some(h) => h
+                .iter()
+                .map(|f| String::from_utf8(f.to_vec()).expect("header is UTF-8"))
+                .collect(),
+            None => return Table::default(),
+        };
+        let records: Vec<Vec<Vec<u8>>> = recs
+            .map(|r| r.iter().map(<[u8]>::to_vec).collect())
+            .collect();
+        Table { header, records }
+    }
+
+    pub fn rows(&self) -> Vec<Row> {
+        self.records
+            .iter()
+            .map(|r| Row(self.header.iter().cloned().zip(r.iter().cloned()).collect()))
+            .collect()
+    }
+
+    /// Constant width, unique names, and `__mv_X` cells that are empty or
+    /// `$a$;$b$` lists matching the newline-joined `X`.
+    pub fn check(&self) {
+        for (i, r) in self.records.iter().enumerate() {
+            assert_eq!(r.len(), self.header.len(), "row {i} width");
+        }
+        let mut names = self.header.clone();
+        names.sort();
+        names.dedup();
+        assert_eq!(
+            names.len(),
+            self.header.len(),
+            "duplicate column names in {:?}",
+            self.header
+        );
+        for (ci, name) in self.header.iter().enumerate() {
+            let Some(base) = name.strip_prefix("__mv_") else {
+                continue;
+            };
+            let Some(bi) = self.header.iter().position(|h| h == base) else {
+                continue;
+            };
+            for r in &self.records {
+                let mv = String::from_utf8_lossy(&r[ci]).into_owned();
+                if mv.is_empty() {
+                    continue;
+                }
+                let values =
+                    decode_mv(&mv).unwrap_or_else(|| panic!("bad __mv_ cell {mv:?} in {name}"));
+                let plain = String::from_utf8_lossy(&r[bi]).into_owned();
+                assert_eq!(values.join("\n"), plain, "__mv_{base} agrees with {base}");
+            }
+        }
+    }
+}
+
+/// Decodes `$a$;$b$` (with `$$` for a literal `$`).
+pub fn decode_mv(s: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        if chars.next()? != '$' {
+            return None;
+        }
+        let mut v = String::new();
+        loop {
+            match chars.next()? {
+                '$' if chars.peek() == Some(&'$') => {
+                    chars.next();
+                    v.push('$');
+                }
+                '$' => break,
+                c => v.push(c),
+            }
+        }
+        out.push(v);
+        match chars.next() {
+            None => return Some(out),
+            Some(';') => {}
+            Some(_) => return None,
+        }
+    }
+}
+
+/// One frame, lengths in bytes.
+pub fn frame(meta: &str, body: &[u8]) -> Vec<u8> {
+    let mut v = format!("chunked 1.0,{},{}\n", meta.len(), body.len()).into_bytes();
+    v.extend_from_slice(meta.as_bytes());
+    v.extend_from_slice(body);
+    v
+}
+
+/// A getinfo as Splunk 8.2.1 sends it.
+pub fn getinfo(args: &[&str]) -> Vec<u8> {
+    let meta = serde_json::json!({
+        "action": "getinfo", "preview": false, "streaming_command_will_restart": false,
+        "searchinfo": {
+            "args": args, "raw_args": args,
+            "dispatch_dir": "/opt/splunk/var/run/splunk/dispatch/1700000000.42", "sid": "1700000000.42",
+            "app": "winrmdetect", "owner": "admin", "username": "admin",
+            "session_key": "fake-key-for-tests^not-a-real-token^", "splunkd_uri": "https://127.0.0.1:8089",
+            "splunk_version": "8.2.1", "search": "search%20index%3Dwineventlog%20%7C%20winrmdetect",
+            "command": "winrmdetect", "maxresultrows": 50000, "earliest_time": "0", "latest_time": "0"
+        }
+    });
+    frame(&meta.to_string(), b"")
+}
+
+/// An execute request.
+pub fn execute(body: &[u8], finished: bool) -> Vec<u8> {
+    frame(
+        &format!("{{\"action\":\"execute\",\"finished\":{finished}}}"),
+        body,
+    )
+}
+
+/// Encodes rows the way splunkd does: every name and value that is not
+/// purely ASCII alphanumeric quoted, then one empty `__mv_` column per field.
+pub fn splunk_csv(header: &[&str], rows: &[Vec<&str>]) -> Vec<u8> {
+    fn q(s: &str) -> String {
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            s.to_string()
+        } else if s.is_empty() {
+            String::new()
+        } else {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        }
+    }
+    let mut cols: Vec<String> = header.iter().map(|h| q(h)).collect();
+    cols.extend(header.iter().map(|h| q(&format!("__mv_{h}"))));
+    let mut out = cols.join(",");
+    out.push('\n');
+    for r in rows {
+        let mut cells: Vec<String> = r.iter().map(|v| q(v)).collect();
+        cells.extend(std::iter::repeat_n(String::new(), header.len()));
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// The path of a committed fixture.
+pub fn fixture_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(fixture_path(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+}
+
+/// Splits a CSV file into chunk bodies of at most `rows` rows, each with
+/// the header, cutting only at record boundaries (values may hold newlines).
+pub fn csv_chunks(data: &[u8], rows: usize) -> Vec<Vec<u8>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(data);
+    let mut rec = csv::ByteRecord::new();
+    assert!(rdr.read_byte_record(&mut rec).unwrap());
+    let header_end = rdr.position().byte() as usize;
+    let mut out = Vec::new();
+    let mut start = header_end;
+    let mut n = 0;
+    loop {
+        let more = rdr.read_byte_record(&mut rec).unwrap();
+        if more {
+            n += 1;
+        }
+        if n == rows || (!more && n > 0) {
+            let end = rdr.position().byte() as usize;
+            let mut body = data[..header_end].to_vec();
+            body.extend_from_slice(&data[start..end]);
+            if !body.ends_with(b"\n") {
+                body.push(b'\n');
+            }
+            out.push(body);
+            start = end;
+            n = 0;
+        }
+        if !more {
+            return out;
+        }
+    }
+}
+
+/// The 8.x session for a list of bodies: getinfo, one `finished:false`
+/// execute per body, then a header-only `finished:true`.
+pub fn session(args: &[&str], bodies: &[Vec<u8>]) -> Vec<u8> {
+    let mut input = getinfo(args);
+    for b in bodies {
+        input.extend(execute(b, false));
+    }
+    let header_only: Vec<u8> = bodies
+        .first()
+        .map(|b| {
+            b[..b
+                .iter()
+                .position(|&c| c == b'\n')
+                .map_or(b.len(), |i| i + 1)]
+                .to_vec()
+        })
+        .unwrap_or_default();
+    input.extend(execute(&header_only, true));
+    input
+}
+
+/// Runs the real binary on `input` (written by a thread while stdout is
+/// read), with extra environment variables, under [`TIME_LIMIT`].
+pub fn run_binary(input: Vec<u8>, env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_winrmdetect"));
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd.env_remove("WINRMDETECT_APP_DIR");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn winrmdetect");
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = thread::spawn(move || {
+        // The command may stop reading early (fatal error): that is fine.
+        let _ = stdin.write_all(&input);
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stdout.read_to_end(&mut v);
+        v
+    });
+    let mut stderr = child.stderr.take().unwrap();
+    let err_reader = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > TIME_LIMIT {
+            let _ = child.kill();
+            panic!("winrmdetect hung for more than {TIME_LIMIT:?}");
+        }
+        thread::sleep(Duration::from_millis(5));
+    };
+    writer.join().unwrap();
+    let out = reader.join().unwrap();
+    let stderr = err_reader.join().unwrap();
+    let (replies, stray) = parse_replies(&out);
+    Run {
+        replies,
+        stray,
+        exit_code: status.code(),
+        stderr,
+    }
+}
+
+/// Parses and checks reply frames; returns them and any trailing bytes that
+/// are not a whole canonical frame.
+pub fn parse_replies(mut out: &[u8]) -> (Vec<Reply>, Vec<u8>) {
+    let mut replies = Vec::new();
+    while !out.is_empty() {
+        let Some(nl) = out.iter().position(|&b| b == b'\n') else {
+            break;
+        };
+        let Ok(line) = std::str::from_utf8(&out[..nl]) else {
+            break;
+        };
+        let Some(nums) = line.strip_prefix("chunked 1.0,") else {
+            break;
+        };
+        let parts: Vec<&str> = nums.split(',').collect();
+        if parts.len() != 2
+            || !parts
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            break;
+        }
+        let (m, b): (usize, usize) = (parts[0].parse().unwrap(), parts[1].parse().unwrap());
+        let rest = &out[nl + 1..];
+        if rest.len() < m + b {
+            break;
+        }
+        let meta: Value = serde_json::from_slice(&rest[..m]).expect("reply metadata is JSON");
+        assert!(meta.is_object(), "metadata is an object: {meta}");
+        assert!(meta.get("partial").is_none(), "no partial replies");
+        if let Some(msgs) = meta.pointer("/inspector/messages") {
+            for msg in msgs.as_array().expect("messages is a list") {
+                let level = msg[0].as_str().expect("level");
+                assert!(
+                    ["DEBUG", "INFO", "WARN", "ERROR"].contains(&level),
+                    "{level}"
+                );
+                assert!(msg[1].is_string());
+            }
+        }
+        let reply = Reply {
+            meta,
+            body: rest[m..m + b].to_vec(),
+        };
+        if reply.meta.get("type").is_none() {
+            assert!(
+                reply.meta["finished"].is_boolean(),
+                "finished is a boolean: {}",
+                reply.meta
+            );
+        }
+        reply.table().check();
+        replies.push(reply);
+        out = &rest[m + b..];
+    }
+    (replies, out.to_vec())
+}
+
+/// Splits a recorded request stream into `(metadata, body)` frames.
+pub fn split_frames(mut input: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    while let Some(nl) = input.iter().position(|&b| b == b'\n') {
+        let line = std::str::from_utf8(&input[..nl]).unwrap();
+        let nums: Vec<usize> = line
+            .trim_start_matches("chunked 1.0,")
+            .split(',')
+            .map(|n| n.trim().parse().unwrap())
+            .collect();
+        let rest = &input[nl + 1..];
+        let (m, b) = (nums[0], nums[1].min(rest.len() - nums[0]));
+        out.push((
+            String::from_utf8(rest[..m].to_vec()).unwrap(),
+            rest[m..m + b].to_vec(),
+        ));
+        input = &rest[m + b..];
+    }
+    out
+}
+
+/// The data rows of a request body, by column name (input side).
+pub fn input_rows(body: &[u8]) -> Vec<Row> {
+    Table::parse(body).rows()
+}
+
+/// Asserts that every input field of every input row reaches the output
+/// unchanged and in order (output rows may carry more columns).
+pub fn assert_passthrough(inputs: &[Row], outputs: &[Row]) {
+    assert_eq!(inputs.len(), outputs.len(), "events in == events out");
+    for (i, (a, b)) in inputs.iter().zip(outputs).enumerate() {
+        for (k, v) in &a.0 {
+            assert_eq!(
+                b.bytes(k),
+                Some(v.as_slice()),
+                "row {i} field {k} unchanged"
+            );
+        }
+    }
+}

@@ -1,0 +1,442 @@
+//! End-to-end protocol tests: the real binary under the splunkd emulation,
+//! with every request pattern of `docs/scp-v2.md` §4 and the bad inputs of
+//! §10.
+
+use crate::harness::*;
+
+const SYSMON: &str = "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational";
+
+fn sysmon_rows() -> Vec<u8> {
+    splunk_csv(
+        &[
+            "_time",
+            "source",
+            "EventCode",
+            "Computer",
+            "ParentImage",
+            "Image",
+            "CommandLine",
+        ],
+        &[
+            vec![
+                "1700000000.1",
+                SYSMON,
+                "1",
+                "SRV02.corp.example",
+                "C:\\Windows\\System32\\wsmprovhost.exe",
+                "C:\\Windows\\System32\\whoami.exe",
+                "whoami /all",
+            ],
+            vec![
+                "1700000001.2",
+                SYSMON,
+                "1",
+                "WKS01",
+                "C:\\Windows\\explorer.exe",
+                "C:\\Windows\\notepad.exe",
+                "notepad \"a,b\" \u{1F600} ünï",
+            ],
+        ],
+    )
+}
+
+#[test]
+fn getinfo_declares_streaming_or_stateful_with_an_empty_body() {
+    let run = run_binary(getinfo(&[]), &[]);
+    run.assert_clean(1);
+    assert_eq!(
+        run.replies[0].meta,
+        serde_json::json!({"type": "streaming"})
+    );
+    assert!(run.replies[0].body.is_empty());
+    let run = run_binary(getinfo(&["local=true"]), &[]);
+    assert_eq!(run.replies[0].meta["type"], "stateful");
+}
+
+#[test]
+fn probe_process_closed_after_getinfo_exits_quietly() {
+    let run = run_binary(getinfo(&[]), &[]);
+    run.assert_clean(1);
+    assert!(run.stderr.is_empty(), "stderr: {}", run.stderr);
+    let run = run_binary(Vec::new(), &[]);
+    run.assert_clean(0);
+}
+
+#[test]
+fn splunk_8x_pattern_data_chunks_then_header_only_finished() {
+    let body = sysmon_rows();
+    let run = run_binary(session(&[], &[body.clone(), body.clone()]), &[]);
+    run.assert_clean(4);
+    assert!(!run.replies[1].finished() && !run.replies[2].finished());
+    assert!(run.replies[3].finished());
+    assert!(
+        run.replies[3].body.is_empty(),
+        "header-only request, empty reply"
+    );
+    let rows = run.rows();
+    assert_eq!(rows.len(), 4);
+    assert_passthrough(&[input_rows(&body), input_rows(&body)].concat(), &rows);
+    assert_eq!(rows[0].alert_types(), ["WinRM_RemoteExec_Child"]);
+    assert_eq!(rows[0].score(), 45);
+    assert!(rows[1].alert_types().is_empty());
+}
+
+#[test]
+fn splunk_63_pattern_all_rows_in_one_finished_chunk() {
+    let body = sysmon_rows();
+    let mut input = getinfo(&[]);
+    input.extend(execute(&body, true));
+    let run = run_binary(input, &[]);
+    run.assert_clean(2);
+    assert!(run.replies[1].finished());
+    assert_passthrough(&input_rows(&body), &run.rows());
+}
+
+#[test]
+fn extra_empty_chunks_get_one_empty_reply_each() {
+    let body = sysmon_rows();
+    let header = &body[..=body.iter().position(|&b| b == b'\n').unwrap()];
+    let mut input = getinfo(&[]);
+    input.extend(execute(&body, false));
+    input.extend(execute(header, false));
+    input.extend(execute(b"", false));
+    input.extend(execute(&body, false));
+    input.extend(execute(header, true));
+    let run = run_binary(input, &[]);
+    run.assert_clean(6);
+    assert!(run.replies[2].body.is_empty() && run.replies[3].body.is_empty());
+    assert_eq!(run.rows().len(), 4);
+}
+
+#[test]
+fn columns_may_change_from_chunk_to_chunk() {
+    let a = sysmon_rows();
+    let b = splunk_csv(
+        &["EventCode", "source", "connection", "Computer", "_time"],
+        &[vec![
+            "6",
+            "XmlWinEventLog:Microsoft-Windows-WinRM/Operational",
+            "SRV03/wsman?PSVersion=5.1",
+            "WKS01",
+            "1700000002",
+        ]],
+    );
+    let run = run_binary(session(&[], &[a.clone(), b.clone()]), &[]);
+    run.assert_clean(4);
+    let t = run.replies[2].table();
+    assert_eq!(
+        &t.header[..5],
+        ["EventCode", "source", "connection", "Computer", "_time"]
+    );
+    let r = &t.rows()[0];
+    assert_eq!(r.alert_types(), ["WinRM_SessionInitiated"]);
+    assert_eq!(r.get("target_host"), "SRV03");
+    assert_passthrough(&input_rows(&b), &t.rows());
+}
+
+#[test]
+fn output_header_is_the_union_even_when_the_first_row_matches_nothing() {
+    let body = splunk_csv(
+        &["source", "EventCode", "Computer", "ParentImage", "Image"],
+        &[
+            vec![SYSMON, "1", "A", "C:\\explorer.exe", "C:\\notepad.exe"],
+            vec![
+                SYSMON,
+                "1",
+                "B",
+                "C:\\Windows\\System32\\wsmprovhost.exe",
+                "C:\\cmd.exe",
+            ],
+        ],
+    );
+    let run = run_binary(session(&[], &[body]), &[]);
+    let rows = run.rows();
+    assert_eq!(rows[0].get("AlertType"), "");
+    assert_eq!(rows[1].get("AlertType"), "WinRM_RemoteExec_Child");
+    assert_eq!(rows[1].get("risk_object"), "B");
+}
+
+#[test]
+fn non_ascii_lengths_are_bytes() {
+    let body = sysmon_rows();
+    assert_ne!(
+        body.len(),
+        String::from_utf8(body.clone()).unwrap().chars().count()
+    );
+    let run = run_binary(session(&[], std::slice::from_ref(&body)), &[]);
+    run.assert_clean(3);
+    assert_eq!(
+        run.rows()[1].get("CommandLine"),
+        "notepad \"a,b\" \u{1F600} ünï"
+    );
+}
+
+#[test]
+fn multivalue_fields_pass_through_and_ours_are_encoded() {
+    let body = fixture("scp/multivalue.csv");
+    let run = run_binary(session(&[], std::slice::from_ref(&body)), &[]);
+    run.assert_clean(3);
+    assert_passthrough(&input_rows(&body), &run.rows());
+    // Our own multivalue: two AlertTypes on one event.
+    let two = splunk_csv(
+        &["source", "EventCode", "Computer", "Image", "CommandLine"],
+        &[vec![
+            SYSMON,
+            "1",
+            "WKS01",
+            "C:\\w\\powershell.exe",
+            "powershell Invoke-Command -ComputerName SRV02,SRV03 {winrm e x}",
+        ]],
+    );
+    let run = run_binary(session(&[], &[two]), &[]);
+    let r = &run.rows()[0];
+    assert_eq!(
+        r.get("__mv_AlertType"),
+        "$WinRM_PSRemoting$;$WinRM_DirectTool$"
+    );
+    assert_eq!(r.get("__mv_target_host"), "$SRV02$;$SRV03$");
+}
+
+#[test]
+fn recorded_synthetic_sessions_replay_one_reply_per_request() {
+    for name in [
+        "streaming-edge-cases.input",
+        "streaming-edge-cases-noempty.input",
+        "streaming-multivalue.input",
+        "streaming-selected-fields.input",
+    ] {
+        let input = fixture(&format!("scp/{name}"));
+        let frames = split_frames(&input);
+        let run = run_binary(input, &[]);
+        run.assert_clean(frames.len());
+        let ins: Vec<Row> = frames
+            .iter()
+            .skip(1)
+            .flat_map(|(_, b)| input_rows(b))
+            .collect();
+        assert_passthrough(&ins, &run.rows());
+        for (req, rep) in frames.iter().zip(&run.replies).skip(1) {
+            assert_eq!(
+                req.0.contains("\"finished\":true"),
+                rep.finished(),
+                "{name}: finished echoed"
+            );
+        }
+    }
+}
+
+#[test]
+fn selected_fields_mode_echoes_chunked_idx() {
+    let input = fixture("scp/streaming-selected-fields.input");
+    let run = run_binary(input, &[]);
+    let rows = run.rows();
+    assert!(!rows.is_empty());
+    for r in &rows {
+        assert!(!r.get("_chunked_idx").is_empty());
+    }
+    assert_eq!(rows[0].get("_chunked_idx"), "0");
+    assert_eq!(rows[1].get("_chunked_idx"), "1");
+}
+
+#[test]
+fn splunk_63_countmatches_recording_passes_500_rows_of_unicode_through() {
+    // splunk-sdk-python recording (Apache-2.0, see tests/fixtures/scp/README.md):
+    // Arabic, Korean, emoji and quoted newlines; our getinfo replaces its own
+    // (its arguments belong to countmatches).
+    let frames = split_frames(&fixture("scp/countmatches-6.3.input"));
+    let mut input = getinfo(&[]);
+    for (meta, body) in &frames[1..] {
+        input.extend(frame(meta, body));
+    }
+    let run = run_binary(input, &[]);
+    run.assert_clean(frames.len());
+    let ins: Vec<Row> = frames[1..]
+        .iter()
+        .flat_map(|(_, b)| input_rows(b))
+        .collect();
+    assert_eq!(ins.len(), 500);
+    assert_passthrough(&ins, &run.rows());
+}
+
+#[test]
+fn alerts_only_and_min_score_filter_rows() {
+    let body = sysmon_rows();
+    let run = run_binary(
+        session(&["alerts_only=true"], std::slice::from_ref(&body)),
+        &[],
+    );
+    assert_eq!(run.rows().len(), 1);
+    let run = run_binary(session(&["alerts_only=true", "min_score=50"], &[body]), &[]);
+    assert_eq!(run.rows().len(), 0);
+}
+
+#[test]
+fn detect_false_passes_events_through_without_new_columns() {
+    let body = sysmon_rows();
+    let run = run_binary(session(&["detect=false"], std::slice::from_ref(&body)), &[]);
+    run.assert_clean(3);
+    let t = run.replies[1].table();
+    assert!(!t.header.contains(&"AlertType".to_string()));
+    assert_passthrough(&input_rows(&body), &t.rows());
+}
+
+#[test]
+fn bad_arguments_are_rejected_at_getinfo_naming_the_argument() {
+    for (args, needle) in [
+        (&["foo=bar"][..], "foo"),
+        (&["alerts_only=perhaps"], "alerts_only"),
+        (&["Image"], "Image"),
+    ] {
+        let mut input = getinfo(args);
+        input.extend(execute(&sysmon_rows(), true));
+        let run = run_binary(input, &[]);
+        assert_eq!(run.replies.len(), 1, "no reply after the error");
+        let e = run.replies[0].error().expect("error reply");
+        assert!(
+            e.contains(needle) && e.contains("alerts_only=<bool>"),
+            "{e}"
+        );
+        assert!(run.replies[0].finished());
+        assert_ne!(run.exit_code, Some(0));
+        assert!(run.stray.is_empty());
+    }
+}
+
+#[test]
+fn fatal_protocol_errors_get_an_error_reply() {
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("execute before getinfo", execute(&sysmon_rows(), true)),
+        ("garbage header", b"hello splunk\n".to_vec()),
+        ("invalid JSON", frame("{not json", b"")),
+        ("JSON not an object", frame("[1,2]", b"")),
+        ("no action", frame("{\"finished\":true}", b"")),
+        (
+            "EOF inside metadata",
+            b"chunked 1.0,50,0\n{\"action\":".to_vec(),
+        ),
+        (
+            "EOF inside body",
+            [
+                getinfo(&[]),
+                b"chunked 1.0,37,100\n{\"action\":\"execute\",\"finished\":true}a,b\n".to_vec(),
+            ]
+            .concat(),
+        ),
+        ("negative length", b"chunked 1.0,-5,0\n".to_vec()),
+        ("huge length", b"chunked 1.0,2,99999999999999\n{}".to_vec()),
+        ("second getinfo", [getinfo(&[]), getinfo(&[])].concat()),
+    ];
+    for (what, input) in cases {
+        let run = run_binary(input, &[]);
+        let last = run
+            .replies
+            .last()
+            .unwrap_or_else(|| panic!("{what}: no reply"));
+        assert!(
+            last.error().is_some() && last.finished(),
+            "{what}: {:?}",
+            last.meta
+        );
+        assert_ne!(run.exit_code, Some(0), "{what}");
+        assert!(run.stray.is_empty(), "{what}");
+    }
+}
+
+#[test]
+fn non_utf8_bytes_and_ragged_rows_are_passed_through() {
+    let mut body = b"source,EventCode,Computer,Image,ParentImage\n".to_vec();
+    body.extend_from_slice(b"XmlWinEventLog:Microsoft-Windows-Sysmon/Operational,1,SRV\xff02,C:\\cmd.exe,C:\\Windows\\System32\\wsmprovhost.exe\n");
+    body.extend_from_slice(b"x,y\n");
+    let run = run_binary(session(&[], std::slice::from_ref(&body)), &[]);
+    run.assert_clean(3);
+    let rows = run.rows();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].bytes("Computer"), Some(&b"SRV\xff02"[..]));
+    assert_eq!(rows[0].alert_types(), ["WinRM_RemoteExec_Child"]);
+    assert_eq!(rows[1].get("source"), "x");
+    assert_eq!(rows[1].get("EventCode"), "y");
+}
+
+#[test]
+fn closed_stdout_is_a_clean_exit() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_winrmdetect"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut stdin = child.stdin.take().unwrap();
+    let _ = stdin.write_all(&session(&[], &[sysmon_rows(), sysmon_rows()]));
+    drop(stdin);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn rule_settings_come_from_default_then_local_conf() {
+    let dir = std::env::temp_dir().join(format!("winrmdetect-conf-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("default")).unwrap();
+    std::fs::create_dir_all(dir.join("local")).unwrap();
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("app/winrmdetect/default/winrmdetect.conf"),
+        dir.join("default/winrmdetect.conf"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("local/winrmdetect.conf"),
+        "[winrm_remoteexec_child]\nimpact = 100\nconfidence = 90\nmessage = tuned $Computer$\n\n[winrm_host_process]\ndisabled = true\nimpact = lots\n",
+    )
+    .unwrap();
+    let run = run_binary(
+        session(&[], &[sysmon_rows()]),
+        &[("WINRMDETECT_APP_DIR", dir.to_str().unwrap())],
+    );
+    run.assert_clean(3);
+    let r = &run.rows()[0];
+    assert_eq!(r.score(), 90);
+    assert_eq!(r.get("risk_message"), "tuned SRV02.corp.example");
+    let warns = run.replies[1].messages();
+    assert!(
+        warns
+            .iter()
+            .any(|(l, m)| l == "WARN" && m.contains("impact") && m.contains("lots")),
+        "{warns:?}"
+    );
+    // Only the first execute reply carries the configuration warnings.
+    assert!(run.replies[2].messages().is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn shipped_default_conf_matches_the_compiled_defaults() {
+    let shipped = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("app/winrmdetect/default/winrmdetect.conf"),
+    )
+    .unwrap();
+    assert_eq!(shipped, winrmdetect::config::default_conf(), "regenerate with: winrmdetect print-default-conf > app/winrmdetect/default/winrmdetect.conf");
+}
+
+#[test]
+fn in_memory_loop_matches_the_binary() {
+    let input = session(&[], &[sysmon_rows()]);
+    let mut out = Vec::new();
+    winrmdetect::command::run(
+        std::io::Cursor::new(input.clone()),
+        &mut out,
+        &Default::default(),
+    )
+    .unwrap();
+    let (replies, stray) = parse_replies(&out);
+    assert!(stray.is_empty());
+    let run = run_binary(input, &[]);
+    assert_eq!(replies.len(), run.replies.len());
+    for (a, b) in replies.iter().zip(&run.replies) {
+        assert_eq!((&a.meta, &a.body), (&b.meta, &b.body));
+    }
+}
