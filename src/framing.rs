@@ -71,6 +71,16 @@ pub fn read_chunk<R: BufRead>(reader: &mut R, chunk: &mut Chunk) -> Result<bool>
 }
 
 /// Writes one frame and flushes.
+///
+/// ```
+/// use winrmdetect::framing::{read_chunk, write_chunk, Chunk};
+/// let mut wire = Vec::new();
+/// write_chunk(&mut wire, br#"{"finished":true}"#, "a\n\u{e9}\n".as_bytes()).unwrap();
+/// assert!(wire.starts_with(b"chunked 1.0,17,5\n")); // lengths are bytes
+/// let mut chunk = Chunk::default();
+/// assert!(read_chunk(&mut &wire[..], &mut chunk).unwrap());
+/// assert_eq!(chunk.body, "a\n\u{e9}\n".as_bytes());
+/// ```
 pub fn write_chunk<W: Write>(writer: &mut W, metadata: &[u8], body: &[u8]) -> Result<()> {
     let w = |e| Error::io("writing a reply chunk", e);
     writeln!(writer, "chunked 1.0,{},{}", metadata.len(), body.len()).map_err(w)?;

@@ -13,6 +13,12 @@ use regex::Regex;
 /// The host in a WinRM connection string or URL:
 /// `host/wsman?PSVersion=…`, `host:port/wsman`, `https://host:5986/wsman`,
 /// `[fd00::1]:5985/wsman`, a bare `host`.
+///
+/// ```
+/// use winrmdetect::targets::parse_connection;
+/// assert_eq!(parse_connection("SRV02.corp.example/wsman?PSVersion=5.1").as_deref(), Some("SRV02.corp.example"));
+/// assert_eq!(parse_connection("https://[fd00::33]:5986/wsman").as_deref(), Some("fd00::33"));
+/// ```
 pub fn parse_connection(conn: &str) -> Option<String> {
     let s = conn.trim().trim_matches(|c| c == '"' || c == '\'');
     let s = strip_scheme(s);

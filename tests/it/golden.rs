@@ -417,3 +417,31 @@ fn issue2_raw_xml_fallback_gives_the_same_labels() {
     assert_eq!(ps.get("target_host"), "SRV02");
     assert!(by_image("notepad.exe").alert_types().is_empty());
 }
+
+#[test]
+fn issue2_readme_documents_every_rule_option_and_field() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    for r in winrmdetect::rules::RULES {
+        assert!(
+            readme.contains(&format!("`{}`", r.id)),
+            "README lacks rule {}",
+            r.id
+        );
+        assert!(
+            readme.contains(r.alert_type),
+            "README lacks {}",
+            r.alert_type
+        );
+    }
+    for f in winrmdetect::table::OUTPUT_FIELDS {
+        assert!(
+            readme.contains(&format!("`{f}`")),
+            "README lacks output field {f}"
+        );
+    }
+    for o in ["alerts_only=", "min_score=", "detect=", "local="] {
+        assert!(readme.contains(o), "README lacks option {o}");
+    }
+}
