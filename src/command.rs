@@ -181,3 +181,95 @@ fn fail<W: Write>(writer: &mut W, e: Error) -> Result<()> {
     }
     Err(e)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framing::read_chunk;
+    use std::io::Cursor;
+
+    fn frame(meta: &str, body: &str) -> Vec<u8> {
+        let mut v = format!("chunked 1.0,{},{}\n", meta.len(), body.len()).into_bytes();
+        v.extend_from_slice(meta.as_bytes());
+        v.extend_from_slice(body.as_bytes());
+        v
+    }
+
+    fn getinfo(args: &str) -> Vec<u8> {
+        frame(
+            &format!(r#"{{"action":"getinfo","preview":false,"searchinfo":{{"args":{args}}}}}"#),
+            "",
+        )
+    }
+
+    fn replies(input: Vec<u8>) -> (Result<()>, Vec<(Value, Vec<u8>)>) {
+        let mut out = Vec::new();
+        let r = run(Cursor::new(input), &mut out, &Environment::default());
+        let mut rd = Cursor::new(out);
+        let mut c = Chunk::default();
+        let mut v = Vec::new();
+        while read_chunk(&mut rd, &mut c).unwrap() {
+            v.push((serde_json::from_slice(&c.metadata).unwrap(), c.body.clone()));
+        }
+        (r, v)
+    }
+
+    #[test]
+    fn getinfo_then_one_reply_per_execute() {
+        let body = "source,EventCode,Computer,ParentImage,Image\n\
+            XmlWinEventLog:Microsoft-Windows-Sysmon/Operational,1,S,C:\\wsmprovhost.exe,C:\\whoami.exe\n";
+        let mut input = getinfo("[]");
+        input.extend(frame(r#"{"action":"execute","finished":false}"#, body));
+        input.extend(frame(r#"{"action":"execute","finished":true}"#, ""));
+        let (r, v) = replies(input);
+        r.unwrap();
+        assert_eq!(v.len(), 3);
+        assert_eq!(v[0].0, json!({"type":"streaming"}));
+        assert_eq!(v[1].0, json!({"finished":false}));
+        assert!(String::from_utf8_lossy(&v[1].1).contains("WinRM_RemoteExec_Child"));
+        assert_eq!(v[2], (json!({"finished":true}), Vec::new()));
+    }
+
+    #[test]
+    fn probe_and_empty_input_end_cleanly() {
+        let (r, v) = replies(getinfo("[]"));
+        assert!(r.is_ok() && v.len() == 1);
+        let (r, v) = replies(Vec::new());
+        assert!(r.is_ok() && v.is_empty());
+    }
+
+    #[test]
+    fn errors_are_replied_with_finished_and_error() {
+        for input in [
+            frame(r#"{"action":"execute","finished":true}"#, ""),
+            getinfo(r#"["bogus=1"]"#),
+            getinfo(r#""not a list""#),
+            getinfo(r#"[1]"#),
+            [
+                getinfo("[]"),
+                frame(r#"{"action":"execute","finished":"yes"}"#, ""),
+            ]
+            .concat(),
+            frame(r#"{"action":"dance"}"#, ""),
+        ] {
+            let (r, v) = replies(input);
+            assert!(r.is_err());
+            let last = &v.last().unwrap().0;
+            assert_eq!(last["finished"], json!(true));
+            assert!(last["error"].as_str().is_some_and(|e| !e.is_empty()));
+        }
+    }
+
+    #[test]
+    fn metadata_with_whitespace_and_unknown_keys_is_fine() {
+        let mut input = getinfo("[]");
+        input.extend(frame(
+            "{ \"action\": \"execute\", \"finished\": true, \"x\": 1 }\n",
+            "a,b\n1,2\n",
+        ));
+        let (r, v) = replies(input);
+        r.unwrap();
+        assert_eq!(v.len(), 2);
+        assert!(v[1].1.starts_with(b"a,b,AlertType"));
+    }
+}
