@@ -19,7 +19,7 @@ use crate::detect::Engine;
 use crate::error::{Error, Result};
 use crate::framing::{read_chunk, write_chunk, Chunk};
 use crate::options::{parse_args, Options};
-use crate::table::process_body;
+use crate::table::process_body_into;
 
 /// Where the command finds its configuration.
 #[derive(Debug, Clone, Default)]
@@ -32,6 +32,8 @@ struct Session {
     options: Options,
     engine: Engine,
     pending: Vec<(&'static str, String)>,
+    /// The previous reply's buffer, reused for the next one.
+    spare: Vec<u8>,
 }
 
 /// Runs the protocol until the input ends.
@@ -109,6 +111,7 @@ pub fn run<R: BufRead, W: Write>(mut reader: R, mut writer: W, env: &Environment
                     options,
                     engine: Engine::default(),
                     pending: Vec::new(),
+                    spare: Vec::new(),
                 });
                 if let Some(s) = session.as_mut() {
                     let (engine, warnings) = load_engine(env.app_dir.as_deref());
@@ -135,7 +138,8 @@ pub fn run<R: BufRead, W: Write>(mut reader: R, mut writer: W, env: &Environment
                 };
                 let mut messages = std::mem::take(&mut s.pending);
                 let body = match catch_unwind(AssertUnwindSafe(|| {
-                    process_body(&chunk.body, &s.engine, s.options.mode)
+                    let spare = std::mem::take(&mut s.spare);
+                    process_body_into(&chunk.body, &s.engine, s.options.mode, spare)
                 })) {
                     Ok(out) => {
                         messages.extend(
@@ -155,6 +159,7 @@ pub fn run<R: BufRead, W: Write>(mut reader: R, mut writer: W, env: &Environment
                     reply["inspector"] = json!({ "messages": messages.iter().map(|(l, m)| [l.to_string(), m.clone()]).collect::<Vec<_>>() });
                 }
                 write_chunk(&mut writer, reply.to_string().as_bytes(), &body)?;
+                s.spare = body;
             }
             Some(other) => {
                 return fail(

@@ -11,6 +11,7 @@
 use std::borrow::Cow;
 
 use crate::event::{Event, F};
+use crate::kind::{kind_of, Class};
 use crate::rules::{Ctx, Rule, Side, RULES};
 use crate::targets::is_loopback;
 
@@ -48,13 +49,13 @@ impl RuleSettings {
 #[derive(Debug, Clone)]
 pub struct Engine {
     settings: Vec<RuleSettings>,
+    /// For each [`Class`] (by index), the enabled rules that can match it.
+    by_class: Vec<Vec<usize>>,
 }
 
 impl Default for Engine {
     fn default() -> Self {
-        Engine {
-            settings: RULES.iter().map(RuleSettings::defaults).collect(),
-        }
+        Engine::with_settings(RULES.iter().map(RuleSettings::defaults).collect())
     }
 }
 
@@ -85,7 +86,15 @@ impl Engine {
     /// An engine with explicit per-rule settings, in `RULES` order.
     pub fn with_settings(settings: Vec<RuleSettings>) -> Self {
         assert_eq!(settings.len(), RULES.len(), "one setting per rule");
-        Engine { settings }
+        let by_class = Class::ALL
+            .iter()
+            .map(|c| {
+                (0..RULES.len())
+                    .filter(|&i| settings[i].enabled && RULES[i].kinds.contains(c))
+                    .collect()
+            })
+            .collect();
+        Engine { settings, by_class }
     }
 
     /// The settings of every rule, in `RULES` order.
@@ -95,16 +104,17 @@ impl Engine {
 
     /// Runs every enabled rule on one event.
     pub fn detect(&self, ev: &dyn Event) -> Option<Detection> {
-        let ctx = Ctx::new(ev);
-        if ctx.kind == crate::kind::Kind::Other {
+        let kind = kind_of(ev);
+        let class = kind.class()?;
+        let candidates = &self.by_class[Class::ALL.iter().position(|c| *c == class)?];
+        if candidates.is_empty() {
             return None;
         }
+        let ctx = Ctx::with_kind(ev, kind);
         let mut det = Detection::default();
         let mut best: Option<(u32, usize, Side)> = None;
-        for (i, (rule, set)) in RULES.iter().zip(&self.settings).enumerate() {
-            if !set.enabled {
-                continue;
-            }
+        for &i in candidates {
+            let (rule, set) = (&RULES[i], &self.settings[i]);
             let Some(hit) = (rule.matcher)(&ctx) else {
                 continue;
             };

@@ -29,19 +29,25 @@ pub fn channel_of(name: &str) -> Channel {
     let n = strip_prefix_ci(n, "xmlwineventlog:")
         .or_else(|| strip_prefix_ci(n, "wineventlog:"))
         .unwrap_or(n);
-    let l = n.to_ascii_lowercase();
-    match l.as_str() {
-        "security" => Channel::Security,
-        "microsoft-windows-powershell/operational" | "powershellcore/operational" => {
-            Channel::PowerShellOperational
-        }
-        "windows powershell" => Channel::WindowsPowerShell,
-        "microsoft-windows-winrm/operational" | "windows remote management/operational" => {
-            Channel::WinRm
-        }
-        "microsoft-windows-wmi-activity/operational" => Channel::WmiActivity,
-        _ if l.contains("sysmon/operational") => Channel::Sysmon,
-        _ => Channel::Other,
+    let is = |s: &str| n.eq_ignore_ascii_case(s);
+    if is("security") {
+        Channel::Security
+    } else if is("microsoft-windows-powershell/operational") || is("powershellcore/operational") {
+        Channel::PowerShellOperational
+    } else if is("windows powershell") {
+        Channel::WindowsPowerShell
+    } else if is("microsoft-windows-winrm/operational")
+        || is("windows remote management/operational")
+    {
+        Channel::WinRm
+    } else if is("microsoft-windows-wmi-activity/operational") {
+        Channel::WmiActivity
+    } else if n.len() >= 18
+        && n.as_bytes()[n.len() - 18..].eq_ignore_ascii_case(b"sysmon/operational")
+    {
+        Channel::Sysmon
+    } else {
+        Channel::Other
     }
 }
 
@@ -94,6 +100,63 @@ pub enum Kind {
     ShareAccess,
     /// Anything else.
     Other,
+}
+
+/// The shape of an event without its event code: what rules are indexed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)] // one per `Kind` variant, same meaning
+pub enum Class {
+    Process,
+    Network,
+    ProcessAccess,
+    FileCreate,
+    SysmonWmi,
+    ScriptBlock,
+    PsModule,
+    PsClassic,
+    WinRm,
+    WmiActivity,
+    ExplicitLogon,
+    ShareAccess,
+}
+
+impl Class {
+    /// Every class, in index order.
+    pub const ALL: [Class; 12] = [
+        Class::Process,
+        Class::Network,
+        Class::ProcessAccess,
+        Class::FileCreate,
+        Class::SysmonWmi,
+        Class::ScriptBlock,
+        Class::PsModule,
+        Class::PsClassic,
+        Class::WinRm,
+        Class::WmiActivity,
+        Class::ExplicitLogon,
+        Class::ShareAccess,
+    ];
+}
+
+impl Kind {
+    /// The class of this kind; `None` for [`Kind::Other`].
+    pub fn class(self) -> Option<Class> {
+        Some(match self {
+            Kind::ProcessCreate => Class::Process,
+            Kind::NetworkConnection => Class::Network,
+            Kind::ProcessAccess => Class::ProcessAccess,
+            Kind::FileCreate => Class::FileCreate,
+            Kind::SysmonWmi(_) => Class::SysmonWmi,
+            Kind::ScriptBlock => Class::ScriptBlock,
+            Kind::PsModule => Class::PsModule,
+            Kind::PsClassic(_) => Class::PsClassic,
+            Kind::WinRm(_) => Class::WinRm,
+            Kind::WmiActivity(_) => Class::WmiActivity,
+            Kind::ExplicitLogon => Class::ExplicitLogon,
+            Kind::ShareAccess => Class::ShareAccess,
+            Kind::Other => return None,
+        })
+    }
 }
 
 /// Classifies an event. Without a known channel, an event code is trusted

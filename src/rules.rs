@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use crate::event::{Event, F};
-use crate::kind::{kind_of, Kind};
+use crate::kind::{kind_of, Class, Kind};
 use crate::targets::{command_line_targets, is_loopback, parse_connection};
 
 /// Which end of a lateral movement an event is evidence of.
@@ -44,6 +44,8 @@ pub type Example = &'static [(&'static str, &'static str)];
 pub struct Rule {
     /// Stable id; the stanza name in `winrmdetect.conf`.
     pub id: &'static str,
+    /// The event classes the matcher can match; it is not called for others.
+    pub kinds: &'static [Class],
     /// The `AlertType` it sets.
     pub alert_type: &'static str,
     /// One line for `alert_description`.
@@ -92,17 +94,80 @@ pub struct Ctx<'e> {
     pub original: String,
     /// Lower-case command line, script block text or module context, else "".
     pub text: String,
+    /// Whether `text` contains any of [`KEYWORDS`] (one scan per event);
+    /// when it does not, every keyword test is false without scanning again.
+    keywords: bool,
+}
+
+/// Every substring the text rules test with `Ctx::has` / `Ctx::any`.
+/// Benign command lines contain none of them, so most events are decided
+/// by one multi-pattern scan.
+pub const KEYWORDS: &[&str] = &[
+    "invoke-command",
+    "enter-pssession",
+    "new-pssession",
+    "-computername",
+    "wsman://",
+    "winrm",
+    "-connectionuri",
+    "hostname=serverremotehost",
+    "wsmprovhost.exe",
+    "evil-winrm",
+    "enable-psremoting",
+    "set-wsmanquickconfig",
+    "trustedhosts",
+    "install-pswawebapplication",
+    "add-pswaauthorizationrule",
+    "windowspowershellwebaccess",
+    "providername=wsman",
+    "wmic",
+    "/node:",
+    "-node:",
+    "call create",
+    "call  create",
+    "invoke-wmimethod",
+    "iwmi ",
+    "invoke-cimmethod",
+    "new-cimsession",
+    "get-wmiobject",
+    "get-ciminstance",
+    "gwmi ",
+    "invoke-wmiexec",
+    "wmimplant",
+    "sharpwmi",
+    "sharpmove",
+    "crackmapexec",
+    "netexec",
+    "nxc.exe",
+    "wmiexec.py",
+    "invoke-wmilm",
+    "admin$",
+    "win32_scheduledjob",
+];
+
+fn keyword_scanner() -> &'static aho_corasick::AhoCorasick {
+    static AC: OnceLock<aho_corasick::AhoCorasick> = OnceLock::new();
+    AC.get_or_init(|| aho_corasick::AhoCorasick::new(KEYWORDS).expect("built-in keywords compile"))
 }
 
 impl<'e> Ctx<'e> {
     /// Prepares an event.
     pub fn new(ev: &'e dyn Event) -> Self {
-        let kind = kind_of(ev);
-        let lower = |f: F| ev.get(f).value().map(str::to_lowercase).unwrap_or_default();
+        Ctx::with_kind(ev, kind_of(ev))
+    }
+
+    /// Prepares an event already classified.
+    pub fn with_kind(ev: &'e dyn Event, kind: Kind) -> Self {
+        let lower = |f: F| {
+            ev.get(f)
+                .value()
+                .map(str::to_ascii_lowercase)
+                .unwrap_or_default()
+        };
         let base = |f: F| {
             ev.get(f)
                 .value()
-                .map(|v| basename(v).to_lowercase())
+                .map(|v| basename(v).to_ascii_lowercase())
                 .unwrap_or_default()
         };
         let (image, parent, original, text) = match kind {
@@ -123,6 +188,7 @@ impl<'e> Ctx<'e> {
             }
             _ => Default::default(),
         };
+        let keywords = !text.is_empty() && keyword_scanner().is_match(&text);
         Ctx {
             ev,
             kind,
@@ -130,11 +196,26 @@ impl<'e> Ctx<'e> {
             parent,
             original,
             text,
+            keywords,
         }
     }
 
     fn get(&self, f: F) -> Option<String> {
         self.ev.get(f).value().map(str::to_string)
+    }
+
+    /// `text.contains(needle)`, for a needle of [`KEYWORDS`].
+    fn has(&self, needle: &str) -> bool {
+        debug_assert!(
+            KEYWORDS.contains(&needle),
+            "{needle:?} missing from KEYWORDS"
+        );
+        self.keywords && self.text.contains(needle)
+    }
+
+    /// Any of the needles (all from [`KEYWORDS`]) in `text`.
+    fn any(&self, needles: &[&str]) -> bool {
+        needles.iter().any(|n| self.has(n))
     }
 
     fn is_image(&self, names: &[&str]) -> bool {
@@ -189,10 +270,11 @@ fn ps_blob(ev: &dyn Event) -> String {
     if s.is_empty() {
         s.push_str(ev.get(F::Raw).or_empty());
     }
-    s.chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_lowercase)
-        .collect()
+    // ASCII-only folding keeps multi-byte UTF-8 sequences intact, and every
+    // needle the rules look for is ASCII.
+    s.retain(|c| !c.is_ascii_whitespace());
+    s.make_ascii_lowercase();
+    s
 }
 
 const POWERSHELL: &[&str] = &[
@@ -333,12 +415,10 @@ fn m_psremoting(c: &Ctx<'_>) -> Option<Hit> {
         "wsman://",
         "winrm",
     ];
-    (c.kind == Kind::ProcessCreate && c.is_image(POWERSHELL) && any(&c.text, &needles)).then(|| {
-        Hit {
-            targets: command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), false),
-            threats: c.process_threats(),
-            detail: None,
-        }
+    (c.kind == Kind::ProcessCreate && c.is_image(POWERSHELL) && c.any(&needles)).then(|| Hit {
+        targets: command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), false),
+        threats: c.process_threats(),
+        detail: None,
     })
 }
 
@@ -352,7 +432,7 @@ fn m_psremoting_scriptblock(c: &Ctx<'_>) -> Option<Hit> {
         return None;
     }
     let targets = command_line_targets(&c.get(F::ScriptBlockText).unwrap_or_default(), false);
-    (!targets.is_empty() || any(&c.text, &["-computername", "-connectionuri"])).then(|| Hit {
+    (!targets.is_empty() || c.any(&["-computername", "-connectionuri"])).then(|| Hit {
         targets,
         ..Hit::default()
     })
@@ -360,7 +440,8 @@ fn m_psremoting_scriptblock(c: &Ctx<'_>) -> Option<Hit> {
 
 fn m_directtool(c: &Ctx<'_>) -> Option<Hit> {
     let winrs = c.is_image(&["winrs.exe"]);
-    let winrm = c.image != "svchost.exe" && patterns().winrm_tool.is_match(&c.text);
+    let winrm =
+        c.image != "svchost.exe" && c.has("winrm") && patterns().winrm_tool.is_match(&c.text);
     (c.kind == Kind::ProcessCreate && (winrs || winrm)).then(|| Hit {
         targets: command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), false),
         threats: c.process_threats(),
@@ -568,7 +649,7 @@ fn m_network_outbound(c: &Ctx<'_>) -> Option<Hit> {
     let app = c
         .get(F::Image)
         .or_else(|| c.get(F::Application))
-        .map(|p| basename(&p).to_lowercase());
+        .map(|p| basename(&p).to_ascii_lowercase());
     let mut threats = vec![(ip, "ip_address")];
     threats.extend(app.map(|a| (a, "process_name")));
     Some(Hit {
@@ -594,7 +675,7 @@ fn m_explicit_credentials(c: &Ctx<'_>) -> Option<Hit> {
     if c.kind != Kind::ExplicitLogon {
         return None;
     }
-    let process = basename(&c.get(F::ProcessName)?).to_lowercase();
+    let process = basename(&c.get(F::ProcessName)?).to_ascii_lowercase();
     let tools = [
         "powershell.exe",
         "pwsh.exe",
@@ -627,7 +708,7 @@ fn m_remoteshell_child(c: &Ctx<'_>) -> Option<Hit> {
 }
 
 fn remote_ps_host(c: &Ctx<'_>) -> bool {
-    c.text.contains("hostname=serverremotehost") && c.text.contains("wsmprovhost.exe")
+    c.has("hostname=serverremotehost") && c.has("wsmprovhost.exe")
 }
 
 fn m_ps_remote_400(c: &Ctx<'_>) -> Option<Hit> {
@@ -641,7 +722,7 @@ fn m_ps_remote_4103(c: &Ctx<'_>) -> Option<Hit> {
 fn m_evilwinrm(c: &Ctx<'_>) -> Option<Hit> {
     let ruby =
         c.image == "ruby.exe" && c.text.contains(" -i ") && any(&c.text, &[" -u ", " -p ", " -h "]);
-    (c.kind == Kind::ProcessCreate && (c.text.contains("evil-winrm") || ruby)).then(|| Hit {
+    (c.kind == Kind::ProcessCreate && (c.has("evil-winrm") || ruby)).then(|| Hit {
         targets: command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), true),
         threats: c.process_threats(),
         detail: None,
@@ -649,8 +730,8 @@ fn m_evilwinrm(c: &Ctx<'_>) -> Option<Hit> {
 }
 
 fn m_lsass_access(c: &Ctx<'_>) -> Option<Hit> {
-    let src = basename(&c.get(F::SourceImage)?).to_lowercase();
-    let dst = basename(&c.get(F::TargetImage)?).to_lowercase();
+    let src = basename(&c.get(F::SourceImage)?).to_ascii_lowercase();
+    let dst = basename(&c.get(F::TargetImage)?).to_ascii_lowercase();
     let access = c
         .get(F::GrantedAccess)
         .unwrap_or_default()
@@ -671,15 +752,17 @@ fn script_or_process(c: &Ctx<'_>) -> bool {
 }
 
 fn m_enablement(c: &Ctx<'_>) -> Option<Hit> {
-    let script = any(&c.text, &["enable-psremoting", "set-wsmanquickconfig"]);
-    let cli = c.kind == Kind::ProcessCreate && patterns().winrm_quickconfig.is_match(&c.text);
+    let script = c.any(&["enable-psremoting", "set-wsmanquickconfig"]);
+    let cli = c.kind == Kind::ProcessCreate
+        && c.has("winrm")
+        && patterns().winrm_quickconfig.is_match(&c.text);
     (script_or_process(c) && (script || cli)).then(Hit::default)
 }
 
 fn m_trustedhosts(c: &Ctx<'_>) -> Option<Hit> {
     let t = &c.text;
     (script_or_process(c)
-        && t.contains("trustedhosts")
+        && c.has("trustedhosts")
         && any(
             t,
             &[
@@ -700,7 +783,7 @@ fn m_pswa_enabled(c: &Ctx<'_>) -> Option<Hit> {
         "add-pswaauthorizationrule",
         "windowspowershellwebaccess",
     ];
-    (script_or_process(c) && any(&c.text, &needles)).then(Hit::default)
+    (script_or_process(c) && c.any(&needles)).then(Hit::default)
 }
 
 fn m_pswa_activity(c: &Ctx<'_>) -> Option<Hit> {
@@ -716,7 +799,7 @@ fn m_pswa_activity(c: &Ctx<'_>) -> Option<Hit> {
 }
 
 fn m_althost(c: &Ctx<'_>) -> Option<Hit> {
-    if c.kind != Kind::PsClassic(600) || !c.text.contains("providername=wsman") {
+    if c.kind != Kind::PsClassic(600) || !c.has("providername=wsman") {
         return None;
     }
     let app = c
@@ -735,8 +818,8 @@ fn m_althost(c: &Ctx<'_>) -> Option<Hit> {
 }
 
 fn wmic_remote(c: &Ctx<'_>) -> Option<Vec<String>> {
-    let is_wmic = c.is_image(&["wmic.exe"]) || c.text.contains("wmic");
-    if c.kind != Kind::ProcessCreate || !is_wmic || !any(&c.text, &["/node:", "-node:"]) {
+    let is_wmic = c.is_image(&["wmic.exe"]) || c.has("wmic");
+    if c.kind != Kind::ProcessCreate || !is_wmic || !c.any(&["/node:", "-node:"]) {
         return None;
     }
     let targets = command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), false);
@@ -749,21 +832,20 @@ fn wmic_remote(c: &Ctx<'_>) -> Option<Vec<String>> {
 
 fn m_wmic_create(c: &Ctx<'_>) -> Option<Hit> {
     let t = wmic_remote(c)?;
-    (c.text.contains("call create") || c.text.contains("call  create"))
+    c.any(&["call create", "call  create"])
         .then(|| hit_with(t, c.process_threats()))?
 }
 
 fn m_wmic_query(c: &Ctx<'_>) -> Option<Hit> {
     let t = wmic_remote(c)?;
-    (!c.text.contains("call create")).then(|| hit_with(t, c.process_threats()))?
+    (!c.has("call create")).then(|| hit_with(t, c.process_threats()))?
 }
 
 fn ps_remote_wmi(c: &Ctx<'_>, cmdlets: &[&str], extra: &[&str]) -> Option<Hit> {
-    if !script_or_process(c) || !any(&c.text, cmdlets) || !extra.iter().all(|e| c.text.contains(e))
-    {
+    if !script_or_process(c) || !c.any(cmdlets) || !extra.iter().all(|e| c.text.contains(e)) {
         return None;
     }
-    if !any(&c.text, &["-computername", "-cn "]) {
+    if !c.has("-computername") && !c.text.contains("-cn ") {
         return None;
     }
     let src = c
@@ -797,7 +879,7 @@ fn m_ps_wmi_query(c: &Ctx<'_>) -> Option<Hit> {
 }
 
 fn m_invoke_wmiexec(c: &Ctx<'_>) -> Option<Hit> {
-    (script_or_process(c) && c.text.contains("invoke-wmiexec")).then(Hit::default)
+    (script_or_process(c) && c.has("invoke-wmiexec")).then(Hit::default)
 }
 
 fn m_offensive_tool(c: &Ctx<'_>) -> Option<Hit> {
@@ -811,8 +893,7 @@ fn m_offensive_tool(c: &Ctx<'_>) -> Option<Hit> {
         "wmiexec.py",
         "invoke-wmilm",
     ];
-    (script_or_process(c) && any(&c.text, &tools) && !c.text.contains("invoke-wmiexec"))
-        .then(Hit::default)
+    (script_or_process(c) && c.any(&tools) && !c.has("invoke-wmiexec")).then(Hit::default)
 }
 
 fn wmiprvse_child(c: &Ctx<'_>, lolbas: bool) -> Option<Hit> {
@@ -842,7 +923,8 @@ fn m_wmi_child_lolbas(c: &Ctx<'_>) -> Option<Hit> {
 
 fn m_impacket(c: &Ctx<'_>) -> Option<Hit> {
     let p = patterns();
-    let by_cmd = c.kind == Kind::ProcessCreate && p.impacket_cmd.is_match(&c.text);
+    let by_cmd =
+        c.kind == Kind::ProcessCreate && c.has("admin$") && p.impacket_cmd.is_match(&c.text);
     let by_file = c.kind == Kind::FileCreate
         && c.get(F::TargetFilename)
             .is_some_and(|f| p.impacket_file.is_match(f.trim()));
@@ -853,7 +935,7 @@ fn m_impacket(c: &Ctx<'_>) -> Option<Hit> {
 }
 
 fn m_token_access(c: &Ctx<'_>) -> Option<Hit> {
-    let src = basename(&c.get(F::SourceImage)?).to_lowercase();
+    let src = basename(&c.get(F::SourceImage)?).to_ascii_lowercase();
     let access = c.get(F::GrantedAccess)?.to_ascii_lowercase();
     (c.kind == Kind::ProcessAccess
         && src == "wmiprvse.exe"
@@ -898,7 +980,7 @@ fn wmi_text(c: &Ctx<'_>) -> String {
     if s.is_empty() {
         s.push_str(c.ev.get(F::Raw).or_empty());
     }
-    s.to_lowercase()
+    s.to_ascii_lowercase()
 }
 
 const SCM_CONSUMER: &str = "scm event log consumer";
@@ -1002,7 +1084,7 @@ fn m_mof_compile(c: &Ctx<'_>) -> Option<Hit> {
 }
 
 fn m_scheduled_job(c: &Ctx<'_>) -> Option<Hit> {
-    (script_or_process(c) && c.text.contains("win32_scheduledjob")).then(Hit::default)
+    (script_or_process(c) && c.has("win32_scheduledjob")).then(Hit::default)
 }
 
 // ------------------------------------------------------------ rule table
@@ -1024,6 +1106,7 @@ macro_rules! ex {
 pub static RULES: &[Rule] = &[
     Rule {
         id: "winrm_remoteexec_child",
+        kinds: &[Class::Process],
         alert_type: "WinRM_RemoteExec_Child",
         description: "wsmprovhost.exe (WinRM plugin host) started a process: command run through PowerShell remoting",
         mitre: "T1021.006",
@@ -1048,6 +1131,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "winrm_remoteexec_child_lolbas",
+        kinds: &[Class::Process],
         alert_type: "WinRM_RemoteExec_Child",
         description: "wsmprovhost.exe started a living-off-the-land binary",
         mitre: "T1021.006",
@@ -1061,6 +1145,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "winrm_psremoting",
+        kinds: &[Class::Process],
         alert_type: "WinRM_PSRemoting",
         description: "PowerShell started with a remoting cmdlet or WinRM target on its command line",
         mitre: "T1021.006",
@@ -1081,6 +1166,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "winrm_psremoting_scriptblock",
+        kinds: &[Class::ScriptBlock],
         alert_type: "WinRM_PSRemoting",
         description: "Script block runs a PowerShell remoting cmdlet against another computer",
         mitre: "T1021.006",
@@ -1097,6 +1183,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "winrm_directtool",
+        kinds: &[Class::Process],
         alert_type: "WinRM_DirectTool",
         description: "winrs.exe, or winrm on a command line (WinRM client tools)",
         mitre: "T1021.006",
@@ -1117,6 +1204,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "winrm_session_created",
+        kinds: &[Class::WinRm],
         alert_type: "WinRM_SessionCreated",
         description: "The WinRM service created a shell for a remote client (WinRM/Operational 91 or 168)",
         mitre: "T1021.006",
@@ -1134,6 +1222,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "winrm_session_initiated",
+        kinds: &[Class::WinRm],
         alert_type: "WinRM_SessionInitiated",
         description: "WSMan client opened a session to a remote host (WinRM/Operational 6)",
         mitre: "T1021.006",
@@ -1154,6 +1243,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "winrm_session_failed",
+        kinds: &[Class::WinRm],
         alert_type: "WinRM_SessionFailed",
         description: "WinRM client failure: bad credentials (162) or shell creation failed (12)",
         mitre: "T1021.006",
@@ -1167,6 +1257,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "winrm_session_context",
+        kinds: &[Class::WinRm],
         alert_type: "WinRM_SessionContext",
         description: "WinRM session lifecycle or context event (no alert on its own)",
         mitre: "T1021.006",
@@ -1186,6 +1277,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "winrm_server_context",
+        kinds: &[Class::WinRm],
         alert_type: "WinRM_SessionContext",
         description: "WinRM service authenticated or authorised a remote user (169/193; context)",
         mitre: "T1021.006",
@@ -1199,6 +1291,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "winrm_network_connection",
+        kinds: &[Class::Network],
         alert_type: "WinRM_NetworkConnection",
         description: "Outbound connection to a WinRM port (5985/5986) of another host",
         mitre: "T1021.006",
@@ -1219,6 +1312,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "winrm_inbound_connection",
+        kinds: &[Class::Network],
         alert_type: "WinRM_InboundConnection",
         description: "Inbound connection from another host to this host's WinRM port",
         mitre: "T1021.006",
@@ -1232,6 +1326,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "lm_explicit_credentials",
+        kinds: &[Class::ExplicitLogon],
         alert_type: "LM_ExplicitCredentials",
         description: "Explicit-credential logon (4648) by a remoting tool to a named server",
         mitre: "T1021.006",
@@ -1248,6 +1343,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "winrm_host_process",
+        kinds: &[Class::Process],
         alert_type: "WinRM_HostProcess",
         description: "The WinRM plugin host wsmprovhost.exe started (a remoting session begins)",
         mitre: "T1021.006",
@@ -1261,6 +1357,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "winrm_remoteshell_child",
+        kinds: &[Class::Process],
         alert_type: "WinRM_RemoteShell_Child",
         description: "winrshost.exe started a process: command run through winrs",
         mitre: "T1021.006",
@@ -1274,6 +1371,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "ps_remote_session_400",
+        kinds: &[Class::PsClassic],
         alert_type: "PS_RemoteSession",
         description: "PowerShell engine started for a remote session (Windows PowerShell 400, HostName=ServerRemoteHost)",
         mitre: "T1021.006",
@@ -1290,6 +1388,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "ps_remote_session_4103",
+        kinds: &[Class::PsModule],
         alert_type: "PS_RemoteSession",
         description: "PowerShell module logging from a remote runspace (4103, Host Name = ServerRemoteHost in wsmprovhost.exe)",
         mitre: "T1021.006",
@@ -1306,6 +1405,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "winrm_evilwinrm",
+        kinds: &[Class::Process],
         alert_type: "WinRM_EvilWinRM",
         description: "Evil-WinRM client run on a Windows host",
         mitre: "T1021.006",
@@ -1319,6 +1419,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "winrm_lsass_access",
+        kinds: &[Class::ProcessAccess],
         alert_type: "WinRM_LSASS_Access",
         description: "wsmprovhost.exe opened LSASS (credential theft from a remoting session)",
         mitre: "T1003.001",
@@ -1332,6 +1433,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "winrm_enablement",
+        kinds: &[Class::ScriptBlock, Class::Process],
         alert_type: "WinRM_Enablement",
         description: "PowerShell remoting / WinRM enabled (Enable-PSRemoting, Set-WSManQuickConfig, winrm quickconfig)",
         mitre: "T1021.006",
@@ -1348,6 +1450,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "winrm_trustedhosts",
+        kinds: &[Class::ScriptBlock, Class::Process],
         alert_type: "WinRM_TrustedHosts",
         description: "WinRM client TrustedHosts changed (allows NTLM / IP targets)",
         mitre: "T1021.006",
@@ -1364,6 +1467,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "pswa_enabled",
+        kinds: &[Class::ScriptBlock, Class::Process],
         alert_type: "PSWA_Enabled",
         description: "PowerShell Web Access installed or authorised",
         mitre: "T1021.006",
@@ -1380,6 +1484,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "pswa_activity",
+        kinds: &[Class::ExplicitLogon],
         alert_type: "PSWA_Activity",
         description: "PowerShell Web Access gateway logging on to a target server (4648 by pswa_pool)",
         mitre: "T1021.006",
@@ -1393,6 +1498,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "winrm_althost",
+        kinds: &[Class::PsClassic],
         alert_type: "WinRM_AltHost",
         description: "WSMan provider loaded by a non-PowerShell host application (Windows PowerShell 600)",
         mitre: "T1021.006",
@@ -1406,6 +1512,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "wmi_remoteexec_source_create",
+        kinds: &[Class::Process],
         alert_type: "WMI_RemoteExec_Source",
         description: "wmic /node: process call create (remote process creation over WMI)",
         mitre: "T1047",
@@ -1422,6 +1529,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "wmi_remoteexec_source_query",
+        kinds: &[Class::Process],
         alert_type: "WMI_RemoteExec_Source",
         description: "wmic /node: against another host (remote WMI query)",
         mitre: "T1047",
@@ -1435,6 +1543,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "wmi_remoteexec_ps_create",
+        kinds: &[Class::ScriptBlock, Class::Process],
         alert_type: "WMI_RemoteExec_PS",
         description: "Invoke-WmiMethod Win32_Process Create against another computer",
         mitre: "T1047",
@@ -1448,6 +1557,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "wmi_remoteexec_ps_cim",
+        kinds: &[Class::ScriptBlock, Class::Process],
         alert_type: "WMI_RemoteExec_PS",
         description: "CIM session or method against another computer (Invoke-CimMethod / New-CimSession)",
         mitre: "T1047",
@@ -1461,6 +1571,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "wmi_remoteexec_ps_query",
+        kinds: &[Class::ScriptBlock, Class::Process],
         alert_type: "WMI_RemoteExec_PS",
         description: "Remote WMI/CIM query from PowerShell (Get-WmiObject / Get-CimInstance -ComputerName)",
         mitre: "T1047",
@@ -1474,6 +1585,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "wmi_invoke_wmiexec",
+        kinds: &[Class::ScriptBlock, Class::Process],
         alert_type: "WMI_OffensiveTool",
         description: "Invoke-WMIExec (pass-the-hash WMI execution)",
         mitre: "T1047",
@@ -1487,6 +1599,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "wmi_offensive_tool",
+        kinds: &[Class::ScriptBlock, Class::Process],
         alert_type: "WMI_OffensiveTool",
         description: "Offensive WMI lateral-movement tooling (WMImplant, SharpWMI, SharpMove, CrackMapExec/NetExec, wmiexec.py)",
         mitre: "T1047",
@@ -1500,6 +1613,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "wmi_remoteexec_child",
+        kinds: &[Class::Process],
         alert_type: "WMI_RemoteExec_Child",
         description: "WmiPrvSE.exe started a process outside the SYSTEM logon (remote WMI execution)",
         mitre: "T1047",
@@ -1520,6 +1634,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "wmi_remoteexec_child_lolbas",
+        kinds: &[Class::Process],
         alert_type: "WMI_RemoteExec_Child",
         description: "WmiPrvSE.exe started a living-off-the-land binary outside the SYSTEM logon",
         mitre: "T1047",
@@ -1533,6 +1648,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "wmi_impacket_wmiexec",
+        kinds: &[Class::Process, Class::FileCreate],
         alert_type: "WMI_Impacket_WmiExec",
         description: "Impacket wmiexec footprint (cmd.exe /Q /c … 1> \\\\127.0.0.1\\ADMIN$\\__<time>)",
         mitre: "T1047",
@@ -1549,6 +1665,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "wmi_token_access",
+        kinds: &[Class::ProcessAccess],
         alert_type: "WMI_TokenAccess",
         description: "WmiPrvSE.exe opened a process with impersonation-grade access",
         mitre: "T1047",
@@ -1562,6 +1679,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "wmi_dll_hijack",
+        kinds: &[Class::ShareAccess, Class::FileCreate],
         alert_type: "WMI_DLLHijack",
         description: "wbemcomn.dll written to the WMI folder (WmiPrvSE DLL-hijack lateral movement)",
         mitre: "T1047",
@@ -1575,6 +1693,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "wmi_subscription_permanent_consumer",
+        kinds: &[Class::SysmonWmi, Class::WmiActivity],
         alert_type: "WMI_Subscription_Permanent",
         description: "Permanent WMI event consumer that runs a command or script",
         mitre: "T1546.003",
@@ -1591,6 +1710,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "wmi_subscription_permanent_binding",
+        kinds: &[Class::SysmonWmi, Class::WmiActivity],
         alert_type: "WMI_Subscription_Permanent",
         description: "Permanent WMI event filter or binding",
         mitre: "T1546.003",
@@ -1608,6 +1728,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "wmi_subscription_temporary",
+        kinds: &[Class::WmiActivity],
         alert_type: "WMI_Subscription_Temporary",
         description: "Temporary WMI event subscription that is not a Windows default",
         mitre: "T1546.003",
@@ -1621,6 +1742,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "wmi_activity_context",
+        kinds: &[Class::WmiActivity],
         alert_type: "WMI_Activity",
         description: "WMI provider load or client operation (WMI-Activity 5857/5858; context)",
         mitre: "T1047",
@@ -1634,6 +1756,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "wmi_consumer_exec",
+        kinds: &[Class::Process],
         alert_type: "WMI_Consumer_Exec",
         description: "WMI script consumer host scrcons.exe started or spawned a process",
         mitre: "T1546.003",
@@ -1647,6 +1770,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "wmi_mof_compile",
+        kinds: &[Class::Process],
         alert_type: "WMI_MOF_Compile",
         description: "MOF file compiled from a shell or a user/temp path",
         mitre: "T1546.003",
@@ -1660,6 +1784,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "wmi_scheduled_job",
+        kinds: &[Class::ScriptBlock, Class::Process],
         alert_type: "WMI_ScheduledJob",
         description: "Scheduled job created through WMI Win32_ScheduledJob",
         mitre: "T1053.002",
@@ -1689,7 +1814,14 @@ mod tests {
             );
             for ex in rule.positives {
                 let ev = PairsEvent::from_pairs(ex);
-                if (rule.matcher)(&Ctx::new(&ev)).is_none() {
+                let ctx = Ctx::new(&ev);
+                if !ctx.kind.class().is_some_and(|c| rule.kinds.contains(&c)) {
+                    failures.push(format!(
+                        "{}: positive of an undeclared kind {:?}: {ex:?}",
+                        rule.id, ctx.kind
+                    ));
+                }
+                if (rule.matcher)(&ctx).is_none() {
                     failures.push(format!("{}: positive not matched: {ex:?}", rule.id));
                 }
             }

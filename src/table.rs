@@ -68,6 +68,18 @@ pub struct ChunkOutput {
 
 /// Processes one chunk body.
 pub fn process_body(body: &[u8], engine: &Engine, mode: Mode) -> ChunkOutput {
+    process_body_into(body, engine, mode, Vec::new())
+}
+
+/// Processes one chunk body, building the reply in `buf` (cleared first) so
+/// a caller can hand back the previous reply's allocation.
+pub fn process_body_into(
+    body: &[u8],
+    engine: &Engine,
+    mode: Mode,
+    mut buf: Vec<u8>,
+) -> ChunkOutput {
+    buf.clear();
     let mut out = ChunkOutput::default();
     if body.is_empty() {
         return out;
@@ -96,7 +108,12 @@ pub fn process_body(body: &[u8], engine: &Engine, mode: Mode) -> ChunkOutput {
     let width = names.len();
     let schema = Schema::new(names.iter().copied());
 
-    let mut rows: Vec<u8> = Vec::with_capacity(body.len() + body.len() / 4);
+    // The reply is built in place: header line first (assuming no row is
+    // wider than the header, the common case), rows after it.
+    let mut rows = buf;
+    rows.reserve(body.len() + body.len() / 4);
+    header_line(&mut rows, &names, &replaced, 0, mode.detect);
+    let header_len = rows.len();
     // Per written row: where its input part ends in `rows`, and how many
     // input fields it holds (to pad rows when some row was longer than the
     // header).
@@ -192,36 +209,22 @@ pub fn process_body(body: &[u8], engine: &Engine, mode: Mode) -> ChunkOutput {
         ));
     }
 
+    if extra_width == 0 {
+        out.body = rows;
+        return out;
+    }
+    // Rare: some row was wider than the header. Rebuild with a widened
+    // header and every row padded to it.
     let mut body_out = Vec::with_capacity(rows.len() + 256);
-    let mut first = true;
-    let mut head = |name: &[u8], body_out: &mut Vec<u8>| {
-        if !first {
-            body_out.push(b',');
-        }
-        first = false;
-        write_field(body_out, name);
-    };
-    for (i, n) in names.iter().enumerate() {
-        if !replaced[i] {
-            head(n, &mut body_out);
-        }
-    }
-    for k in 1..=extra_width {
-        head(format!("winrmdetect_extra_{k}").as_bytes(), &mut body_out);
-    }
-    if mode.detect {
-        for f in OUTPUT_FIELDS {
-            head(f.as_bytes(), &mut body_out);
-            head(format!("__mv_{f}").as_bytes(), &mut body_out);
-        }
-    }
-    body_out.push(b'\n');
-    if extra_width == 0 || !mode.detect {
-        body_out.extend_from_slice(&rows);
+    header_line(&mut body_out, &names, &replaced, extra_width, mode.detect);
+    let rows = &rows[header_len..];
+    if !mode.detect {
+        body_out.extend_from_slice(rows);
     } else {
         // Pad every row's input part to the widened header.
         let mut at = 0usize;
         for &(mark, fields) in &marks {
+            let mark = mark - header_len;
             body_out.extend_from_slice(&rows[at..mark]);
             let pad = (base_fields + extra_width).saturating_sub(fields);
             body_out.extend(std::iter::repeat_n(b',', pad));
@@ -231,6 +234,32 @@ pub fn process_body(body: &[u8], engine: &Engine, mode: Mode) -> ChunkOutput {
     }
     out.body = body_out;
     out
+}
+
+/// Writes the reply header: the input columns we keep, `extra` overflow
+/// columns, then ours with their `__mv_` companions.
+fn header_line(out: &mut Vec<u8>, names: &[&[u8]], replaced: &[bool], extra: usize, detect: bool) {
+    let mut first = true;
+    let mut head = |name: &[u8], out: &mut Vec<u8>| {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        write_field(out, name);
+    };
+    for (n, _) in names.iter().zip(replaced).filter(|(_, r)| !**r) {
+        head(n, out);
+    }
+    for k in 1..=extra {
+        head(format!("winrmdetect_extra_{k}").as_bytes(), out);
+    }
+    if detect {
+        for f in OUTPUT_FIELDS {
+            head(f.as_bytes(), out);
+            head(format!("__mv_{f}").as_bytes(), out);
+        }
+    }
+    out.push(b'\n');
 }
 
 fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
@@ -300,6 +329,12 @@ impl Cells {
 
     /// Appends the cells; `leading` says no input field precedes them.
     fn write(&self, out: &mut Vec<u8>, leading: bool) {
+        if self.values.iter().all(Vec::is_empty) {
+            // No detection: only separators.
+            let n = 2 * OUTPUT_FIELDS.len() - usize::from(leading);
+            out.extend(std::iter::repeat_n(b',', n));
+            return;
+        }
         for (i, vals) in self.values.iter().enumerate() {
             if i > 0 || !leading {
                 out.push(b',');
