@@ -30,24 +30,21 @@ pub fn channel_of(name: &str) -> Channel {
         .or_else(|| strip_prefix_ci(n, "wineventlog:"))
         .unwrap_or(n);
     let is = |s: &str| n.eq_ignore_ascii_case(s);
-    if is("security") {
-        Channel::Security
-    } else if is("microsoft-windows-powershell/operational") || is("powershellcore/operational") {
-        Channel::PowerShellOperational
-    } else if is("windows powershell") {
-        Channel::WindowsPowerShell
-    } else if is("microsoft-windows-winrm/operational")
-        || is("windows remote management/operational")
-    {
-        Channel::WinRm
-    } else if is("microsoft-windows-wmi-activity/operational") {
-        Channel::WmiActivity
-    } else if n.len() >= 18
-        && n.as_bytes()[n.len() - 18..].eq_ignore_ascii_case(b"sysmon/operational")
-    {
-        Channel::Sysmon
-    } else {
-        Channel::Other
+    // One comparison per length: this runs for every event.
+    match n.len() {
+        8 if is("security") => Channel::Security,
+        18 if is("windows powershell") => Channel::WindowsPowerShell,
+        26 if is("powershellcore/operational") => Channel::PowerShellOperational,
+        35 if is("microsoft-windows-winrm/operational") => Channel::WinRm,
+        37 if is("windows remote management/operational") => Channel::WinRm,
+        40 if is("microsoft-windows-powershell/operational") => Channel::PowerShellOperational,
+        42 if is("microsoft-windows-wmi-activity/operational") => Channel::WmiActivity,
+        len if len >= 18
+            && n.as_bytes()[len - 18..].eq_ignore_ascii_case(b"sysmon/operational") =>
+        {
+            Channel::Sysmon
+        }
+        _ => Channel::Other,
     }
 }
 
@@ -63,7 +60,12 @@ pub fn event_channel(ev: &dyn Event) -> Channel {
     for f in [F::Source, F::Channel, F::SourceType] {
         if let Some(v) = ev.get(f).value() {
             let c = channel_of(v);
-            if c != Channel::Other {
+            // A Windows event log `source` names the channel for certain,
+            // known to us or not; anything else may be a file or a lookup.
+            let windows_source = f == F::Source
+                && (strip_prefix_ci(v, "xmlwineventlog:").is_some()
+                    || strip_prefix_ci(v, "wineventlog:").is_some());
+            if c != Channel::Other || windows_source {
                 return c;
             }
         }

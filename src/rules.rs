@@ -92,7 +92,8 @@ pub struct Ctx<'e> {
     pub parent: String,
     /// Lower-case `OriginalFileName`, else "".
     pub original: String,
-    /// Lower-case command line, script block text or module context, else "".
+    /// Lower-case command line, script block text, PowerShell engine/module
+    /// context or WMI subscription text; else "".
     pub text: String,
     /// Whether `text` contains any of [`KEYWORDS`] (one scan per event);
     /// when it does not, every keyword test is false without scanning again.
@@ -147,7 +148,12 @@ pub const KEYWORDS: &[&str] = &[
 
 fn keyword_scanner() -> &'static aho_corasick::AhoCorasick {
     static AC: OnceLock<aho_corasick::AhoCorasick> = OnceLock::new();
-    AC.get_or_init(|| aho_corasick::AhoCorasick::new(KEYWORDS).expect("built-in keywords compile"))
+    AC.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(KEYWORDS)
+            .expect("built-in keywords compile")
+    })
 }
 
 impl<'e> Ctx<'e> {
@@ -186,9 +192,19 @@ impl<'e> Ctx<'e> {
             Kind::PsModule | Kind::PsClassic(_) => {
                 (String::new(), String::new(), String::new(), ps_blob(ev))
             }
+            Kind::SysmonWmi(_) | Kind::WmiActivity(_) => {
+                (String::new(), String::new(), String::new(), wmi_text(ev))
+            }
             _ => Default::default(),
         };
-        let keywords = !text.is_empty() && keyword_scanner().is_match(&text);
+        // Command lines and script blocks go through the one keyword scan;
+        // PowerShell engine/module blobs are tested directly (two rules).
+        let keywords = match kind {
+            Kind::ProcessCreate | Kind::ScriptBlock => {
+                !text.is_empty() && keyword_scanner().is_match(&text)
+            }
+            _ => !text.is_empty(),
+        };
         Ctx {
             ev,
             kind,
@@ -240,7 +256,10 @@ impl<'e> Ctx<'e> {
 /// The last path component of a Windows or POSIX path.
 pub fn basename(path: &str) -> &str {
     let p = path.trim().trim_matches('"');
-    p.rsplit(['\\', '/']).next().unwrap_or(p)
+    match p.bytes().rposition(|b| b == b'\\' || b == b'/') {
+        Some(i) => &p[i + 1..],
+        None => p,
+    }
 }
 
 /// The PowerShell engine/module context as one lower-case string with all
@@ -961,7 +980,7 @@ fn m_dll_hijack(c: &Ctx<'_>) -> Option<Hit> {
 
 /// The text of a WMI subscription event, lower-cased: consumer, type, query,
 /// cause, and the raw event for renderings that keep them only there.
-fn wmi_text(c: &Ctx<'_>) -> String {
+fn wmi_text(ev: &dyn Event) -> String {
     let mut s = String::new();
     for f in [
         F::WmiConsumer,
@@ -972,21 +991,22 @@ fn wmi_text(c: &Ctx<'_>) -> String {
         F::WmiName,
         F::Message,
     ] {
-        if let Some(v) = c.ev.get(f).value() {
+        if let Some(v) = ev.get(f).value() {
             s.push_str(v);
             s.push('\n');
         }
     }
     if s.is_empty() {
-        s.push_str(c.ev.get(F::Raw).or_empty());
+        s.push_str(ev.get(F::Raw).or_empty());
     }
-    s.to_ascii_lowercase()
+    s.make_ascii_lowercase();
+    s
 }
 
 const SCM_CONSUMER: &str = "scm event log consumer";
 
 fn m_subscription_consumer(c: &Ctx<'_>) -> Option<Hit> {
-    let t = wmi_text(c);
+    let t = &c.text;
     let consumer_kind = [
         "commandlineeventconsumer",
         "activescripteventconsumer",
@@ -1005,7 +1025,7 @@ fn m_subscription_consumer(c: &Ctx<'_>) -> Option<Hit> {
 }
 
 fn m_subscription_binding(c: &Ctx<'_>) -> Option<Hit> {
-    let t = wmi_text(c);
+    let t = &c.text;
     let fits = match c.kind {
         Kind::SysmonWmi(19 | 21) => true,
         Kind::WmiActivity(5861) => !any(
@@ -1025,7 +1045,7 @@ fn m_subscription_binding(c: &Ctx<'_>) -> Option<Hit> {
 }
 
 fn m_subscription_temporary(c: &Ctx<'_>) -> Option<Hit> {
-    let t = wmi_text(c);
+    let t = &c.text;
     let defaults = [
         "wsmprovhost.exe",
         "antivirusproduct",
@@ -1071,16 +1091,18 @@ fn m_consumer_exec(c: &Ctx<'_>) -> Option<Hit> {
 }
 
 fn m_mof_compile(c: &Ctx<'_>) -> Option<Hit> {
+    if c.kind != Kind::ProcessCreate || !c.is_image(&["mofcomp.exe"]) {
+        return None;
+    }
     let shell_parent = ["cmd.exe", "powershell.exe", "pwsh.exe"].contains(&c.parent.as_str());
     let odd_path = any(
         &c.text,
         &["\\users\\", "\\temp\\", "\\appdata\\", "\\programdata\\"],
     );
-    (c.kind == Kind::ProcessCreate && c.is_image(&["mofcomp.exe"]) && (shell_parent || odd_path))
-        .then(|| Hit {
-            threats: c.process_threats(),
-            ..Hit::default()
-        })
+    (shell_parent || odd_path).then(|| Hit {
+        threats: c.process_threats(),
+        ..Hit::default()
+    })
 }
 
 fn m_scheduled_job(c: &Ctx<'_>) -> Option<Hit> {

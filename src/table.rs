@@ -119,15 +119,31 @@ pub fn process_body_into(
     // header).
     let mut marks: Vec<(usize, usize)> = Vec::new();
     let base_fields = width - replaced.iter().filter(|&&r| r).count();
-    let mut record = csv::ByteRecord::new();
+    // Detection reads rows as `StringRecord`s: UTF-8 is validated once per
+    // row and every field lookup after that is free. A row that is not
+    // valid UTF-8 is re-read from its raw bytes and looked at lossily.
+    let mut strings = csv::StringRecord::new();
+    let mut bytes = csv::ByteRecord::new();
     let mut extra_width = 0usize;
     let mut long_rows = 0usize;
-    let mut cells = Cells::default();
     loop {
         let start = rdr.position().byte() as usize;
-        match rdr.read_byte_record(&mut record) {
-            Ok(true) => {}
+        let read = if mode.detect {
+            rdr.read_record(&mut strings)
+        } else {
+            rdr.read_byte_record(&mut bytes)
+        };
+        let valid_utf8 = match read {
+            Ok(true) => mode.detect,
             Ok(false) => break,
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) => {
+                let end = rdr.position().byte() as usize;
+                let mut one = reader(&body[start.min(end)..end]);
+                if !matches!(one.read_byte_record(&mut bytes), Ok(true)) {
+                    bytes.clear();
+                }
+                false
+            }
             Err(e) => {
                 out.warnings.push(format!(
                     "CSV error after {} rows ({e}); the rest of the chunk was passed through unchanged",
@@ -140,9 +156,13 @@ pub fn process_body_into(
                 }
                 break;
             }
-        }
+        };
+        let record: &csv::ByteRecord = if valid_utf8 {
+            strings.as_byte_record()
+        } else {
+            &bytes
+        };
         out.rows_in += 1;
-        let start = record.position().map_or(start, |p| p.byte() as usize);
         let end = rdr.position().byte() as usize;
         let raw = trim_terminator(&body[start.min(end)..end]);
         if record.len() > width {
@@ -151,10 +171,12 @@ pub fn process_body_into(
         }
 
         let detection = if mode.detect {
-            let ev = RowEvent::new(&schema, &record);
-            if ev.from_raw_xml() {
-                out.rows_from_raw += 1;
-            }
+            let ev = if valid_utf8 {
+                RowEvent::from_strings(&schema, &strings)
+            } else {
+                RowEvent::new(&schema, record)
+            };
+            out.rows_from_raw += usize::from(ev.from_raw_xml());
             engine.detect(&ev)
         } else {
             None
@@ -195,8 +217,7 @@ pub fn process_body_into(
         ));
         let fields = fields.max(base_fields);
         marks.push((rows.len(), fields));
-        cells.fill(detection.as_ref());
-        cells.write(&mut rows, fields == 0);
+        write_cells(&mut rows, detection.as_ref(), fields == 0);
         rows.push(b'\n');
     }
 
@@ -300,61 +321,78 @@ pub fn write_field(out: &mut Vec<u8>, v: &[u8]) {
     }
 }
 
-/// The added cells of one row, as value lists (one value: plain; several:
-/// newline-joined plus a `$a$;$b$` `__mv_` companion).
-#[derive(Default)]
-struct Cells {
-    values: [Vec<String>; OUTPUT_FIELDS.len()],
-}
-
-impl Cells {
-    fn fill(&mut self, d: Option<&Detection>) {
-        for v in &mut self.values {
-            v.clear();
-        }
-        let Some(d) = d else { return };
-        let v = &mut self.values;
-        v[0].extend(d.alert_types.iter().map(|s| s.to_string()));
-        v[1].extend(d.descriptions.iter().cloned());
-        v[2].extend(d.mitre.iter().map(|s| s.to_string()));
-        v[3].push(d.side.to_string());
-        v[4].extend(d.targets.iter().cloned());
-        v[5].push(d.risk_score.to_string());
-        v[6].push(d.risk_message.clone());
-        v[7].push(d.risk_object.clone());
-        v[8].push("system".to_string());
-        v[9].extend(d.threats.iter().map(|(t, _)| t.clone()));
-        v[10].extend(d.threats.iter().map(|(_, k)| k.to_string()));
-    }
-
-    /// Appends the cells; `leading` says no input field precedes them.
-    fn write(&self, out: &mut Vec<u8>, leading: bool) {
-        if self.values.iter().all(Vec::is_empty) {
-            // No detection: only separators.
-            let n = 2 * OUTPUT_FIELDS.len() - usize::from(leading);
-            out.extend(std::iter::repeat_n(b',', n));
-            return;
-        }
-        for (i, vals) in self.values.iter().enumerate() {
-            if i > 0 || !leading {
-                out.push(b',');
-            }
-            write_field(out, vals.join("\n").as_bytes());
+/// Appends the added cells of one row (`,X,__mv_X` per output field);
+/// `leading` says no input field precedes them. One value is written plain;
+/// several newline-joined with a `$a$;$b$` `__mv_` companion.
+fn write_cells(out: &mut Vec<u8>, d: Option<&Detection>, leading: bool) {
+    let Some(d) = d else {
+        // No detection: only separators.
+        let n = 2 * OUTPUT_FIELDS.len() - usize::from(leading);
+        out.extend(std::iter::repeat_n(b',', n));
+        return;
+    };
+    let score = d.risk_score.to_string();
+    let descriptions: Vec<&str> = d.descriptions.iter().map(String::as_str).collect();
+    let targets: Vec<&str> = d.targets.iter().map(String::as_str).collect();
+    let threats: Vec<&str> = d.threats.iter().map(|(t, _)| t.as_str()).collect();
+    let threat_types: Vec<&str> = d.threats.iter().map(|(_, k)| *k).collect();
+    let columns: [&[&str]; OUTPUT_FIELDS.len()] = [
+        &d.alert_types,
+        &descriptions,
+        &d.mitre,
+        &[d.side],
+        &targets,
+        &[&score],
+        &[&d.risk_message],
+        &[&d.risk_object],
+        &["system"],
+        &threats,
+        &threat_types,
+    ];
+    for (i, vals) in columns.iter().enumerate() {
+        if i > 0 || !leading {
             out.push(b',');
-            if vals.len() > 1 {
-                write_field(out, mv_encode(vals).as_bytes());
-            }
+        }
+        write_joined(out, vals);
+        out.push(b',');
+        if vals.len() > 1 {
+            write_field(out, mv_encode(vals).as_bytes());
         }
     }
 }
 
 /// splunkd's multivalue encoding: `$v1$;$v2$`, with `$` inside values doubled.
-pub fn mv_encode(vals: &[String]) -> String {
+pub fn mv_encode<S: AsRef<str>>(vals: &[S]) -> String {
     let parts: Vec<String> = vals
         .iter()
-        .map(|s| format!("${}$", s.replace('$', "$$")))
+        .map(|s| format!("${}$", s.as_ref().replace('$', "$$")))
         .collect();
     parts.join(";")
+}
+
+/// Writes values joined by newlines as one CSV field.
+fn write_joined(out: &mut Vec<u8>, vals: &[&str]) {
+    let special = |v: &&str| v.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
+    if vals.len() == 1 && !special(&vals[0]) {
+        out.extend_from_slice(vals[0].as_bytes());
+        return;
+    }
+    if vals.is_empty() {
+        return;
+    }
+    out.push(b'"');
+    for (i, v) in vals.iter().enumerate() {
+        if i > 0 {
+            out.push(b'\n');
+        }
+        for &b in v.as_bytes() {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+    }
+    out.push(b'"');
 }
 
 /// Writes a chunk's rows as a human-readable line each (for `scan`).
@@ -457,7 +495,7 @@ mod tests {
         );
         assert_eq!(t[1][col("__mv_target_host")], "$a$;$b$");
         assert_eq!(t[1][col("__mv_risk_score")], "");
-        assert_eq!(mv_encode(&["a$1".into(), "b".into()]), "$a$$1$;$b$");
+        assert_eq!(mv_encode(&["a$1", "b"]), "$a$$1$;$b$");
     }
 
     #[test]
