@@ -1015,10 +1015,10 @@ fn m_subscription_consumer(c: &Ctx<'_>) -> Option<Hit> {
     ];
     let fits = match c.kind {
         Kind::SysmonWmi(20) => true,
-        Kind::WmiActivity(5861) => any(&t, &consumer_kind[..2]),
+        Kind::WmiActivity(5861) => any(t, &consumer_kind[..2]),
         _ => false,
     };
-    (fits && any(&t, &consumer_kind) && !t.contains(SCM_CONSUMER)).then(|| Hit {
+    (fits && any(t, &consumer_kind) && !t.contains(SCM_CONSUMER)).then(|| Hit {
         detail: c.get(F::WmiConsumer).map(|v| format!("consumer {v}")),
         ..Hit::default()
     })
@@ -1029,7 +1029,7 @@ fn m_subscription_binding(c: &Ctx<'_>) -> Option<Hit> {
     let fits = match c.kind {
         Kind::SysmonWmi(19 | 21) => true,
         Kind::WmiActivity(5861) => !any(
-            &t,
+            t,
             &["commandlineeventconsumer", "activescripteventconsumer"],
         ),
         Kind::WmiActivity(5859) => t.contains("permanent"),
@@ -1052,7 +1052,7 @@ fn m_subscription_temporary(c: &Ctx<'_>) -> Option<Hit> {
         "firewallproduct",
         "antispywareproduct",
     ];
-    (c.kind == Kind::WmiActivity(5860) && !any(&t, &defaults)).then(|| Hit {
+    (c.kind == Kind::WmiActivity(5860) && !any(t, &defaults)).then(|| Hit {
         detail: c.get(F::WmiQuery).map(|q| format!("query {q}")),
         ..Hit::default()
     })
