@@ -13,6 +13,20 @@ use crate::scan::{print_table, scan_csv};
 
 const USAGE: &str = "usage: winrmdetect                      (Splunk chunked protocol on stdin/stdout)\n       winrmdetect scan [--all] FILE.csv...  (label a Splunk CSV export, print a table)\n       winrmdetect print-default-conf       (the rule defaults as default/winrmdetect.conf)";
 
+/// Asks the kernel for 1 MiB pipe buffers on stdin and stdout (the
+/// unprivileged maximum on Linux). A 30 MB reply through the default 64 KiB
+/// pipe costs thousands of sleeps and wake-ups; this cuts the kernel time of a
+/// session by more than half. Where the descriptors are not pipes, or the
+/// platform has no such call, nothing changes.
+fn widen_pipes() {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsFd;
+        let _ = rustix::pipe::fcntl_setpipe_size(io::stdin().as_fd(), 1 << 20);
+        let _ = rustix::pipe::fcntl_setpipe_size(io::stdout().as_fd(), 1 << 20);
+    }
+}
+
 /// Runs the program; the exit code follows from the result.
 pub fn main_with(args: Vec<OsString>) -> Result<ExitCode> {
     let args: Vec<String> = args
@@ -25,6 +39,7 @@ pub fn main_with(args: Vec<OsString>) -> Result<ExitCode> {
             // through the protocol (see `command`), never printed.
             std::panic::set_hook(Box::new(|_| {}));
             let env = Environment { app_dir: app_dir() };
+            widen_pipes();
             let stdin = io::stdin().lock();
             let stdout = BufWriter::with_capacity(1 << 16, io::stdout().lock());
             match run(BufReader::with_capacity(1 << 16, stdin), stdout, &env) {

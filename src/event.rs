@@ -34,6 +34,14 @@ impl<'a> Field<'a> {
         }
     }
 
+    /// The value with its own lifetime, or `None` when missing.
+    pub fn value_cow(self) -> Option<Cow<'a, str>> {
+        match self {
+            Field::Missing => None,
+            Field::Value(v) => Some(v),
+        }
+    }
+
     /// The value, or `""` when missing.
     pub fn or_empty(&self) -> &str {
         self.value().unwrap_or("")
@@ -204,8 +212,6 @@ impl Event for PairsEvent<'_> {
 pub struct RowEvent<'r> {
     schema: &'r Schema,
     record: &'r csv::ByteRecord,
-    /// The same row, UTF-8-validated once, when it is valid UTF-8.
-    strings: Option<&'r csv::StringRecord>,
     xml: Option<PairsEvent<'static>>,
 }
 
@@ -213,23 +219,13 @@ impl<'r> RowEvent<'r> {
     /// Views a row. When the row carries no event code but its `_raw` is XML,
     /// the XML is parsed (once) and used as a fallback for every field.
     pub fn new(schema: &'r Schema, record: &'r csv::ByteRecord) -> Self {
-        Self::build(schema, record, None)
+        Self::build(schema, record)
     }
 
-    /// Views a row already validated as UTF-8 (no per-field checks).
-    pub fn from_strings(schema: &'r Schema, strings: &'r csv::StringRecord) -> Self {
-        Self::build(schema, strings.as_byte_record(), Some(strings))
-    }
-
-    fn build(
-        schema: &'r Schema,
-        record: &'r csv::ByteRecord,
-        strings: Option<&'r csv::StringRecord>,
-    ) -> Self {
+    fn build(schema: &'r Schema, record: &'r csv::ByteRecord) -> Self {
         let mut ev = RowEvent {
             schema,
             record,
-            strings,
             xml: None,
         };
         if ev.column_value(F::EventCode).is_none() {
@@ -243,20 +239,15 @@ impl<'r> RowEvent<'r> {
     }
 
     fn column_value(&self, field: F) -> Option<Cow<'r, str>> {
-        if let Some(strings) = self.strings {
-            for &i in self.schema.columns(field) {
-                if let Some(v) = strings.get(i) {
-                    if !v.is_empty() && v != "-" {
-                        return Some(Cow::Borrowed(v));
-                    }
-                }
-            }
-            return None;
-        }
         for &i in self.schema.columns(field) {
             if let Some(bytes) = self.record.get(i) {
                 if !bytes.is_empty() && bytes != b"-" {
-                    return Some(String::from_utf8_lossy(bytes));
+                    // Fields are checked one by one, when a rule asks: most
+                    // rows are decided on two short fields.
+                    return Some(match std::str::from_utf8(bytes) {
+                        Ok(v) => Cow::Borrowed(v),
+                        Err(_) => String::from_utf8_lossy(bytes),
+                    });
                 }
             }
         }

@@ -96,9 +96,9 @@ fn read_exactly<R: Read>(
     place: &'static str,
 ) -> Result<()> {
     buf.clear();
-    // Reserve what is declared, but never more than a modest amount before
-    // the bytes are actually there.
-    buf.reserve(len.min(1 << 20) as usize);
+    // Reserve what is declared (up to 256 MiB) so the bytes are copied once;
+    // anything larger grows as it actually arrives.
+    buf.reserve(len.min(256 << 20) as usize);
     let got = reader
         .take(len)
         .read_to_end(buf)

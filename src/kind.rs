@@ -25,13 +25,37 @@ pub enum Channel {
 
 /// Maps a channel name (with or without `XmlWinEventLog:` / `WinEventLog:`).
 pub fn channel_of(name: &str) -> Channel {
+    parse_channel(name).0
+}
+
+/// The channel, and whether the name carried a Windows event log prefix.
+fn parse_channel(name: &str) -> (Channel, bool) {
+    // The Windows add-on writes these exact strings on nearly every event;
+    // an exact comparison is much cheaper than the general parse below.
+    match name {
+        "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" => return (Channel::Sysmon, true),
+        "XmlWinEventLog:Security" => return (Channel::Security, true),
+        "XmlWinEventLog:Microsoft-Windows-PowerShell/Operational" => {
+            return (Channel::PowerShellOperational, true)
+        }
+        "XmlWinEventLog:Windows PowerShell" => return (Channel::WindowsPowerShell, true),
+        "XmlWinEventLog:Microsoft-Windows-WinRM/Operational" => return (Channel::WinRm, true),
+        "XmlWinEventLog:Microsoft-Windows-WMI-Activity/Operational" => {
+            return (Channel::WmiActivity, true)
+        }
+        _ => {}
+    }
     let n = name.trim();
-    let n = strip_prefix_ci(n, "xmlwineventlog:")
-        .or_else(|| strip_prefix_ci(n, "wineventlog:"))
-        .unwrap_or(n);
+    let (n, prefixed) = match n.as_bytes().first() {
+        Some(b'x' | b'X') => {
+            strip_prefix_ci(n, "xmlwineventlog:").map_or((n, false), |r| (r, true))
+        }
+        Some(b'w' | b'W') => strip_prefix_ci(n, "wineventlog:").map_or((n, false), |r| (r, true)),
+        _ => (n, false),
+    };
     let is = |s: &str| n.eq_ignore_ascii_case(s);
     // One comparison per length: this runs for every event.
-    match n.len() {
+    let channel = match n.len() {
         8 if is("security") => Channel::Security,
         18 if is("windows powershell") => Channel::WindowsPowerShell,
         26 if is("powershellcore/operational") => Channel::PowerShellOperational,
@@ -45,7 +69,8 @@ pub fn channel_of(name: &str) -> Channel {
             Channel::Sysmon
         }
         _ => Channel::Other,
-    }
+    };
+    (channel, prefixed)
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -59,13 +84,10 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 pub fn event_channel(ev: &dyn Event) -> Channel {
     for f in [F::Source, F::Channel, F::SourceType] {
         if let Some(v) = ev.get(f).value() {
-            let c = channel_of(v);
+            let (c, prefixed) = parse_channel(v);
             // A Windows event log `source` names the channel for certain,
             // known to us or not; anything else may be a file or a lookup.
-            let windows_source = f == F::Source
-                && (strip_prefix_ci(v, "xmlwineventlog:").is_some()
-                    || strip_prefix_ci(v, "wineventlog:").is_some());
-            if c != Channel::Other || windows_source {
+            if c != Channel::Other || (prefixed && f == F::Source) {
                 return c;
             }
         }

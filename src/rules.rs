@@ -7,6 +7,7 @@
 //! Defaults live here; `winrmdetect.conf` may override impact, confidence,
 //! message and enabled-state per rule id (see [`crate::config`]).
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use regex::Regex;
@@ -87,16 +88,17 @@ pub struct Ctx<'e> {
     /// Its shape.
     pub kind: Kind,
     /// Lower-case basename of the process image (process events), else "".
-    pub image: String,
+    pub image: Cow<'e, str>,
     /// Lower-case basename of the parent image, else "".
-    pub parent: String,
+    pub parent: Cow<'e, str>,
     /// Lower-case `OriginalFileName`, else "".
-    pub original: String,
+    pub original: Cow<'e, str>,
     /// Lower-case command line, script block text, PowerShell engine/module
     /// context or WMI subscription text; else "".
     pub text: String,
-    /// Whether `text` contains any of [`KEYWORDS`] (one scan per event);
-    /// when it does not, every keyword test is false without scanning again.
+    /// Whether `text` may contain a keyword: for command lines and script
+    /// blocks, whether the one scan for [`KEYWORDS`] found any (else `text`
+    /// is left empty); for other texts, whether there is text at all.
     keywords: bool,
 }
 
@@ -146,14 +148,38 @@ pub const KEYWORDS: &[&str] = &[
     "win32_scheduledjob",
 ];
 
-fn keyword_scanner() -> &'static aho_corasick::AhoCorasick {
-    static AC: OnceLock<aho_corasick::AhoCorasick> = OnceLock::new();
-    AC.get_or_init(|| {
-        aho_corasick::AhoCorasick::builder()
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .build(KEYWORDS)
-            .expect("built-in keywords compile")
-    })
+/// A multi-string search: Teddy (SIMD) where the CPU has it, Aho-Corasick
+/// otherwise.
+enum Scanner {
+    Packed(aho_corasick::packed::Searcher),
+    Automaton(aho_corasick::AhoCorasick),
+}
+
+impl Scanner {
+    fn new(words: &[&str]) -> Scanner {
+        let mut b = aho_corasick::packed::Config::new().builder();
+        match b.extend(words).build() {
+            Some(s) => Scanner::Packed(s),
+            None => Scanner::Automaton(
+                aho_corasick::AhoCorasick::new(words).expect("built-in keywords compile"),
+            ),
+        }
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        match self {
+            Scanner::Packed(s) => s.find(text).is_some(),
+            Scanner::Automaton(ac) => ac.is_match(text),
+        }
+    }
+}
+
+/// Whether a lower-case text contains any of [`KEYWORDS`].
+fn has_keyword(text: &str) -> bool {
+    static SCANNER: OnceLock<Scanner> = OnceLock::new();
+    SCANNER
+        .get_or_init(|| Scanner::new(KEYWORDS))
+        .is_match(text)
 }
 
 impl<'e> Ctx<'e> {
@@ -166,43 +192,55 @@ impl<'e> Ctx<'e> {
     pub fn with_kind(ev: &'e dyn Event, kind: Kind) -> Self {
         let lower = |f: F| {
             ev.get(f)
-                .value()
-                .map(str::to_ascii_lowercase)
+                .value_cow()
+                .map(|v| fold(v, |s| s))
                 .unwrap_or_default()
         };
         let base = |f: F| {
             ev.get(f)
-                .value()
-                .map(|v| basename(v).to_ascii_lowercase())
+                .value_cow()
+                .map(|v| fold(v, basename))
                 .unwrap_or_default()
+        };
+        // Command lines and script blocks are lower-cased only when the one
+        // case-insensitive keyword scan finds something: most never are.
+        let scanned = |f: F| match ev.get(f).value() {
+            Some(v) => {
+                let lower = v.to_ascii_lowercase();
+                if has_keyword(&lower) {
+                    lower
+                } else {
+                    String::new()
+                }
+            }
+            None => String::new(),
         };
         let (image, parent, original, text) = match kind {
             Kind::ProcessCreate => (
                 base(F::Image),
                 base(F::ParentImage),
                 lower(F::OriginalFileName),
-                lower(F::CommandLine),
+                scanned(F::CommandLine),
             ),
             Kind::ScriptBlock => (
-                String::new(),
-                String::new(),
-                String::new(),
-                lower(F::ScriptBlockText),
+                Cow::default(),
+                Cow::default(),
+                Cow::default(),
+                scanned(F::ScriptBlockText),
             ),
             Kind::PsModule | Kind::PsClassic(_) => {
-                (String::new(), String::new(), String::new(), ps_blob(ev))
+                (Cow::default(), Cow::default(), Cow::default(), ps_blob(ev))
             }
-            Kind::SysmonWmi(_) | Kind::WmiActivity(_) => {
-                (String::new(), String::new(), String::new(), wmi_text(ev))
+            // 5857/5858 are context; only subscription events need the text.
+            Kind::SysmonWmi(_) | Kind::WmiActivity(5859..=5861) => {
+                (Cow::default(), Cow::default(), Cow::default(), wmi_text(ev))
             }
             _ => Default::default(),
         };
         // Command lines and script blocks go through the one keyword scan;
         // PowerShell engine/module blobs are tested directly (two rules).
         let keywords = match kind {
-            Kind::ProcessCreate | Kind::ScriptBlock => {
-                !text.is_empty() && keyword_scanner().is_match(&text)
-            }
+            Kind::ProcessCreate | Kind::ScriptBlock => !text.is_empty(),
             _ => !text.is_empty(),
         };
         Ctx {
@@ -216,8 +254,11 @@ impl<'e> Ctx<'e> {
         }
     }
 
-    fn get(&self, f: F) -> Option<String> {
-        self.ev.get(f).value().map(str::to_string)
+    fn get(&self, f: F) -> Option<Cow<'e, str>> {
+        match self.ev.get(f) {
+            crate::event::Field::Value(v) => Some(v),
+            crate::event::Field::Missing => None,
+        }
     }
 
     /// `text.contains(needle)`, for a needle of [`KEYWORDS`].
@@ -235,7 +276,7 @@ impl<'e> Ctx<'e> {
     }
 
     fn is_image(&self, names: &[&str]) -> bool {
-        names.contains(&self.image.as_str())
+        names.contains(&&*self.image)
             || names
                 .iter()
                 .any(|n| !self.original.is_empty() && self.original == *n)
@@ -244,18 +285,44 @@ impl<'e> Ctx<'e> {
     fn process_threats(&self) -> Vec<(String, &'static str)> {
         let mut t = Vec::new();
         if !self.image.is_empty() {
-            t.push((self.image.clone(), "process_name"));
+            t.push((self.image.to_string(), "process_name"));
         }
         if !self.parent.is_empty() {
-            t.push((self.parent.clone(), "parent_process_name"));
+            t.push((self.parent.to_string(), "parent_process_name"));
         }
         t
     }
 }
 
+/// `f` of a value, lower-cased; borrowed when it has no upper-case ASCII
+/// (most image names), so no allocation is made for it.
+fn fold<'a>(v: Cow<'a, str>, f: impl Fn(&str) -> &str) -> Cow<'a, str> {
+    match v {
+        Cow::Borrowed(s) => {
+            let part = f(s);
+            if part.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(part.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(part)
+            }
+        }
+        Cow::Owned(s) => Cow::Owned(f(&s).to_ascii_lowercase()),
+    }
+}
+
 /// The last path component of a Windows or POSIX path.
 pub fn basename(path: &str) -> &str {
-    let p = path.trim().trim_matches('"');
+    let b = path.as_bytes();
+    // Trimming is rare work: most paths neither start nor end with blanks
+    // or quotes.
+    let p = match (b.first(), b.last()) {
+        (Some(f), Some(l))
+            if f.is_ascii_whitespace() || l.is_ascii_whitespace() || *f == b'"' || *l == b'"' =>
+        {
+            path.trim().trim_matches('"')
+        }
+        _ => path,
+    };
     match p.bytes().rposition(|b| b == b'\\' || b == b'/') {
         Some(i) => &p[i + 1..],
         None => p,
@@ -267,6 +334,39 @@ pub fn basename(path: &str) -> &str {
 /// `HostName=ServerRemoteHost` look alike. Takes split fields when present,
 /// else the raw blobs (`ContextInfo`, `Data`, `Message`, `_raw`).
 fn ps_blob(ev: &dyn Event) -> String {
+    // The PowerShell rules need `ServerRemoteHost` or the `WSMan` provider;
+    // without either there is nothing to fold. Windows writes them in these
+    // casings; a SIMD search for the exact strings is far cheaper than a
+    // case-insensitive one, on every PowerShell event.
+    static NEEDED: OnceLock<Scanner> = OnceLock::new();
+    let needed = NEEDED.get_or_init(|| {
+        Scanner::new(&[
+            "ServerRemoteHost",
+            "serverremotehost",
+            "SERVERREMOTEHOST",
+            "Serverremotehost",
+            "WSMan",
+            "wsman",
+            "WSMAN",
+            "Wsman",
+            "WsMan",
+        ])
+    });
+    let sources = [
+        F::HostName,
+        F::HostApplication,
+        F::ContextInfo,
+        F::PsData,
+        F::Message,
+    ];
+    let any_needed = sources
+        .iter()
+        .any(|f| ev.get(*f).value().is_some_and(|v| needed.is_match(v)))
+        || (sources.iter().all(|f| ev.get(*f).value().is_none())
+            && needed.is_match(ev.get(F::Raw).or_empty()));
+    if !any_needed {
+        return String::new();
+    }
     let mut s = String::new();
     for f in [F::HostName, F::HostApplication] {
         if let Some(v) = ev.get(f).value() {
@@ -280,7 +380,7 @@ fn ps_blob(ev: &dyn Event) -> String {
             s.push('\n');
         }
     }
-    for f in [F::ContextInfo, F::Payload, F::PsData, F::Message] {
+    for f in [F::ContextInfo, F::PsData, F::Message] {
         if let Some(v) = ev.get(f).value() {
             s.push_str(v);
             s.push('\n');
@@ -291,7 +391,7 @@ fn ps_blob(ev: &dyn Event) -> String {
     }
     // ASCII-only folding keeps multi-byte UTF-8 sequences intact, and every
     // needle the rules look for is ASCII.
-    s.retain(|c| !c.is_ascii_whitespace());
+    s.retain(|c| !c.is_whitespace());
     s.make_ascii_lowercase();
     s
 }
@@ -409,8 +509,8 @@ fn process_under(c: &Ctx<'_>, parent: &str) -> bool {
 fn wsmprovhost_child(c: &Ctx<'_>, lolbas: bool) -> Option<Hit> {
     let excluded = ["conhost.exe", "werfault.exe", "csc.exe"];
     (process_under(c, "wsmprovhost.exe")
-        && !excluded.contains(&c.image.as_str())
-        && LOLBAS.contains(&c.image.as_str()) == lolbas)
+        && !excluded.contains(&&*c.image)
+        && LOLBAS.contains(&&*c.image) == lolbas)
         .then(|| Hit {
             threats: c.process_threats(),
             ..Hit::default()
@@ -472,9 +572,11 @@ fn m_directtool(c: &Ctx<'_>) -> Option<Hit> {
 /// records, from the UTF-16LE hex in `EventPayload`; plus the user and client
 /// IP of the newer `(DOMAIN\user clientIP: a.b.c.d)` suffix.
 fn resource_uri(c: &Ctx<'_>) -> (Option<String>, Option<String>, Option<String>) {
-    let uri = c
-        .get(F::ResourceUri)
-        .or_else(|| c.get(F::EventPayload).and_then(|h| decode_utf16_hex(&h)));
+    let uri = c.get(F::ResourceUri).or_else(|| {
+        c.get(F::EventPayload)
+            .and_then(|h| decode_utf16_hex(&h))
+            .map(Cow::Owned)
+    });
     let Some(uri) = uri else {
         return (None, None, None);
     };
@@ -487,7 +589,7 @@ fn resource_uri(c: &Ctx<'_>) -> (Option<String>, Option<String>, Option<String>)
             );
         }
     }
-    (Some(uri), None, None)
+    (Some(uri.into_owned()), None, None)
 }
 
 /// Decodes the UTF-16LE hex of a WinRM `EventPayload`, up to the first NUL.
@@ -669,10 +771,10 @@ fn m_network_outbound(c: &Ctx<'_>) -> Option<Hit> {
         .get(F::Image)
         .or_else(|| c.get(F::Application))
         .map(|p| basename(&p).to_ascii_lowercase());
-    let mut threats = vec![(ip, "ip_address")];
+    let mut threats = vec![(ip.into_owned(), "ip_address")];
     threats.extend(app.map(|a| (a, "process_name")));
     Some(Hit {
-        targets: vec![target],
+        targets: vec![target.into_owned()],
         detail: None,
         threats,
     })
@@ -685,7 +787,7 @@ fn m_network_inbound(c: &Ctx<'_>) -> Option<Hit> {
     let src = c.get(F::SrcIp).filter(|s| !is_loopback(s))?;
     Some(Hit {
         detail: Some(format!("from {src}")),
-        threats: vec![(src, "ip_address")],
+        threats: vec![(src.into_owned(), "ip_address")],
         ..Hit::default()
     })
 }
@@ -708,7 +810,7 @@ fn m_explicit_credentials(c: &Ctx<'_>) -> Option<Hit> {
     tools.contains(&process.as_str()).then(|| Hit {
         detail: c.get(F::TargetInfo).map(|i| format!("target info {i}")),
         threats: vec![(process.clone(), "process_name")],
-        targets: vec![target],
+        targets: vec![target.into_owned()],
     })
 }
 
@@ -739,8 +841,13 @@ fn m_ps_remote_4103(c: &Ctx<'_>) -> Option<Hit> {
 }
 
 fn m_evilwinrm(c: &Ctx<'_>) -> Option<Hit> {
-    let ruby =
-        c.image == "ruby.exe" && c.text.contains(" -i ") && any(&c.text, &[" -u ", " -p ", " -h "]);
+    let ruby = c.image == "ruby.exe" && {
+        let cmd = c
+            .get(F::CommandLine)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        cmd.contains(" -i ") && any(&cmd, &[" -u ", " -p ", " -h "])
+    };
     (c.kind == Kind::ProcessCreate && (c.has("evil-winrm") || ruby)).then(|| Hit {
         targets: command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), true),
         threats: c.process_threats(),
@@ -812,6 +919,7 @@ fn m_pswa_activity(c: &Ctx<'_>) -> Option<Hit> {
             .get(F::TargetServerName)
             .into_iter()
             .filter(|t| !is_loopback(t) && t != "-")
+            .map(Cow::into_owned)
             .collect(),
         ..Hit::default()
     })
@@ -917,7 +1025,7 @@ fn m_offensive_tool(c: &Ctx<'_>) -> Option<Hit> {
 
 fn wmiprvse_child(c: &Ctx<'_>, lolbas: bool) -> Option<Hit> {
     let excluded = ["werfault.exe", "wmiprvse.exe", "dismhost.exe", "wermgr.exe"];
-    if !process_under(c, "wmiprvse.exe") || excluded.contains(&c.image.as_str()) {
+    if !process_under(c, "wmiprvse.exe") || excluded.contains(&&*c.image) {
         return None;
     }
     let user = c.get(F::User).unwrap_or_default().to_ascii_lowercase();
@@ -926,7 +1034,7 @@ fn wmiprvse_child(c: &Ctx<'_>, lolbas: bool) -> Option<Hit> {
     if user.ends_with("system") || logon == "0x3e7" || image_path.contains("\\ccm\\") {
         return None;
     }
-    (LOLBAS.contains(&c.image.as_str()) == lolbas).then(|| Hit {
+    (LOLBAS.contains(&&*c.image) == lolbas).then(|| Hit {
         threats: c.process_threats(),
         ..Hit::default()
     })
@@ -973,7 +1081,7 @@ fn m_dll_hijack(c: &Ctx<'_>) -> Option<Hit> {
     };
     let n = name.to_ascii_lowercase().replace('/', "\\");
     n.ends_with("wbem\\wbemcomn.dll").then(|| Hit {
-        detail: Some(name),
+        detail: Some(name.into_owned()),
         ..Hit::default()
     })
 }
@@ -1094,9 +1202,13 @@ fn m_mof_compile(c: &Ctx<'_>) -> Option<Hit> {
     if c.kind != Kind::ProcessCreate || !c.is_image(&["mofcomp.exe"]) {
         return None;
     }
-    let shell_parent = ["cmd.exe", "powershell.exe", "pwsh.exe"].contains(&c.parent.as_str());
+    let shell_parent = ["cmd.exe", "powershell.exe", "pwsh.exe"].contains(&&*c.parent);
+    let cmd = c
+        .get(F::CommandLine)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let odd_path = any(
-        &c.text,
+        &cmd,
         &["\\users\\", "\\temp\\", "\\appdata\\", "\\programdata\\"],
     );
     (shell_parent || odd_path).then(|| Hit {

@@ -119,31 +119,14 @@ pub fn process_body_into(
     // header).
     let mut marks: Vec<(usize, usize)> = Vec::new();
     let base_fields = width - replaced.iter().filter(|&&r| r).count();
-    // Detection reads rows as `StringRecord`s: UTF-8 is validated once per
-    // row and every field lookup after that is free. A row that is not
-    // valid UTF-8 is re-read from its raw bytes and looked at lossily.
-    let mut strings = csv::StringRecord::new();
-    let mut bytes = csv::ByteRecord::new();
+    let mut record = csv::ByteRecord::new();
     let mut extra_width = 0usize;
     let mut long_rows = 0usize;
     loop {
         let start = rdr.position().byte() as usize;
-        let read = if mode.detect {
-            rdr.read_record(&mut strings)
-        } else {
-            rdr.read_byte_record(&mut bytes)
-        };
-        let valid_utf8 = match read {
-            Ok(true) => mode.detect,
+        match rdr.read_byte_record(&mut record) {
+            Ok(true) => {}
             Ok(false) => break,
-            Err(e) if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) => {
-                let end = rdr.position().byte() as usize;
-                let mut one = reader(&body[start.min(end)..end]);
-                if !matches!(one.read_byte_record(&mut bytes), Ok(true)) {
-                    bytes.clear();
-                }
-                false
-            }
             Err(e) => {
                 out.warnings.push(format!(
                     "CSV error after {} rows ({e}); the rest of the chunk was passed through unchanged",
@@ -156,12 +139,8 @@ pub fn process_body_into(
                 }
                 break;
             }
-        };
-        let record: &csv::ByteRecord = if valid_utf8 {
-            strings.as_byte_record()
-        } else {
-            &bytes
-        };
+        }
+        let record = &record;
         out.rows_in += 1;
         let end = rdr.position().byte() as usize;
         let raw = trim_terminator(&body[start.min(end)..end]);
@@ -171,11 +150,7 @@ pub fn process_body_into(
         }
 
         let detection = if mode.detect {
-            let ev = if valid_utf8 {
-                RowEvent::from_strings(&schema, &strings)
-            } else {
-                RowEvent::new(&schema, record)
-            };
+            let ev = RowEvent::new(&schema, record);
             out.rows_from_raw += usize::from(ev.from_raw_xml());
             engine.detect(&ev)
         } else {
