@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use crate::event::{Event, F};
+use crate::event::{Event, Field, F};
 use crate::kind::{kind_of, Class};
 use crate::rules::{Ctx, Rule, Side, RULES};
 use crate::targets::is_loopback;
@@ -65,7 +65,7 @@ pub struct Detection {
     /// Distinct AlertTypes, in rule order.
     pub alert_types: Vec<&'static str>,
     /// One description per matching rule.
-    pub descriptions: Vec<String>,
+    pub descriptions: Vec<Cow<'static, str>>,
     /// Distinct ATT&CK technique ids.
     pub mitre: Vec<&'static str>,
     /// `source`, `destination` or `local`.
@@ -80,6 +80,21 @@ pub struct Detection {
     pub risk_object: String,
     /// Threat objects, `(value, type)`.
     pub threats: Vec<(String, &'static str)>,
+}
+
+impl Detection {
+    /// Empties it for reuse, keeping its allocations.
+    pub fn clear(&mut self) {
+        self.alert_types.clear();
+        self.descriptions.clear();
+        self.mitre.clear();
+        self.side = "";
+        self.targets.clear();
+        self.risk_score = 0;
+        self.risk_message.clear();
+        self.risk_object.clear();
+        self.threats.clear();
+    }
 }
 
 impl Engine {
@@ -104,14 +119,26 @@ impl Engine {
 
     /// Runs every enabled rule on one event.
     pub fn detect(&self, ev: &dyn Event) -> Option<Detection> {
+        let mut det = Detection::default();
+        self.detect_into(ev, &mut det).then_some(det)
+    }
+
+    /// Runs every enabled rule on one event, filling `det` (cleared first,
+    /// its allocations reused); false when nothing matched.
+    pub fn detect_into(&self, ev: &dyn Event, det: &mut Detection) -> bool {
+        det.clear();
         let kind = kind_of(ev);
-        let class = kind.class()?;
-        let candidates = &self.by_class[Class::ALL.iter().position(|c| *c == class)?];
+        let Some(class) = kind.class() else {
+            return false;
+        };
+        let Some(ci) = Class::ALL.iter().position(|c| *c == class) else {
+            return false;
+        };
+        let candidates = &self.by_class[ci];
         if candidates.is_empty() {
-            return None;
+            return false;
         }
         let ctx = Ctx::with_kind(ev, kind);
-        let mut det = Detection::default();
         let mut best: Option<(u32, usize, Side)> = None;
         for &i in candidates {
             let (rule, set) = (&RULES[i], &self.settings[i]);
@@ -125,8 +152,8 @@ impl Engine {
                 det.mitre.push(rule.mitre);
             }
             det.descriptions.push(match &hit.detail {
-                Some(d) => format!("{}: {d}", rule.description),
-                None => rule.description.to_string(),
+                Some(d) => Cow::Owned(format!("{}: {d}", rule.description)),
+                None => Cow::Borrowed(rule.description),
             });
             for t in hit.targets {
                 if !det.targets.iter().any(|x| x.eq_ignore_ascii_case(&t)) {
@@ -143,9 +170,11 @@ impl Engine {
                 best = Some((score, i, rule.side));
             }
         }
-        let (score, top, side) = best?;
+        let Some((score, top, side)) = best else {
+            return false;
+        };
         det.risk_score = score;
-        det.risk_object = risk_object(ev);
+        push_risk_object(&mut det.risk_object, ev);
         let all_local = !det.targets.is_empty() && det.targets.iter().all(|t| is_loopback(t));
         det.side = if side == Side::Source && all_local {
             Side::Local
@@ -153,19 +182,20 @@ impl Engine {
             side
         }
         .as_str();
-        det.risk_message = substitute(&self.settings[top].message, ev, &det);
-        Some(det)
+        let mut message = std::mem::take(&mut det.risk_message);
+        substitute_into(&mut message, &self.settings[top].message, ev, det);
+        det.risk_message = message;
+        true
     }
 }
 
 /// The system an event is about: `Computer` (or `ComputerName` / `dest`),
 /// else the Splunk `host`.
-fn risk_object(ev: &dyn Event) -> String {
-    ev.get(F::Computer)
-        .value()
-        .or(ev.get(F::Host).value())
-        .unwrap_or("unknown")
-        .to_string()
+fn push_risk_object(out: &mut String, ev: &dyn Event) {
+    match (ev.get(F::Computer), ev.get(F::Host)) {
+        (Field::Value(v), _) | (Field::Missing, Field::Value(v)) => out.push_str(&v),
+        (Field::Missing, Field::Missing) => out.push_str("unknown"),
+    }
 }
 
 /// Replaces `$name$` tokens. Our own fields first (`risk_object`,
@@ -174,6 +204,12 @@ fn risk_object(ev: &dyn Event) -> String {
 /// (`$Computer$`, `$User$`, `$CommandLine$` …). Unknown tokens stay as they are.
 pub fn substitute(template: &str, ev: &dyn Event, det: &Detection) -> String {
     let mut out = String::with_capacity(template.len() + 32);
+    substitute_into(&mut out, template, ev, det);
+    out
+}
+
+/// [`substitute`] into an existing buffer.
+pub fn substitute_into(out: &mut String, template: &str, ev: &dyn Event, det: &Detection) {
     let mut rest = template;
     while let Some(start) = rest.find('$') {
         out.push_str(&rest[..start]);
@@ -203,7 +239,6 @@ pub fn substitute(template: &str, ev: &dyn Event, det: &Detection) -> String {
         }
     }
     out.push_str(rest);
-    out
 }
 
 fn token<'e>(name: &str, ev: &'e dyn Event, det: &Detection) -> Option<Cow<'e, str>> {

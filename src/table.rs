@@ -120,6 +120,7 @@ pub fn process_body_into(
     let mut marks: Vec<(usize, usize)> = Vec::new();
     let base_fields = width - replaced.iter().filter(|&&r| r).count();
     let mut record = csv::ByteRecord::new();
+    let mut det = Detection::default();
     let mut extra_width = 0usize;
     let mut long_rows = 0usize;
     loop {
@@ -152,7 +153,7 @@ pub fn process_body_into(
         let detection = if mode.detect {
             let ev = RowEvent::new(&schema, record);
             out.rows_from_raw += usize::from(ev.from_raw_xml());
-            engine.detect(&ev)
+            engine.detect_into(&ev, &mut det).then_some(&det)
         } else {
             None
         };
@@ -192,7 +193,7 @@ pub fn process_body_into(
         ));
         let fields = fields.max(base_fields);
         marks.push((rows.len(), fields));
-        write_cells(&mut rows, detection.as_ref(), fields == 0);
+        write_cells(&mut rows, detection, fields == 0);
         rows.push(b'\n');
     }
 
@@ -306,33 +307,85 @@ fn write_cells(out: &mut Vec<u8>, d: Option<&Detection>, leading: bool) {
         out.extend(std::iter::repeat_n(b',', n));
         return;
     };
-    let score = d.risk_score.to_string();
-    let descriptions: Vec<&str> = d.descriptions.iter().map(String::as_str).collect();
-    let targets: Vec<&str> = d.targets.iter().map(String::as_str).collect();
-    let threats: Vec<&str> = d.threats.iter().map(|(t, _)| t.as_str()).collect();
-    let threat_types: Vec<&str> = d.threats.iter().map(|(_, k)| *k).collect();
-    let columns: [&[&str]; OUTPUT_FIELDS.len()] = [
-        &d.alert_types,
-        &descriptions,
-        &d.mitre,
-        &[d.side],
-        &targets,
-        &[&score],
-        &[&d.risk_message],
-        &[&d.risk_object],
-        &["system"],
-        &threats,
-        &threat_types,
-    ];
-    for (i, vals) in columns.iter().enumerate() {
-        if i > 0 || !leading {
-            out.push(b',');
-        }
-        write_joined(out, vals);
+    if !leading {
         out.push(b',');
-        if vals.len() > 1 {
-            write_field(out, mv_encode(vals).as_bytes());
+    }
+    let score = d.risk_score.to_string();
+    write_list(out, d.alert_types.iter().copied());
+    write_list(out, d.descriptions.iter().map(|s| &**s));
+    write_list(out, d.mitre.iter().copied());
+    write_list(out, std::iter::once(d.side));
+    write_list(out, d.targets.iter().map(String::as_str));
+    write_list(out, std::iter::once(score.as_str()));
+    write_list(out, std::iter::once(d.risk_message.as_str()));
+    write_list(out, std::iter::once(d.risk_object.as_str()));
+    write_list(out, std::iter::once("system"));
+    write_list(out, d.threats.iter().map(|(t, _)| t.as_str()));
+    write_list(out, d.threats.iter().map(|(_, k)| *k));
+    // `write_list` leaves a separator after each `__mv_` cell; the row
+    // ends after the last one.
+    out.pop();
+}
+
+/// Writes one output field and its `__mv_` companion, each followed by a
+/// comma: `X,__mv_X,`.
+fn write_list<'a, I: Iterator<Item = &'a str> + Clone>(out: &mut Vec<u8>, vals: I) {
+    let count = vals.clone().count();
+    let special = vals
+        .clone()
+        .any(|v| v.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')));
+    if count == 1 && !special {
+        vals.for_each(|v| out.extend_from_slice(v.as_bytes()));
+        out.extend_from_slice(b",,");
+        return;
+    }
+    if count > 0 {
+        out.push(b'"');
+        for (i, v) in vals.clone().enumerate() {
+            if i > 0 {
+                out.push(b'\n');
+            }
+            push_escaped(out, v);
         }
+        out.push(b'"');
+    }
+    out.push(b',');
+    if count > 1 {
+        // `$v$;$v$` always holds `$` and `;` only; quote it when a value
+        // needs it.
+        let quote = special;
+        if quote {
+            out.push(b'"');
+        }
+        for (i, v) in vals.enumerate() {
+            if i > 0 {
+                out.push(b';');
+            }
+            out.push(b'$');
+            for &b in v.as_bytes() {
+                if b == b'$' {
+                    out.push(b'$');
+                }
+                if quote && b == b'"' {
+                    out.push(b'"');
+                }
+                out.push(b);
+            }
+            out.push(b'$');
+        }
+        if quote {
+            out.push(b'"');
+        }
+    }
+    out.push(b',');
+}
+
+fn push_escaped(out: &mut Vec<u8>, v: &str) {
+    for &b in v.as_bytes() {
+        if b == b'"' {
+            out.push(b'"');
+        }
+        out.push(b);
     }
 }
 
@@ -343,31 +396,6 @@ pub fn mv_encode<S: AsRef<str>>(vals: &[S]) -> String {
         .map(|s| format!("${}$", s.as_ref().replace('$', "$$")))
         .collect();
     parts.join(";")
-}
-
-/// Writes values joined by newlines as one CSV field.
-fn write_joined(out: &mut Vec<u8>, vals: &[&str]) {
-    let special = |v: &&str| v.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
-    if vals.len() == 1 && !special(&vals[0]) {
-        out.extend_from_slice(vals[0].as_bytes());
-        return;
-    }
-    if vals.is_empty() {
-        return;
-    }
-    out.push(b'"');
-    for (i, v) in vals.iter().enumerate() {
-        if i > 0 {
-            out.push(b'\n');
-        }
-        for &b in v.as_bytes() {
-            if b == b'"' {
-                out.push(b'"');
-            }
-            out.push(b);
-        }
-    }
-    out.push(b'"');
 }
 
 /// Writes a chunk's rows as a human-readable line each (for `scan`).
