@@ -12,7 +12,7 @@ use std::borrow::Cow;
 
 use crate::event::{Event, Field, F};
 use crate::kind::{kind_of, Class};
-use crate::rules::{Ctx, Rule, Side, RULES};
+use crate::rules::{Ctx, Rule, Side, KEYWORD_ONLY, RULES};
 use crate::targets::is_loopback;
 
 /// One rule as configured: defaults with `winrmdetect.conf` overrides.
@@ -51,6 +51,8 @@ pub struct Engine {
     settings: Vec<RuleSettings>,
     /// For each [`Class`] (by index), the enabled rules that can match it.
     by_class: Vec<Vec<usize>>,
+    /// Per rule: whether it needs a keyword (see [`KEYWORD_ONLY`]).
+    keyword_only: Vec<bool>,
 }
 
 impl Default for Engine {
@@ -109,7 +111,12 @@ impl Engine {
                     .collect()
             })
             .collect();
-        Engine { settings, by_class }
+        let keyword_only = RULES.iter().map(|r| KEYWORD_ONLY.contains(&r.id)).collect();
+        Engine {
+            settings,
+            by_class,
+            keyword_only,
+        }
     }
 
     /// The settings of every rule, in `RULES` order.
@@ -141,6 +148,9 @@ impl Engine {
         let ctx = Ctx::with_kind(ev, kind);
         let mut best: Option<(u32, usize, Side)> = None;
         for &i in candidates {
+            if self.keyword_only[i] && !ctx.keywords {
+                continue;
+            }
             let (rule, set) = (&RULES[i], &self.settings[i]);
             let Some(hit) = (rule.matcher)(&ctx) else {
                 continue;

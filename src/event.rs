@@ -213,6 +213,8 @@ pub struct RowEvent<'r> {
     schema: &'r Schema,
     record: &'r csv::ByteRecord,
     xml: Option<PairsEvent<'static>>,
+    /// The event code, looked up once (every rule path asks for it).
+    event_code: Option<Cow<'r, str>>,
 }
 
 impl<'r> RowEvent<'r> {
@@ -227,8 +229,10 @@ impl<'r> RowEvent<'r> {
             schema,
             record,
             xml: None,
+            event_code: None,
         };
-        if ev.column_value(F::EventCode).is_none() {
+        ev.event_code = ev.column_value(F::EventCode);
+        if ev.event_code.is_none() {
             if let Some(raw) = ev.column_value(F::Raw) {
                 if raw.trim_start().starts_with('<') {
                     ev.xml = crate::xml::parse_event(&raw);
@@ -262,6 +266,11 @@ impl<'r> RowEvent<'r> {
 
 impl Event for RowEvent<'_> {
     fn get(&self, field: F) -> Field<'_> {
+        if field == F::EventCode {
+            if let Some(code) = &self.event_code {
+                return Field::Value(Cow::Borrowed(code));
+            }
+        }
         if let Some(v) = self.column_value(field) {
             return Field::Value(v);
         }

@@ -87,20 +87,39 @@ pub struct Ctx<'e> {
     pub ev: &'e dyn Event,
     /// Its shape.
     pub kind: Kind,
-    /// Lower-case basename of the process image (process events), else "".
-    pub image: Cow<'e, str>,
-    /// Lower-case basename of the parent image, else "".
-    pub parent: Cow<'e, str>,
-    /// Lower-case `OriginalFileName`, else "".
-    pub original: Cow<'e, str>,
+    /// Basename of the process image (process events), else "".
+    pub image: Name<'e>,
+    /// Basename of the parent image, else "".
+    pub parent: Name<'e>,
+    /// `OriginalFileName`, else "".
+    pub original: Name<'e>,
     /// Lower-case command line, script block text, PowerShell engine/module
     /// context or WMI subscription text; else "".
     pub text: String,
     /// Whether `text` may contain a keyword: for command lines and script
     /// blocks, whether the one scan for [`KEYWORDS`] found any (else `text`
     /// is left empty); for other texts, whether there is text at all.
-    keywords: bool,
+    pub(crate) keywords: bool,
 }
+
+/// Rules that can only match a command line or script block holding one of
+/// [`KEYWORDS`]; the engine skips them when the event's scan found none.
+/// `tests::every_rule_matches_its_examples` checks each positive example.
+pub const KEYWORD_ONLY: &[&str] = &[
+    "winrm_psremoting",
+    "winrm_psremoting_scriptblock",
+    "winrm_enablement",
+    "winrm_trustedhosts",
+    "pswa_enabled",
+    "wmi_remoteexec_source_create",
+    "wmi_remoteexec_source_query",
+    "wmi_remoteexec_ps_create",
+    "wmi_remoteexec_ps_cim",
+    "wmi_remoteexec_ps_query",
+    "wmi_invoke_wmiexec",
+    "wmi_offensive_tool",
+    "wmi_scheduled_job",
+];
 
 /// Every substring the text rules test with `Ctx::has` / `Ctx::any`.
 /// Benign command lines contain none of them, so most events are decided
@@ -190,17 +209,21 @@ impl<'e> Ctx<'e> {
 
     /// Prepares an event already classified.
     pub fn with_kind(ev: &'e dyn Event, kind: Kind) -> Self {
-        let lower = |f: F| {
-            ev.get(f)
-                .value_cow()
-                .map(|v| fold(v, |s| s))
-                .unwrap_or_default()
+        let name = |f: F| {
+            Name(
+                ev.get(f)
+                    .value_cow()
+                    .map(|v| part(v, |s| s))
+                    .unwrap_or_default(),
+            )
         };
         let base = |f: F| {
-            ev.get(f)
-                .value_cow()
-                .map(|v| fold(v, basename))
-                .unwrap_or_default()
+            Name(
+                ev.get(f)
+                    .value_cow()
+                    .map(|v| part(v, basename))
+                    .unwrap_or_default(),
+            )
         };
         // Command lines and script blocks are lower-cased only when the one
         // case-insensitive keyword scan finds something: most never are.
@@ -219,22 +242,28 @@ impl<'e> Ctx<'e> {
             Kind::ProcessCreate => (
                 base(F::Image),
                 base(F::ParentImage),
-                lower(F::OriginalFileName),
+                name(F::OriginalFileName),
                 scanned(F::CommandLine),
             ),
             Kind::ScriptBlock => (
-                Cow::default(),
-                Cow::default(),
-                Cow::default(),
+                Name::default(),
+                Name::default(),
+                Name::default(),
                 scanned(F::ScriptBlockText),
             ),
-            Kind::PsModule | Kind::PsClassic(_) => {
-                (Cow::default(), Cow::default(), Cow::default(), ps_blob(ev))
-            }
+            Kind::PsModule | Kind::PsClassic(_) => (
+                Name::default(),
+                Name::default(),
+                Name::default(),
+                ps_blob(ev),
+            ),
             // 5857/5858 are context; only subscription events need the text.
-            Kind::SysmonWmi(_) | Kind::WmiActivity(5859..=5861) => {
-                (Cow::default(), Cow::default(), Cow::default(), wmi_text(ev))
-            }
+            Kind::SysmonWmi(_) | Kind::WmiActivity(5859..=5861) => (
+                Name::default(),
+                Name::default(),
+                Name::default(),
+                wmi_text(ev),
+            ),
             _ => Default::default(),
         };
         // Command lines and script blocks go through the one keyword scan;
@@ -276,37 +305,54 @@ impl<'e> Ctx<'e> {
     }
 
     fn is_image(&self, names: &[&str]) -> bool {
-        names.contains(&&*self.image)
-            || names
-                .iter()
-                .any(|n| !self.original.is_empty() && self.original == *n)
+        self.image.is_in(names) || (!self.original.is_empty() && self.original.is_in(names))
     }
 
     fn process_threats(&self) -> Vec<(String, &'static str)> {
         let mut t = Vec::new();
         if !self.image.is_empty() {
-            t.push((self.image.to_string(), "process_name"));
+            t.push((self.image.lower(), "process_name"));
         }
         if !self.parent.is_empty() {
-            t.push((self.parent.to_string(), "parent_process_name"));
+            t.push((self.parent.lower(), "parent_process_name"));
         }
         t
     }
 }
 
-/// `f` of a value, lower-cased; borrowed when it has no upper-case ASCII
-/// (most image names), so no allocation is made for it.
-fn fold<'a>(v: Cow<'a, str>, f: impl Fn(&str) -> &str) -> Cow<'a, str> {
+/// `f` of a value, borrowed when the value is.
+fn part<'a>(v: Cow<'a, str>, f: impl Fn(&str) -> &str) -> Cow<'a, str> {
     match v {
-        Cow::Borrowed(s) => {
-            let part = f(s);
-            if part.bytes().any(|b| b.is_ascii_uppercase()) {
-                Cow::Owned(part.to_ascii_lowercase())
-            } else {
-                Cow::Borrowed(part)
-            }
-        }
-        Cow::Owned(s) => Cow::Owned(f(&s).to_ascii_lowercase()),
+        Cow::Borrowed(s) => Cow::Borrowed(f(s)),
+        Cow::Owned(s) => Cow::Owned(f(&s).to_string()),
+    }
+}
+
+/// A file name, compared without regard to ASCII case (Windows' rule), so
+/// no lower-case copy is made for every event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Name<'e>(pub Cow<'e, str>);
+
+impl Name<'_> {
+    /// True when there is no name.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// True when the name is one of `names` (lower-case ASCII).
+    pub fn is_in(&self, names: &[&str]) -> bool {
+        names.iter().any(|n| self.0.eq_ignore_ascii_case(n))
+    }
+
+    /// The name in lower case, for output.
+    pub fn lower(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+impl PartialEq<&str> for Name<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        self.0.eq_ignore_ascii_case(other)
     }
 }
 
@@ -509,8 +555,8 @@ fn process_under(c: &Ctx<'_>, parent: &str) -> bool {
 fn wsmprovhost_child(c: &Ctx<'_>, lolbas: bool) -> Option<Hit> {
     let excluded = ["conhost.exe", "werfault.exe", "csc.exe"];
     (process_under(c, "wsmprovhost.exe")
-        && !excluded.contains(&&*c.image)
-        && LOLBAS.contains(&&*c.image) == lolbas)
+        && !c.image.is_in(&excluded)
+        && c.image.is_in(LOLBAS) == lolbas)
         .then(|| Hit {
             threats: c.process_threats(),
             ..Hit::default()
@@ -945,8 +991,10 @@ fn m_althost(c: &Ctx<'_>) -> Option<Hit> {
 }
 
 fn wmic_remote(c: &Ctx<'_>) -> Option<Vec<String>> {
-    let is_wmic = c.is_image(&["wmic.exe"]) || c.has("wmic");
-    if c.kind != Kind::ProcessCreate || !is_wmic || !c.any(&["/node:", "-node:"]) {
+    if c.kind != Kind::ProcessCreate || !c.any(&["/node:", "-node:"]) {
+        return None;
+    }
+    if !c.is_image(&["wmic.exe"]) && !c.has("wmic") {
         return None;
     }
     let targets = command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), false);
@@ -1025,7 +1073,7 @@ fn m_offensive_tool(c: &Ctx<'_>) -> Option<Hit> {
 
 fn wmiprvse_child(c: &Ctx<'_>, lolbas: bool) -> Option<Hit> {
     let excluded = ["werfault.exe", "wmiprvse.exe", "dismhost.exe", "wermgr.exe"];
-    if !process_under(c, "wmiprvse.exe") || excluded.contains(&&*c.image) {
+    if !process_under(c, "wmiprvse.exe") || c.image.is_in(&excluded) {
         return None;
     }
     let user = c.get(F::User).unwrap_or_default().to_ascii_lowercase();
@@ -1034,7 +1082,7 @@ fn wmiprvse_child(c: &Ctx<'_>, lolbas: bool) -> Option<Hit> {
     if user.ends_with("system") || logon == "0x3e7" || image_path.contains("\\ccm\\") {
         return None;
     }
-    (LOLBAS.contains(&&*c.image) == lolbas).then(|| Hit {
+    (c.image.is_in(LOLBAS) == lolbas).then(|| Hit {
         threats: c.process_threats(),
         ..Hit::default()
     })
@@ -1170,21 +1218,24 @@ fn m_wmi_context(c: &Ctx<'_>) -> Option<Hit> {
     if !matches!(c.kind, Kind::WmiActivity(5857 | 5858)) {
         return None;
     }
-    let mut parts = Vec::new();
+    let mut detail = String::new();
     for (label, f) in [
         ("provider", F::WmiProvider),
         ("client", F::WmiClientMachine),
         ("operation", F::WmiOperation),
     ] {
         if let Some(v) = c.get(f) {
-            parts.push(format!(
-                "{label} {}",
-                v.chars().take(160).collect::<String>()
-            ));
+            if !detail.is_empty() {
+                detail.push_str("; ");
+            }
+            detail.push_str(label);
+            detail.push(' ');
+            let cut = v.char_indices().nth(160).map_or(v.len(), |(i, _)| i);
+            detail.push_str(&v[..cut]);
         }
     }
     Some(Hit {
-        detail: (!parts.is_empty()).then(|| parts.join("; ")),
+        detail: (!detail.is_empty()).then_some(detail),
         ..Hit::default()
     })
 }
@@ -1202,7 +1253,7 @@ fn m_mof_compile(c: &Ctx<'_>) -> Option<Hit> {
     if c.kind != Kind::ProcessCreate || !c.is_image(&["mofcomp.exe"]) {
         return None;
     }
-    let shell_parent = ["cmd.exe", "powershell.exe", "pwsh.exe"].contains(&&*c.parent);
+    let shell_parent = c.parent.is_in(&["cmd.exe", "powershell.exe", "pwsh.exe"]);
     let cmd = c
         .get(F::CommandLine)
         .unwrap_or_default()
@@ -1955,6 +2006,12 @@ mod tests {
                         rule.id, ctx.kind
                     ));
                 }
+                if KEYWORD_ONLY.contains(&rule.id) && !ctx.keywords {
+                    failures.push(format!(
+                        "{}: keyword-only rule, positive without a keyword: {ex:?}",
+                        rule.id
+                    ));
+                }
                 if (rule.matcher)(&ctx).is_none() {
                     failures.push(format!("{}: positive not matched: {ex:?}", rule.id));
                 }
@@ -1976,6 +2033,12 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), RULES.len());
         assert!(RULES.iter().all(|r| r.impact <= 100 && r.confidence <= 100));
+        for id in KEYWORD_ONLY {
+            assert!(
+                RULES.iter().any(|r| r.id == *id),
+                "KEYWORD_ONLY names unknown rule {id}"
+            );
+        }
     }
 
     #[test]
