@@ -98,6 +98,8 @@ struct Args {
     chunk: usize,
     bin: PathBuf,
     runs: usize,
+    /// Event mix: `stress` (the default) or `real`.
+    real_mix: bool,
 }
 
 fn parse_args() -> Res<Args> {
@@ -106,6 +108,7 @@ fn parse_args() -> Res<Args> {
         chunk: 50_000,
         bin: default_bin()?,
         runs: 3,
+        real_mix: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -115,8 +118,15 @@ fn parse_args() -> Res<Args> {
             "--chunk" => a.chunk = number(&value()?)?,
             "--bin" => a.bin = PathBuf::from(value()?),
             "--runs" => a.runs = number(&value()?)?,
+            "--mix" => {
+                a.real_mix = match value()?.as_str() {
+                    "stress" => false,
+                    "real" => true,
+                    other => return Err(format!("--mix takes stress or real, not {other:?}")),
+                }
+            }
             "-h" | "--help" => {
-                println!("usage: bench [--events N] [--chunk ROWS] [--bin PATH] [--runs N]");
+                println!("usage: bench [--events N] [--chunk ROWS] [--bin PATH] [--runs N] [--mix stress|real]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?}")),
@@ -292,6 +302,12 @@ struct Mix {
 }
 
 struct Gen {
+    /// `--mix real`: channel and event-code shares of the three Mordor
+    /// recordings in the project's reference data (6,451 events: Sysmon
+    /// 70.4%, Security 23.4%, PowerShell 6.1%, WinRM/WMI < 0.1%; Sysmon 1 is
+    /// 0.35% of Sysmon, Sysmon 3 1.3%; 4688 1.1% of Security, 5156 11.8%,
+    /// 4624 1.5%), plus the same 1% attack rows as the stress mix.
+    real: bool,
     rng: Rng,
     n: u64,
     mix: Mix,
@@ -300,6 +316,7 @@ struct Gen {
 impl Gen {
     fn new() -> Self {
         Gen {
+            real: false,
             rng: Rng(0x9E37_79B9_7F4A_7C15),
             n: 0,
             mix: Mix::default(),
@@ -326,17 +343,25 @@ impl Gen {
         r[PID] = (self.rng.below(12_000) * 4 + 4).to_string();
         r[LOGON] = format!("0x{:x}", self.rng.below(0xff_ffff) + 0x3e7);
 
+        // Stress mix per mille: attack 10, Sysmon 450, Security 350,
+        // PowerShell 100, WinRM/WMI 90. Real mix: attack 10, Sysmon 697,
+        // Security 232, PowerShell 60, WinRM/WMI 1.
+        let (sysmon, security, powershell) = if self.real {
+            (707, 939, 999)
+        } else {
+            (460, 810, 910)
+        };
         let roll = self.rng.below(1000);
         if roll < 10 {
             self.mix.attack += 1;
             self.attack(&mut r);
-        } else if roll < 460 {
+        } else if roll < sysmon {
             self.mix.sysmon += 1;
             self.sysmon(&mut r);
-        } else if roll < 810 {
+        } else if roll < security {
             self.mix.security += 1;
             self.security(&mut r);
-        } else if roll < 910 {
+        } else if roll < powershell {
             self.mix.powershell += 1;
             self.powershell(&mut r);
         } else {
@@ -357,13 +382,24 @@ impl Gen {
     }
 
     fn sysmon(&mut self, r: &mut [String; 16]) {
-        let code = match self.rng.below(100) {
-            0..=29 => "1",
-            30..=49 => "3",
-            50..=59 => "10",
-            60..=79 => "11",
-            80..=89 => "12",
-            _ => "13",
+        let code = if self.real {
+            match self.rng.below(10_000) {
+                0..=34 => "1",
+                35..=164 => "3",
+                165..=1_700 => "10",
+                1_701..=1_800 => "11",
+                1_801..=7_000 => "12",
+                _ => "13",
+            }
+        } else {
+            match self.rng.below(100) {
+                0..=29 => "1",
+                30..=49 => "3",
+                50..=59 => "10",
+                60..=79 => "11",
+                80..=89 => "12",
+                _ => "13",
+            }
         };
         let detail = match code {
             "1" => {
@@ -404,13 +440,24 @@ impl Gen {
     }
 
     fn security(&mut self, r: &mut [String; 16]) {
-        let code = match self.rng.below(100) {
-            0..=29 => "4624",
-            30..=49 => "4688",
-            50..=64 => "4656",
-            65..=79 => "4658",
-            80..=94 => "5156",
-            _ => "5158",
+        let code = if self.real {
+            match self.rng.below(1_000) {
+                0..=14 => "4624",
+                15..=25 => "4688",
+                26..=300 => "4656",
+                301..=700 => "4658",
+                701..=818 => "5156",
+                _ => "5158",
+            }
+        } else {
+            match self.rng.below(100) {
+                0..=29 => "4624",
+                30..=49 => "4688",
+                50..=64 => "4656",
+                65..=79 => "4658",
+                80..=94 => "5156",
+                _ => "5158",
+            }
         };
         r[PID] = format!("0x{:x}", self.rng.below(12_000) * 4 + 4);
         let detail = match code {
@@ -619,9 +666,10 @@ struct Data {
     row_bytes: usize,
 }
 
-fn generate(events: usize, chunk: usize) -> Data {
+fn generate(events: usize, chunk: usize, real: bool) -> Data {
     let header = header_line();
     let mut g = Gen::new();
+    g.real = real;
     let mut bodies = Vec::new();
     let mut rows = Vec::new();
     let mut row_bytes = 0;
@@ -985,7 +1033,15 @@ fn real_main() -> Res<()> {
     let tck = clock_ticks_per_second();
 
     let t = Instant::now();
-    let data = generate(args.events, args.chunk);
+    let data = generate(args.events, args.chunk, args.real_mix);
+    println!(
+        "event mix: {}",
+        if args.real_mix {
+            "real (Mordor proportions)"
+        } else {
+            "stress"
+        }
+    );
     let total_bytes: usize = data.bodies.iter().map(Vec::len).sum();
     let largest = data.bodies.iter().map(Vec::len).max().unwrap_or(0);
     let pct = |n: usize| 100.0 * n as f64 / args.events as f64;
