@@ -389,15 +389,6 @@ fn push_escaped(out: &mut Vec<u8>, v: &str) {
     }
 }
 
-/// splunkd's multivalue encoding: `$v1$;$v2$`, with `$` inside values doubled.
-pub fn mv_encode<S: AsRef<str>>(vals: &[S]) -> String {
-    let parts: Vec<String> = vals
-        .iter()
-        .map(|s| format!("${}$", s.as_ref().replace('$', "$$")))
-        .collect();
-    parts.join(";")
-}
-
 /// Writes a chunk's rows as a human-readable line each (for `scan`).
 pub fn write_table_row<W: Write>(
     w: &mut W,
@@ -498,7 +489,9 @@ mod tests {
         );
         assert_eq!(t[1][col("__mv_target_host")], "$a$;$b$");
         assert_eq!(t[1][col("__mv_risk_score")], "");
-        assert_eq!(mv_encode(&["a$1", "b"]), "$a$$1$;$b$");
+        let mut cell = Vec::new();
+        write_list(&mut cell, ["a$1", "b\"c"].into_iter());
+        assert_eq!(cell, b"\"a$1\nb\"\"c\",\"$a$$1$;$b\"\"c$\",");
     }
 
     #[test]
