@@ -15,11 +15,12 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 
 use crate::config::load_engine;
+use crate::correlate::Correlator;
 use crate::detect::Engine;
 use crate::error::{Error, Result};
 use crate::framing::{read_chunk, write_chunk, Chunk};
 use crate::options::{parse_args, Options};
-use crate::table::process_body_into;
+use crate::table::{collect_evidence, hops_body, process_body_into};
 
 /// Where the command finds its configuration.
 #[derive(Debug, Clone, Default)]
@@ -34,6 +35,8 @@ struct Session {
     pending: Vec<(&'static str, String)>,
     /// The previous reply's buffer, reused for the next one.
     spare: Vec<u8>,
+    /// Correlation state (correlate=true).
+    correlator: Option<Correlator>,
 }
 
 /// Runs the protocol until the input ends.
@@ -95,7 +98,10 @@ pub fn run<R: BufRead, W: Write>(mut reader: R, mut writer: W, env: &Environment
                     Ok(o) => o,
                     Err(e) => return fail(&mut writer, e),
                 };
-                let kind = if options.local {
+                // Correlation must see every event, on the search head.
+                let kind = if options.correlate.is_some() {
+                    "events"
+                } else if options.local {
                     "stateful"
                 } else {
                     "streaming"
@@ -112,6 +118,7 @@ pub fn run<R: BufRead, W: Write>(mut reader: R, mut writer: W, env: &Environment
                     engine: Engine::default(),
                     pending: Vec::new(),
                     spare: Vec::new(),
+                    correlator: None,
                 });
                 if let Some(s) = session.as_mut() {
                     let (engine, warnings) = load_engine(env.app_dir.as_deref());
@@ -137,6 +144,36 @@ pub fn run<R: BufRead, W: Write>(mut reader: R, mut writer: W, env: &Environment
                     }
                 };
                 let mut messages = std::mem::take(&mut s.pending);
+                if let Some(settings) = s.options.correlate {
+                    // Correlation: evidence from every chunk, hops at the end;
+                    // replies before the last request carry no rows.
+                    let corr = s
+                        .correlator
+                        .get_or_insert_with(|| Correlator::new(settings));
+                    let warnings = collect_evidence(&chunk.body, &s.engine, corr);
+                    messages.extend(
+                        warnings
+                            .into_iter()
+                            .map(|w| ("WARN", format!("winrmdetect: {w}"))),
+                    );
+                    let body = if finished {
+                        let corr = s
+                            .correlator
+                            .take()
+                            .unwrap_or_else(|| Correlator::new(settings));
+                        messages.extend(
+                            corr.warnings()
+                                .into_iter()
+                                .map(|w| ("WARN", format!("winrmdetect: {w}"))),
+                        );
+                        hops_body(&corr.finish())
+                    } else {
+                        Vec::new()
+                    };
+                    let reply = reply_meta(finished, &messages);
+                    write_chunk(&mut writer, reply.to_string().as_bytes(), &body)?;
+                    continue;
+                }
                 let body = match catch_unwind(AssertUnwindSafe(|| {
                     let spare = std::mem::take(&mut s.spare);
                     process_body_into(&chunk.body, &s.engine, s.options.mode, spare)
@@ -154,10 +191,7 @@ pub fn run<R: BufRead, W: Write>(mut reader: R, mut writer: W, env: &Environment
                         chunk.body.clone()
                     }
                 };
-                let mut reply = json!({ "finished": finished });
-                if !messages.is_empty() {
-                    reply["inspector"] = json!({ "messages": messages.iter().map(|(l, m)| [l.to_string(), m.clone()]).collect::<Vec<_>>() });
-                }
+                let reply = reply_meta(finished, &messages);
                 write_chunk(&mut writer, reply.to_string().as_bytes(), &body)?;
                 s.spare = body;
             }
@@ -175,6 +209,16 @@ pub fn run<R: BufRead, W: Write>(mut reader: R, mut writer: W, env: &Environment
             }
         }
     }
+}
+
+/// An execute reply's metadata: `finished`, and the messages for Splunk Web.
+fn reply_meta(finished: bool, messages: &[(&'static str, String)]) -> Value {
+    let mut reply = json!({ "finished": finished });
+    if !messages.is_empty() {
+        let list: Vec<[&str; 2]> = messages.iter().map(|(l, m)| [*l, m.as_str()]).collect();
+        reply["inspector"] = json!({ "messages": list });
+    }
+    reply
 }
 
 /// Answers a fatal error the way Splunk shows it, then returns it. If the

@@ -136,6 +136,9 @@ logical_fields! {
     WmiUser => ["User"],
     WmiName => ["Name"],
     RelativeTargetName => ["RelativeTargetName"],
+    LogonType => ["LogonType", "Logon_Type"],
+    IpAddress => ["IpAddress", "Source_Network_Address"],
+    TargetLogonId => ["TargetLogonId"],
     TargetFilename => ["TargetFilename"],
 }
 

@@ -23,6 +23,7 @@
 //! * [`rules`]: the rule table with positive/negative examples.
 //! * [`detect`]: runs the rules, scores, fills the RBA fields.
 //! * [`config`]: `winrmdetect.conf` overrides (default/ then local/).
+//! * [`correlate`]: source/destination evidence linked into hops and chains.
 //! * [`scan`], [`cli`]: the offline `scan` mode and the program entry.
 //! * [`error`]: the one error type.
 
@@ -32,6 +33,7 @@
 pub mod cli;
 pub mod command;
 pub mod config;
+pub mod correlate;
 pub mod detect;
 pub mod error;
 pub mod event;

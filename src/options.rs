@@ -9,21 +9,26 @@ use crate::error::Error;
 use crate::table::Mode;
 
 /// Accepted options, as shown in error messages.
-pub const ACCEPTED: &str = "alerts_only=<bool>, min_score=<0-100>, detect=<bool>, local=<bool>";
+pub const ACCEPTED: &str = "alerts_only=<bool>, min_score=<0-100>, detect=<bool>, local=<bool>, \
+correlate=<bool>, window=<duration>, chain_window=<duration>, max_evidence=<count>";
 
 /// Parsed options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Options {
     /// Per-row behaviour.
     pub mode: Mode,
     /// Run on the search head only (getinfo type `stateful`).
     pub local: bool,
+    /// Correlation mode: hops instead of labelled events.
+    pub correlate: Option<crate::correlate::Settings>,
 }
 
 /// Parses `searchinfo.args`.
 pub fn parse_args<S: AsRef<str>>(args: &[S]) -> Result<Options, Error> {
     let mut o = Options::default();
     let mut seen: Vec<String> = Vec::new();
+    let mut correlate = false;
+    let mut settings = crate::correlate::Settings::default();
     let err =
         |msg: String| Error::Argument(format!("winrmdetect: {msg}. Accepted options: {ACCEPTED}"));
     for arg in args {
@@ -35,6 +40,13 @@ pub fn parse_args<S: AsRef<str>>(args: &[S]) -> Result<Options, Error> {
         };
         let key = key.trim();
         let value = value.trim();
+        let duration = |v: &str| {
+            parse_duration(v).ok_or_else(|| {
+                err(format!(
+                    "option {key}={v:?}: expected a duration such as 120, 90s, 5m or 1h"
+                ))
+            })
+        };
         if seen.iter().any(|s| s == key) {
             return Err(err(format!("option {key} given more than once")));
         }
@@ -46,6 +58,26 @@ pub fn parse_args<S: AsRef<str>>(args: &[S]) -> Result<Options, Error> {
             "alerts_only" => o.mode.alerts_only = boolean(value)?,
             "detect" => o.mode.detect = boolean(value)?,
             "local" => o.local = boolean(value)?,
+            "correlate" => correlate = boolean(value)?,
+            "window" | "chain_window" | "max_evidence" => {
+                let c = &mut settings;
+                match key {
+                    "window" => c.window = duration(value)?,
+                    "chain_window" => c.chain_window = duration(value)?,
+                    _ => {
+                        c.max_evidence =
+                            value
+                                .parse::<usize>()
+                                .ok()
+                                .filter(|n| *n > 0)
+                                .ok_or_else(|| {
+                                    err(format!(
+                                        "option max_evidence={value:?}: expected a positive count"
+                                    ))
+                                })?
+                    }
+                }
+            }
             "min_score" => {
                 o.mode.min_score =
                     value
@@ -61,7 +93,35 @@ pub fn parse_args<S: AsRef<str>>(args: &[S]) -> Result<Options, Error> {
             _ => return Err(err(format!("unknown option {key:?}"))),
         }
     }
+    let tuned = seen
+        .iter()
+        .any(|k| ["window", "chain_window", "max_evidence"].contains(&k.as_str()));
+    if tuned && !correlate {
+        return Err(err(
+            "window, chain_window and max_evidence need correlate=true".into(),
+        ));
+    }
+    o.correlate = correlate.then_some(settings);
     Ok(o)
+}
+
+/// `120`, `120s`, `5m`, `1h` → seconds.
+fn parse_duration(v: &str) -> Option<f64> {
+    let (num, unit) = match v.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => (&v[..i], &v[i..]),
+        None => (v, "s"),
+    };
+    let n: f64 = num
+        .parse()
+        .ok()
+        .filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
+    let scale = match unit {
+        "s" | "sec" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => return None,
+    };
+    Some(n * scale)
 }
 
 #[cfg(test)]
@@ -77,6 +137,25 @@ mod tests {
     }
 
     #[test]
+    fn correlation_options() {
+        let o = parse_args(&["correlate=true", "window=5m", "chain_window=2h"]).unwrap();
+        let c = o.correlate.unwrap();
+        assert_eq!((c.window, c.chain_window), (300.0, 7200.0));
+        assert!(parse_args(&["correlate=false"])
+            .unwrap()
+            .correlate
+            .is_none());
+        assert_eq!(
+            parse_args(&["correlate=t"])
+                .unwrap()
+                .correlate
+                .unwrap()
+                .window,
+            120.0
+        );
+    }
+
+    #[test]
     fn rejects_with_the_argument_named() {
         for (args, needle) in [
             (&["foo=1"][..], "unknown option \"foo\""),
@@ -85,6 +164,9 @@ mod tests {
             (&["min_score=-1"], "min_score"),
             (&["Image"], "unexpected argument \"Image\""),
             (&["local=1", "local=0"], "more than once"),
+            (&["window=5m"], "need correlate=true"),
+            (&["correlate=true", "window=5 minutes"], "window"),
+            (&["correlate=true", "max_evidence=0"], "max_evidence"),
         ] {
             let e = parse_args(args).unwrap_err().to_string();
             assert!(e.contains(needle) && e.contains(ACCEPTED), "{e}");

@@ -406,6 +406,120 @@ pub fn write_table_row<W: Write>(
     writeln!(w, "{}", line.trim_end())
 }
 
+/// Correlation mode: runs per-event detection on every row of a chunk and
+/// hands the row to the correlator. Returns warnings.
+pub fn collect_evidence(
+    body: &[u8],
+    engine: &Engine,
+    corr: &mut crate::correlate::Correlator,
+) -> Vec<String> {
+    let mut rdr = reader(body);
+    let mut record = csv::ByteRecord::new();
+    match rdr.read_byte_record(&mut record) {
+        Ok(true) => {}
+        Ok(false) => return Vec::new(),
+        Err(e) => {
+            return vec![format!(
+                "could not read the CSV header ({e}); chunk not correlated"
+            )]
+        }
+    }
+    let header = record.clone();
+    let schema = Schema::new(header.iter());
+    let mut det = Detection::default();
+    loop {
+        match rdr.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return Vec::new(),
+            Err(e) => {
+                return vec![format!(
+                    "CSV error in a chunk ({e}); the rest of it was not correlated"
+                )]
+            }
+        }
+        let ev = RowEvent::new(&schema, &record);
+        let matched = engine.detect_into(&ev, &mut det);
+        corr.add(&ev, matched.then_some(&det));
+    }
+}
+
+/// The columns of a hop summary row.
+pub const HOP_FIELDS: [&str; 20] = [
+    "_time",
+    "lm_hop_id",
+    "lm_chain_id",
+    "lm_hop",
+    "src_host",
+    "dest_host",
+    "src_user",
+    "dest_user",
+    "lm_technique",
+    "lm_outcome",
+    "first_seen",
+    "last_seen",
+    "evidence",
+    "event_count",
+    "lm_confidence",
+    "lm_confidence_reasons",
+    "risk_score",
+    "risk_message",
+    "risk_object",
+    "risk_object_type",
+];
+
+/// One CSV row per hop (with `__mv_` companions), for the correlation reply.
+pub fn hops_body(hops: &[crate::correlate::Hop]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, f) in HOP_FIELDS.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_field(&mut out, f.as_bytes());
+        out.push(b',');
+        write_field(&mut out, format!("__mv_{f}").as_bytes());
+    }
+    out.push(b'\n');
+    for h in hops {
+        let one = |s: String| vec![s];
+        let message = format!(
+            "Lateral movement {} -> {} over {} ({}, confidence {})",
+            h.src,
+            h.dest,
+            h.technique.as_str(),
+            h.outcome,
+            h.confidence
+        );
+        let cols: [Vec<String>; 20] = [
+            one(format!("{:.3}", h.first_seen)),
+            one(h.id.clone()),
+            one(h.chain_id.clone()),
+            one(h.hop_index.to_string()),
+            one(h.src.clone()),
+            one(h.dest.clone()),
+            h.src_users.iter().cloned().collect(),
+            h.dest_users.iter().cloned().collect(),
+            one(h.technique.as_str().to_string()),
+            one(h.outcome.to_string()),
+            one(format!("{:.3}", h.first_seen)),
+            one(format!("{:.3}", h.last_seen)),
+            h.evidence.iter().map(|s| s.to_string()).collect(),
+            one(h.events.to_string()),
+            one(h.confidence.to_string()),
+            h.reasons.iter().map(|s| s.to_string()).collect(),
+            one(h.risk_score.to_string()),
+            one(message),
+            vec![h.dest.clone(), h.src.clone()],
+            vec!["system".to_string(), "system".to_string()],
+        ];
+        for col in &cols {
+            write_list(&mut out, col.iter().map(String::as_str));
+        }
+        out.pop();
+        out.push(b'\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

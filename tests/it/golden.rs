@@ -445,3 +445,143 @@ fn issue2_readme_documents_every_rule_option_and_field() {
         assert!(readme.contains(o), "README lacks option {o}");
     }
 }
+
+/// Runs a fixture through correlation mode and returns the hop rows.
+fn hops(name: &str, rows: usize, args: &[&str]) -> Vec<Row> {
+    let data = fixture(name);
+    let bodies = csv_chunks(&data, rows);
+    let mut all = vec!["correlate=true"];
+    all.extend_from_slice(args);
+    let run = run_binary(session(&all, &bodies), &[]);
+    run.assert_clean(bodies.len() + 2);
+    assert_eq!(run.replies[0].meta["type"], "events");
+    for r in &run.replies[1..run.replies.len() - 1] {
+        assert!(r.body.is_empty(), "rows only in the last reply");
+    }
+    run.replies.last().unwrap().table().rows()
+}
+
+#[test]
+fn issue3_mordor_psremoting_is_one_hop_workstation5_to_workstation6() {
+    let h = hops("mordor_psremoting.csv", 50, &[]);
+    let show: Vec<String> = h
+        .iter()
+        .map(|r| {
+            format!(
+                "{}->{} {} {}",
+                r.get("src_host"),
+                r.get("dest_host"),
+                r.get("lm_technique"),
+                r.get("lm_confidence_reasons")
+            )
+        })
+        .collect();
+    assert_eq!(h.len(), 1, "{show:?}");
+    let hop = &h[0];
+    assert_eq!(
+        (hop.get("src_host").as_str(), hop.get("dest_host").as_str()),
+        ("workstation5", "workstation6")
+    );
+    assert!(["PSRemoting", "WinRM"].contains(&hop.get("lm_technique").as_str()));
+    assert_eq!(hop.get("lm_outcome"), "success");
+    assert!(hop.get("src_user").contains("pgustavo") && hop.get("dest_user").contains("pgustavo"));
+    let reasons = hop.get("lm_confidence_reasons");
+    assert!(
+        reasons.contains("target_name") && reasons.contains("source_ip"),
+        "{reasons}"
+    );
+    assert!(hop.get("evidence").contains("WinRM_RemoteExec_Child"));
+}
+
+#[test]
+fn issue3_mordor_sharpwmi_is_one_wmi_hop() {
+    let h = hops("mordor_sharpwmi.csv", 50, &[]);
+    let show: Vec<String> = h
+        .iter()
+        .map(|r| {
+            format!(
+                "{}->{} {} {}",
+                r.get("src_host"),
+                r.get("dest_host"),
+                r.get("lm_technique"),
+                r.get("lm_confidence_reasons")
+            )
+        })
+        .collect();
+    assert_eq!(h.len(), 1, "{show:?}");
+    assert_eq!(
+        (
+            h[0].get("src_host").as_str(),
+            h[0].get("dest_host").as_str()
+        ),
+        ("workstation5", "workstation6")
+    );
+    assert_eq!(h[0].get("lm_technique"), "WMI");
+    assert!(h[0].get("lm_confidence_reasons").contains("logon_id"));
+}
+
+#[test]
+fn issue3_handmade_winrm_hops_failures_and_a_chain() {
+    let h = hops("winrm_operational_handmade.csv", 50, &[]);
+    let key = |r: &Row| (r.get("src_host"), r.get("dest_host"), r.get("lm_outcome"));
+    let keys: Vec<_> = h.iter().map(key).collect();
+    let has =
+        |s: &str, d: &str, o: &str| keys.contains(&(s.to_string(), d.to_string(), o.to_string()));
+    assert!(has("wks01", "srv02", "success"), "{keys:?}");
+    assert!(has("srv02", "srv03", "success"), "{keys:?}");
+    assert!(has("wks01", "srv03", "failed"), "{keys:?}");
+    assert!(has("wks01", "10.0.1.33", "failed"), "{keys:?}");
+    let first = h
+        .iter()
+        .find(|r| key(r) == ("wks01".into(), "srv02".into(), "success".into()))
+        .unwrap();
+    let second = h
+        .iter()
+        .find(|r| key(r) == ("srv02".into(), "srv03".into(), "success".into()))
+        .unwrap();
+    assert_eq!(first.get("lm_chain_id"), second.get("lm_chain_id"));
+    assert_eq!(
+        (first.get("lm_hop").as_str(), second.get("lm_hop").as_str()),
+        ("1", "2")
+    );
+    assert!(first.get("lm_confidence_reasons").contains("user"));
+    // Loopback sessions are not hops.
+    assert!(h
+        .iter()
+        .all(|r| !["localhost", "127.0.0.1", "::1"].contains(&r.get("dest_host").as_str())));
+}
+
+#[test]
+fn issue3_same_hops_whatever_the_order_and_chunking() {
+    let summary = |rows: Vec<Row>| -> Vec<Vec<String>> {
+        rows.iter()
+            .map(|r| HOP_KEYS.iter().map(|k| r.get(k)).collect())
+            .collect()
+    };
+    let name = "winrm_operational_handmade.csv";
+    let one = summary(hops(name, 100_000, &[]));
+    assert_eq!(one, summary(hops(name, 1, &[])));
+    // Newest first, as Splunk sends them.
+    let data = fixture(name);
+    let mut bodies = csv_chunks(&data, 1);
+    bodies.reverse();
+    let run = run_binary(session(&["correlate=true"], &bodies), &[]);
+    assert_eq!(one, summary(run.replies.last().unwrap().table().rows()));
+}
+
+const HOP_KEYS: [&str; 9] = [
+    "lm_hop_id",
+    "lm_chain_id",
+    "lm_hop",
+    "src_host",
+    "dest_host",
+    "lm_technique",
+    "lm_outcome",
+    "lm_confidence",
+    "risk_score",
+];
+
+#[test]
+fn issue3_hard_negatives_make_no_hop() {
+    assert!(hops("mordor_wmic_xsl_local.csv", 50, &[]).is_empty());
+}

@@ -1,0 +1,640 @@
+//! Lateral-movement correlation: source-host evidence ("A reached out to
+//! B") and destination-host evidence ("B was entered from A") linked into
+//! hops, and hops into chains (`docs/detections.md` §4).
+//!
+//! Events arrive in any order and any chunking; [`Correlator::add`] keeps
+//! only the compact [`Evidence`] of the events that can take part in a hop
+//! (a capped number, with a warning when the cap drops some), and
+//! [`Correlator::finish`] sorts and links them. The result does not depend on
+//! arrival order.
+//!
+//! Host identity: short lower-case names (`WKS01.corp.example` → `wks01`);
+//! IP addresses are mapped to hosts from the events themselves (a host's own
+//! address is the source address of its outbound connections and the
+//! destination address of its inbound ones). Loopback targets and a host
+//! reaching itself are never hops.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::detect::Detection;
+use crate::event::{Event, F};
+use crate::kind::{kind_of, Kind};
+use crate::targets::{is_loopback, short_host};
+
+/// Correlation settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settings {
+    /// Source and destination evidence pair within ± this many seconds.
+    pub window: f64,
+    /// A hop continues a chain when it starts within this many seconds after
+    /// the previous hop into its source host.
+    pub chain_window: f64,
+    /// Most evidence records kept; beyond it evidence is dropped with a warning.
+    pub max_evidence: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            window: 120.0,
+            chain_window: 3600.0,
+            max_evidence: 2_000_000,
+        }
+    }
+}
+
+/// How the movement travelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Technique {
+    /// WinRM transport without more detail.
+    WinRm,
+    /// PowerShell remoting over WinRM.
+    PsRemoting,
+    /// winrs over WinRM.
+    Winrs,
+    /// WMI over DCOM.
+    Wmi,
+}
+
+impl Technique {
+    /// The `lm_technique` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Technique::WinRm => "WinRM",
+            Technique::PsRemoting => "PSRemoting",
+            Technique::Winrs => "winrs",
+            Technique::Wmi => "WMI",
+        }
+    }
+
+    fn transport_is_wmi(self) -> bool {
+        self == Technique::Wmi
+    }
+}
+
+/// Which end of a hop an event shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// The host moving out.
+    Source,
+    /// The host moved to.
+    Destination,
+}
+
+/// What one event contributes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    /// Event time, epoch seconds.
+    pub time: f64,
+    /// Short host name of the logging host.
+    pub host: String,
+    /// The user, as logged (lower-case).
+    pub user: Option<String>,
+    /// Source or destination.
+    pub role: Role,
+    /// Transport.
+    pub technique: Technique,
+    /// Source: the remote host named (short name or IP).
+    pub target: Option<String>,
+    /// Destination: the remote address seen.
+    pub peer_ip: Option<String>,
+    /// Destination: the logon session it belongs to.
+    pub logon_id: Option<String>,
+    /// A failed attempt (WinRM 162/12 inherit the same-second 6's target).
+    pub failed: bool,
+    /// A network logon: it only lends its source address to the other
+    /// evidence of its logon session, and makes no hop by itself.
+    pub session_only: bool,
+    /// The AlertTypes of the event.
+    pub alert_types: Vec<&'static str>,
+    /// The event's risk score.
+    pub risk: u32,
+}
+
+/// One source → destination movement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hop {
+    /// `hop-<n>`, stable for the same input.
+    pub id: String,
+    /// Source host (short name, or the IP when it could not be resolved).
+    pub src: String,
+    /// Destination host.
+    pub dest: String,
+    /// Users seen on the source side.
+    pub src_users: BTreeSet<String>,
+    /// Users seen on the destination side.
+    pub dest_users: BTreeSet<String>,
+    /// Transport.
+    pub technique: Technique,
+    /// First and last evidence time.
+    pub first_seen: f64,
+    /// Last evidence time.
+    pub last_seen: f64,
+    /// AlertTypes of the evidence.
+    pub evidence: BTreeSet<&'static str>,
+    /// Number of evidence events.
+    pub events: usize,
+    /// `success` or `failed`.
+    pub outcome: &'static str,
+    /// What the link rests on: `target_name`, `source_ip`, `user`,
+    /// `logon_id`, `time`.
+    pub reasons: BTreeSet<&'static str>,
+    /// 0–100.
+    pub confidence: u32,
+    /// Risk of the hop: the highest evidence score plus a bonus for a
+    /// confirmed link, at most 100.
+    pub risk_score: u32,
+    /// `chain-<n>`.
+    pub chain_id: String,
+    /// 1-based position in the chain.
+    pub hop_index: usize,
+}
+
+/// Collects evidence and links it.
+#[derive(Debug, Default)]
+pub struct Correlator {
+    settings: Settings,
+    evidence: Vec<Evidence>,
+    /// IP → host → how often the host showed that address as its own.
+    hosts_of_ip: BTreeMap<String, BTreeMap<String, usize>>,
+    dropped: usize,
+}
+
+impl Correlator {
+    /// An empty correlator.
+    pub fn new(settings: Settings) -> Self {
+        Correlator {
+            settings,
+            ..Correlator::default()
+        }
+    }
+
+    /// Looks at one event (with its per-event detection, if any).
+    pub fn add(&mut self, ev: &dyn Event, det: Option<&Detection>) {
+        let kind = kind_of(ev);
+        self.learn_addresses(ev, kind);
+        if let Some(e) = evidence_of(ev, kind, det) {
+            if self.evidence.len() < self.settings.max_evidence {
+                self.evidence.push(e);
+            } else {
+                self.dropped += 1;
+            }
+        }
+    }
+
+    /// Warnings for the user (the evidence cap).
+    pub fn warnings(&self) -> Vec<String> {
+        if self.dropped == 0 {
+            return Vec::new();
+        }
+        vec![format!(
+            "correlation kept the first {} evidence events and dropped {} (raise max_evidence or narrow the search)",
+            self.settings.max_evidence, self.dropped
+        )]
+    }
+
+    fn learn_addresses(&mut self, ev: &dyn Event, kind: Kind) {
+        if kind != Kind::NetworkConnection {
+            return;
+        }
+        let Some(host) = host_of(ev) else { return };
+        let (src, dst) = (ev.get(F::SrcIp), ev.get(F::DestIp));
+        // Outbound: the source is this host. Inbound: the destination is,
+        // when it is a service port (Sysmon logs some UDP replies with the
+        // ends swapped, e.g. DNS answers from port 53 to a client's port).
+        let service_port = ev
+            .get(F::DestPort)
+            .value()
+            .and_then(|p| p.trim().parse::<u32>().ok())
+            .is_some_and(|p| p < 1024 || p == 5985 || p == 5986);
+        let own = match ev
+            .get(F::Initiated)
+            .value()
+            .map(|v| v.eq_ignore_ascii_case("true"))
+        {
+            Some(true) => src.value(),
+            Some(false) if service_port => dst.value(),
+            _ => None,
+        };
+        if let (Some(own), Some(s), Some(d)) = (own, src.value(), dst.value()) {
+            if s != d && !is_loopback(own) {
+                *self
+                    .hosts_of_ip
+                    .entry(own.to_ascii_lowercase())
+                    .or_default()
+                    .entry(host)
+                    .or_default() += 1;
+            }
+        }
+    }
+
+    /// Links everything seen into hops and chains.
+    pub fn finish(mut self) -> Vec<Hop> {
+        // Each address goes to the host that showed it most often.
+        let host_of_ip: HashMap<String, String> = self
+            .hosts_of_ip
+            .iter()
+            .filter_map(|(ip, hosts)| {
+                let best = hosts
+                    .iter()
+                    .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))?;
+                Some((ip.clone(), best.0.clone()))
+            })
+            .collect();
+        let resolve = |name: &str| -> String {
+            let n = name
+                .trim_matches(|c| c == '[' || c == ']')
+                .to_ascii_lowercase();
+            host_of_ip
+                .get(&n)
+                .cloned()
+                .unwrap_or_else(|| short_host(&n))
+        };
+        // Sort so the result does not depend on arrival order.
+        self.evidence.sort_by(|a, b| {
+            a.time
+                .total_cmp(&b.time)
+                .then_with(|| a.host.cmp(&b.host))
+                .then_with(|| a.role.cmp(&b.role))
+        });
+        inherit_failure_targets(&mut self.evidence);
+
+        let window = self.settings.window;
+        let (sources, dests): (Vec<&Evidence>, Vec<&Evidence>) =
+            self.evidence.iter().partition(|e| e.role == Role::Source);
+
+        // Key: (src, dest, wmi transport?) → hop under construction.
+        let mut hops: BTreeMap<(String, String, bool, bool), Hop> = BTreeMap::new();
+        let mut add_to =
+            |src: &str, dest: &str, e: &Evidence, failed: bool, reasons: &[&'static str]| {
+                if src == dest || src.is_empty() || dest.is_empty() || is_loopback(dest) {
+                    return;
+                }
+                let key = (
+                    src.to_string(),
+                    dest.to_string(),
+                    e.technique.transport_is_wmi(),
+                    failed,
+                );
+                let hop = hops.entry(key).or_insert_with(|| Hop {
+                    id: String::new(),
+                    src: src.to_string(),
+                    dest: dest.to_string(),
+                    src_users: BTreeSet::new(),
+                    dest_users: BTreeSet::new(),
+                    technique: e.technique,
+                    first_seen: e.time,
+                    last_seen: e.time,
+                    evidence: BTreeSet::new(),
+                    events: 0,
+                    outcome: if failed { "failed" } else { "success" },
+                    reasons: BTreeSet::new(),
+                    confidence: 0,
+                    risk_score: 0,
+                    chain_id: String::new(),
+                    hop_index: 0,
+                });
+                hop.first_seen = hop.first_seen.min(e.time);
+                hop.last_seen = hop.last_seen.max(e.time);
+                hop.events += 1;
+                hop.evidence.extend(e.alert_types.iter().copied());
+                hop.reasons.extend(reasons.iter().copied());
+                hop.risk_score = hop.risk_score.max(e.risk);
+                // The more specific technique wins (PSRemoting/winrs over WinRM).
+                if hop.technique == Technique::WinRm && e.technique != Technique::WinRm {
+                    hop.technique = e.technique;
+                }
+                if let Some(u) = &e.user {
+                    match e.role {
+                        Role::Source => hop.src_users.insert(u.clone()),
+                        Role::Destination => hop.dest_users.insert(u.clone()),
+                    };
+                }
+            };
+
+        // Source evidence that names its destination.
+        for s in &sources {
+            let Some(target) = &s.target else { continue };
+            let dest = resolve(target);
+            if s.failed {
+                add_to(&s.host, &dest, s, true, &["target_name"]);
+                continue;
+            }
+            let matches: Vec<&&Evidence> = dests
+                .iter()
+                .filter(|d| {
+                    !d.session_only
+                        && d.host == dest
+                        && (d.time - s.time).abs() <= window
+                        && d.technique.transport_is_wmi() == s.technique.transport_is_wmi()
+                })
+                .collect();
+            if matches.is_empty() {
+                continue;
+            }
+            add_to(&s.host, &dest, s, false, &["target_name", "time"]);
+            for d in matches {
+                let mut reasons = vec!["target_name", "time"];
+                if same_user(s, d) {
+                    reasons.push("user");
+                }
+                add_to(&s.host, &dest, d, false, &reasons);
+            }
+        }
+        // Destination evidence that names its source address.
+        let by_logon: HashMap<(&str, &str), &str> = dests
+            .iter()
+            .filter_map(|d| {
+                Some((
+                    (d.host.as_str(), d.logon_id.as_deref()?),
+                    d.peer_ip.as_deref()?,
+                ))
+            })
+            .collect();
+        for d in dests.iter().filter(|d| !d.session_only) {
+            let ip = d.peer_ip.as_deref().or_else(|| {
+                d.logon_id
+                    .as_deref()
+                    .and_then(|l| by_logon.get(&(d.host.as_str(), l)).copied())
+            });
+            let Some(ip) = ip else { continue };
+            let src = resolve(ip);
+            let mut reasons = vec!["source_ip"];
+            if d.peer_ip.is_none() {
+                reasons.push("logon_id");
+            }
+            add_to(&src, &d.host, d, false, &reasons);
+        }
+
+        let mut hops: Vec<Hop> = hops.into_values().collect();
+        // A hop needs more than one kind of link, or a failure on record.
+        hops.retain(|h| h.outcome == "failed" || h.reasons.len() >= 2);
+        for h in &mut hops {
+            if !h.src_users.is_empty() && h.src_users.intersection(&h.dest_users).next().is_some() {
+                h.reasons.insert("user");
+            }
+            h.confidence = confidence(&h.reasons);
+            if h.outcome == "success" {
+                h.risk_score = (h.risk_score + 20).clamp(64, 100);
+            }
+        }
+        hops.sort_by(|a, b| {
+            a.first_seen
+                .total_cmp(&b.first_seen)
+                .then_with(|| (&a.src, &a.dest).cmp(&(&b.src, &b.dest)))
+        });
+        assign_chains(&mut hops, self.settings.chain_window);
+        hops
+    }
+}
+
+fn same_user(a: &Evidence, b: &Evidence) -> bool {
+    match (&a.user, &b.user) {
+        (Some(x), Some(y)) => user_key(x) == user_key(y),
+        _ => false,
+    }
+}
+
+/// `DOMAIN\user`, `user@domain` and `user` compare equal.
+fn user_key(u: &str) -> String {
+    let u = u.rsplit('\\').next().unwrap_or(u);
+    u.split('@').next().unwrap_or(u).to_ascii_lowercase()
+}
+
+fn confidence(reasons: &BTreeSet<&'static str>) -> u32 {
+    let score: u32 = reasons
+        .iter()
+        .map(|r| match *r {
+            "target_name" => 35,
+            "source_ip" => 35,
+            "logon_id" => 15,
+            "user" => 15,
+            "time" => 10,
+            _ => 0,
+        })
+        .sum();
+    score.min(100)
+}
+
+/// WinRM 162/12 carry no target: they take the target of an event 6 on the
+/// same host in the same second.
+fn inherit_failure_targets(ev: &mut [Evidence]) {
+    let sixes: Vec<(String, i64, String, Technique)> = ev
+        .iter()
+        .filter(|e| {
+            e.role == Role::Source && !e.failed && e.alert_types.contains(&"WinRM_SessionInitiated")
+        })
+        .filter_map(|e| {
+            Some((
+                e.host.clone(),
+                e.time.floor() as i64,
+                e.target.clone()?,
+                e.technique,
+            ))
+        })
+        .collect();
+    for e in ev.iter_mut().filter(|e| e.failed && e.target.is_none()) {
+        let second = e.time.floor() as i64;
+        if let Some((_, _, t, tech)) = sixes
+            .iter()
+            .find(|(h, s, _, _)| *h == e.host && *s == second)
+        {
+            e.target = Some(t.clone());
+            e.technique = *tech;
+        }
+    }
+    // A 6 followed by a failure in its second is the failed attempt itself.
+    let failed_seconds: BTreeSet<(String, i64)> = ev
+        .iter()
+        .filter(|e| e.failed)
+        .map(|e| (e.host.clone(), e.time.floor() as i64))
+        .collect();
+    for e in ev
+        .iter_mut()
+        .filter(|e| e.role == Role::Source && e.alert_types.contains(&"WinRM_SessionInitiated"))
+    {
+        if failed_seconds.contains(&(e.host.clone(), e.time.floor() as i64)) {
+            e.failed = true;
+        }
+    }
+}
+
+fn assign_chains(hops: &mut [Hop], chain_window: f64) {
+    let mut next_chain = 0usize;
+    for i in 0..hops.len() {
+        hops[i].id = format!("hop-{}", i + 1);
+        // Continue the chain of the latest earlier hop into this hop's source.
+        let parent = (0..i).rev().find(|&j| {
+            hops[j].outcome == "success"
+                && hops[j].dest == hops[i].src
+                && hops[i].first_seen >= hops[j].first_seen
+                && hops[i].first_seen - hops[j].first_seen <= chain_window
+        });
+        match parent {
+            Some(j) => {
+                hops[i].chain_id = hops[j].chain_id.clone();
+                hops[i].hop_index = hops[j].hop_index + 1;
+            }
+            None => {
+                next_chain += 1;
+                hops[i].chain_id = format!("chain-{next_chain}");
+                hops[i].hop_index = 1;
+            }
+        }
+    }
+}
+
+fn host_of(ev: &dyn Event) -> Option<String> {
+    ev.get(F::Computer)
+        .value()
+        .or(ev.get(F::Host).value())
+        .map(short_host)
+        .filter(|h| !h.is_empty())
+}
+
+fn time_of(ev: &dyn Event) -> Option<f64> {
+    ev.get(F::Time)
+        .value()?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|t| t.is_finite())
+}
+
+fn technique_of(alert_types: &[&str]) -> Technique {
+    if alert_types.iter().any(|t| t.starts_with("WMI_")) {
+        Technique::Wmi
+    } else if alert_types.iter().any(|t| {
+        *t == "WinRM_PSRemoting" || *t == "PS_RemoteSession" || *t == "WinRM_RemoteExec_Child"
+    }) {
+        Technique::PsRemoting
+    } else if alert_types
+        .iter()
+        .any(|t| *t == "WinRM_DirectTool" || *t == "WinRM_RemoteShell_Child")
+    {
+        Technique::Winrs
+    } else {
+        Technique::WinRm
+    }
+}
+
+/// The evidence an event gives, if any.
+fn evidence_of(ev: &dyn Event, kind: Kind, det: Option<&Detection>) -> Option<Evidence> {
+    let time = time_of(ev)?;
+    let host = host_of(ev)?;
+    let user = ev.get(F::User).value().map(|u| u.to_ascii_lowercase());
+    let base = |role, technique, alert_types: Vec<&'static str>, risk| Evidence {
+        time,
+        host: host.clone(),
+        user: user.clone(),
+        role,
+        technique,
+        target: None,
+        peer_ip: None,
+        logon_id: None,
+        failed: false,
+        session_only: false,
+        alert_types,
+        risk,
+    };
+    if let Some(d) = det {
+        let technique = technique_of(&d.alert_types);
+        let failed = d.alert_types.contains(&"WinRM_SessionFailed");
+        match d.side {
+            "source" if failed || !d.targets.is_empty() => {
+                let mut e = base(Role::Source, technique, d.alert_types.clone(), d.risk_score);
+                e.target = d
+                    .targets
+                    .iter()
+                    .find(|t| !is_loopback(t))
+                    .map(|t| t.to_ascii_lowercase());
+                e.failed = failed;
+                if e.target.is_none() && !failed {
+                    return None;
+                }
+                return Some(e);
+            }
+            "destination" if d.risk_score > 0 => {
+                let mut e = base(
+                    Role::Destination,
+                    technique,
+                    d.alert_types.clone(),
+                    d.risk_score,
+                );
+                if kind == Kind::NetworkConnection {
+                    e.peer_ip = ev.get(F::SrcIp).value().map(|v| v.to_ascii_lowercase());
+                }
+                e.logon_id = ev.get(F::LogonId).value().map(|v| v.to_ascii_lowercase());
+                return Some(e);
+            }
+            _ => {}
+        }
+    }
+    // Evidence that no per-event rule alerts on by itself.
+    let code = ev
+        .get(F::EventCode)
+        .value()
+        .and_then(|c| c.trim().parse::<u32>().ok());
+    match (kind, code) {
+        (Kind::NetworkConnection, _) => {
+            let port = ev
+                .get(F::DestPort)
+                .value()
+                .map(str::trim)
+                .map(str::to_string);
+            if port.as_deref() != Some("135") {
+                return None;
+            }
+            let outbound = ev
+                .get(F::Initiated)
+                .value()
+                .map(|v| v.eq_ignore_ascii_case("true"))?;
+            let (src, dst) = (
+                ev.get(F::SrcIp).value()?.to_ascii_lowercase(),
+                ev.get(F::DestIp).value()?.to_ascii_lowercase(),
+            );
+            if src == dst || is_loopback(&src) || is_loopback(&dst) {
+                return None;
+            }
+            let mut e = base(
+                if outbound {
+                    Role::Source
+                } else {
+                    Role::Destination
+                },
+                Technique::Wmi,
+                vec![],
+                0,
+            );
+            if outbound {
+                e.target = Some(dst);
+            } else {
+                e.peer_ip = Some(src);
+            }
+            Some(e)
+        }
+        (Kind::Other, Some(4624)) => {
+            if ev.get(F::LogonType).value().map(str::trim) != Some("3") {
+                return None;
+            }
+            let ip = ev
+                .get(F::IpAddress)
+                .value()
+                .map(|v| v.to_ascii_lowercase())
+                .filter(|ip| !is_loopback(ip))?;
+            let mut e = base(Role::Destination, Technique::Wmi, vec![], 0);
+            e.user = ev
+                .get(F::TargetUserName)
+                .value()
+                .map(|u| u.to_ascii_lowercase());
+            e.peer_ip = Some(ip);
+            e.logon_id = ev
+                .get(F::TargetLogonId)
+                .value()
+                .map(|v| v.to_ascii_lowercase());
+            e.session_only = true;
+            Some(e)
+        }
+        _ => None,
+    }
+}
