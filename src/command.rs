@@ -99,18 +99,18 @@ pub fn run<R: BufRead, W: Write>(mut reader: R, mut writer: W, env: &Environment
                     Err(e) => return fail(&mut writer, e),
                 };
                 // Correlation must see every event, on the search head.
-                let kind = if options.correlate.is_some() {
-                    "events"
-                } else if options.local {
-                    "stateful"
-                } else {
-                    "streaming"
+                // Correlation must see every event: on the search head, after
+                // a map phase on the indexers that keeps only the evidence
+                // (`local=true`: all on the search head).
+                let info = match (options.correlate.is_some(), options.local) {
+                    (true, false) => {
+                        json!({ "type": "reporting", "streaming_preop": "winrmdetect phase=map" })
+                    }
+                    (true, true) => json!({ "type": "events" }),
+                    (false, true) => json!({ "type": "stateful" }),
+                    (false, false) => json!({ "type": "streaming" }),
                 };
-                write_chunk(
-                    &mut writer,
-                    json!({ "type": kind }).to_string().as_bytes(),
-                    b"",
-                )?;
+                write_chunk(&mut writer, info.to_string().as_bytes(), b"")?;
                 // The rule configuration is read after the getinfo reply: a
                 // getinfo-only probe never touches the disk.
                 session = Some(Session {

@@ -182,6 +182,13 @@ impl Correlator {
         }
     }
 
+    /// Whether correlation needs this event at all (the map phase keeps
+    /// only these): evidence, or a connection that tells a host's address.
+    pub fn wants(ev: &dyn Event, det: Option<&Detection>) -> bool {
+        let kind = kind_of(ev);
+        kind == Kind::NetworkConnection || evidence_of(ev, kind, det).is_some()
+    }
+
     /// Warnings for the user (the evidence cap).
     pub fn warnings(&self) -> Vec<String> {
         if self.dropped == 0 {

@@ -10,7 +10,7 @@ use crate::table::Mode;
 
 /// Accepted options, as shown in error messages.
 pub const ACCEPTED: &str = "alerts_only=<bool>, min_score=<0-100>, detect=<bool>, local=<bool>, \
-correlate=<bool>, window=<duration>, chain_window=<duration>, max_evidence=<count>";
+correlate=<bool>, window=<duration>, chain_window=<duration>, max_evidence=<count>, phase=map";
 
 /// Parsed options.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -59,6 +59,8 @@ pub fn parse_args<S: AsRef<str>>(args: &[S]) -> Result<Options, Error> {
             "detect" => o.mode.detect = boolean(value)?,
             "local" => o.local = boolean(value)?,
             "correlate" => correlate = boolean(value)?,
+            // Splunk's map phase of `correlate=true` (its `streaming_preop`).
+            "phase" if value == "map" => o.mode.evidence_only = true,
             "window" | "chain_window" | "max_evidence" => {
                 let c = &mut settings;
                 match key {

@@ -61,6 +61,7 @@ pub fn scan_csv(
         detect: true,
         alerts_only: true,
         min_score,
+        evidence_only: false,
     };
     let mut chunk_start = header_end;
     let mut rows = 0usize;

@@ -39,6 +39,8 @@ pub struct Mode {
     pub alerts_only: bool,
     /// Threshold for `alerts_only`.
     pub min_score: u32,
+    /// Correlation map phase: keep only the rows correlation needs, unchanged.
+    pub evidence_only: bool,
 }
 
 impl Default for Mode {
@@ -47,6 +49,7 @@ impl Default for Mode {
             detect: true,
             alerts_only: false,
             min_score: 1,
+            evidence_only: false,
         }
     }
 }
@@ -103,7 +106,10 @@ pub fn process_body_into(
         OUTPUT_FIELDS.iter().any(|f| f.as_bytes() == base)
     };
     // Columns of the input we replace (only when detecting).
-    let replaced: Vec<bool> = names.iter().map(|n| mode.detect && ours(n)).collect();
+    // Columns we add, and replace if present (not in the map phase, which
+    // only filters).
+    let adds_columns = mode.detect && !mode.evidence_only;
+    let replaced: Vec<bool> = names.iter().map(|n| adds_columns && ours(n)).collect();
     let any_replaced = replaced.iter().any(|&r| r);
     let width = names.len();
     let schema = Schema::new(names.iter().copied());
@@ -112,7 +118,7 @@ pub fn process_body_into(
     // wider than the header, the common case), rows after it.
     let mut rows = buf;
     rows.reserve(body.len() + body.len() / 4);
-    header_line(&mut rows, &names, &replaced, 0, mode.detect);
+    header_line(&mut rows, &names, &replaced, 0, adds_columns);
     let header_len = rows.len();
     // Per written row: where its input part ends in `rows`, and how many
     // input fields it holds (to pad rows when some row was longer than the
@@ -164,8 +170,13 @@ pub fn process_body_into(
         {
             continue;
         }
+        if mode.evidence_only
+            && !crate::correlate::Correlator::wants(&RowEvent::new(&schema, record), detection)
+        {
+            continue;
+        }
         out.rows_out += 1;
-        if !mode.detect {
+        if !adds_columns {
             rows.extend_from_slice(raw);
             rows.push(b'\n');
             continue;
@@ -213,9 +224,9 @@ pub fn process_body_into(
     // Rare: some row was wider than the header. Rebuild with a widened
     // header and every row padded to it.
     let mut body_out = Vec::with_capacity(rows.len() + 256);
-    header_line(&mut body_out, &names, &replaced, extra_width, mode.detect);
+    header_line(&mut body_out, &names, &replaced, extra_width, adds_columns);
     let rows = &rows[header_len..];
-    if !mode.detect {
+    if !adds_columns {
         body_out.extend_from_slice(rows);
     } else {
         // Pad every row's input part to the widened header.

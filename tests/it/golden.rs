@@ -454,7 +454,11 @@ fn hops(name: &str, rows: usize, args: &[&str]) -> Vec<Row> {
     all.extend_from_slice(args);
     let run = run_binary(session(&all, &bodies), &[]);
     run.assert_clean(bodies.len() + 2);
-    assert_eq!(run.replies[0].meta["type"], "events");
+    assert_eq!(run.replies[0].meta["type"], "reporting");
+    assert_eq!(
+        run.replies[0].meta["streaming_preop"],
+        "winrmdetect phase=map"
+    );
     for r in &run.replies[1..run.replies.len() - 1] {
         assert!(r.body.is_empty(), "rows only in the last reply");
     }
@@ -584,4 +588,72 @@ const HOP_KEYS: [&str; 9] = [
 #[test]
 fn issue3_hard_negatives_make_no_hop() {
     assert!(hops("mordor_wmic_xsl_local.csv", 50, &[]).is_empty());
+}
+
+/// Splunk's map/reduce: the map phase (`winrmdetect phase=map`, on each
+/// indexer) keeps only the evidence rows; the reduce phase correlates their
+/// concatenation. Same hops as one process over everything.
+#[test]
+fn issue3_map_reduce_gives_the_same_hops_as_one_process() {
+    for name in [
+        "mordor_psremoting.csv",
+        "mordor_sharpwmi.csv",
+        "winrm_operational_handmade.csv",
+    ] {
+        let data = fixture(name);
+        let bodies = csv_chunks(&data, 40);
+        let single = hops(name, 40, &[]);
+        // Three "indexers", each with every third chunk.
+        let mut map_out: Vec<Vec<u8>> = Vec::new();
+        let (mut rows_in, mut rows_kept, mut bytes_in, mut bytes_kept) = (0, 0, 0, 0);
+        for peer in 0..3 {
+            let mine: Vec<Vec<u8>> = bodies.iter().skip(peer).step_by(3).cloned().collect();
+            let run = run_binary(session(&["phase=map"], &mine), &[]);
+            run.assert_clean(mine.len() + 2);
+            assert_eq!(run.replies[0].meta["type"], "streaming");
+            for (req, rep) in mine.iter().zip(&run.replies[1..]) {
+                rows_in += input_rows(req).len();
+                bytes_in += req.len();
+                let kept = rep.table().rows();
+                // Kept rows are passed unchanged and get no added columns.
+                assert!(!rep.table().header.contains(&"AlertType".to_string()));
+                rows_kept += kept.len();
+                if !kept.is_empty() {
+                    bytes_kept += rep.body.len();
+                    map_out.push(rep.body.clone());
+                }
+            }
+        }
+        assert!(rows_kept < rows_in, "{name}: the map phase filters");
+        eprintln!("{name}: map phase kept {rows_kept} of {rows_in} rows, {bytes_kept} of {bytes_in} bytes");
+        let run = run_binary(session(&["correlate=true"], &map_out), &[]);
+        let reduced = run.replies.last().unwrap().table().rows();
+        let key = |rows: &[Row]| -> Vec<Vec<String>> {
+            rows.iter()
+                .map(|r| HOP_KEYS.iter().map(|k| r.get(k)).collect())
+                .collect()
+        };
+        assert_eq!(key(&single), key(&reduced), "{name}");
+    }
+}
+
+#[test]
+fn issue3_the_evidence_cap_warns_instead_of_failing() {
+    let data = fixture("mordor_psremoting.csv");
+    let run = run_binary(
+        session(
+            &["correlate=true", "max_evidence=3"],
+            &csv_chunks(&data, 50),
+        ),
+        &[],
+    );
+    let last = run.replies.last().unwrap();
+    let warns = last.messages();
+    assert!(
+        warns
+            .iter()
+            .any(|(l, m)| l == "WARN" && m.contains("dropped")),
+        "{warns:?}"
+    );
+    assert_eq!(run.exit_code, Some(0));
 }
