@@ -20,7 +20,9 @@ use crate::detect::Engine;
 use crate::error::{Error, Result};
 use crate::framing::{read_chunk, write_chunk, Chunk};
 use crate::options::{parse_args, Options};
-use crate::table::{collect_evidence, hops_body, process_body_into};
+use crate::table::{
+    annotated_events_body, collect_evidence, hops_body, process_body_into, EvidenceRows,
+};
 
 /// Where the command finds its configuration.
 #[derive(Debug, Clone, Default)]
@@ -37,6 +39,8 @@ struct Session {
     spare: Vec<u8>,
     /// Correlation state (correlate=true).
     correlator: Option<Correlator>,
+    /// The events kept as evidence, annotated at the end.
+    evidence_rows: EvidenceRows,
 }
 
 /// Runs the protocol until the input ends.
@@ -119,6 +123,7 @@ pub fn run<R: BufRead, W: Write>(mut reader: R, mut writer: W, env: &Environment
                     pending: Vec::new(),
                     spare: Vec::new(),
                     correlator: None,
+                    evidence_rows: EvidenceRows::default(),
                 });
                 if let Some(s) = session.as_mut() {
                     let (engine, warnings) = load_engine(env.app_dir.as_deref());
@@ -150,7 +155,8 @@ pub fn run<R: BufRead, W: Write>(mut reader: R, mut writer: W, env: &Environment
                     let corr = s
                         .correlator
                         .get_or_insert_with(|| Correlator::new(settings));
-                    let warnings = collect_evidence(&chunk.body, &s.engine, corr);
+                    let warnings =
+                        collect_evidence(&chunk.body, &s.engine, corr, &mut s.evidence_rows);
                     messages.extend(
                         warnings
                             .into_iter()
@@ -166,7 +172,13 @@ pub fn run<R: BufRead, W: Write>(mut reader: R, mut writer: W, env: &Environment
                                 .into_iter()
                                 .map(|w| ("WARN", format!("winrmdetect: {w}"))),
                         );
-                        hops_body(&corr.finish())
+                        let hops = corr.finish();
+                        let rows = std::mem::take(&mut s.evidence_rows);
+                        if s.options.summary {
+                            hops_body(&hops)
+                        } else {
+                            annotated_events_body(&rows, &hops)
+                        }
                     } else {
                         Vec::new()
                     };

@@ -84,6 +84,8 @@ pub enum Role {
 /// What one event contributes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evidence {
+    /// Order of arrival among kept evidence (what [`Correlator::add`] returned).
+    pub seq: usize,
     /// Event time, epoch seconds.
     pub time: f64,
     /// Short host name of the logging host.
@@ -148,6 +150,8 @@ pub struct Hop {
     pub chain_id: String,
     /// 1-based position in the chain.
     pub hop_index: usize,
+    /// The evidence events of the hop: `(seq, role)`, by `seq`.
+    pub members: Vec<(usize, Role)>,
 }
 
 /// Collects evidence and links it.
@@ -170,16 +174,18 @@ impl Correlator {
     }
 
     /// Looks at one event (with its per-event detection, if any).
-    pub fn add(&mut self, ev: &dyn Event, det: Option<&Detection>) {
+    /// Returns the evidence's `seq` when the event was kept as evidence.
+    pub fn add(&mut self, ev: &dyn Event, det: Option<&Detection>) -> Option<usize> {
         let kind = kind_of(ev);
         self.learn_addresses(ev, kind);
-        if let Some(e) = evidence_of(ev, kind, det) {
-            if self.evidence.len() < self.settings.max_evidence {
-                self.evidence.push(e);
-            } else {
-                self.dropped += 1;
-            }
+        let mut e = evidence_of(ev, kind, det)?;
+        if self.evidence.len() >= self.settings.max_evidence {
+            self.dropped += 1;
+            return None;
         }
+        e.seq = self.evidence.len();
+        self.evidence.push(e);
+        Some(self.evidence.len() - 1)
     }
 
     /// Whether correlation needs this event at all (the map phase keeps
@@ -300,10 +306,14 @@ impl Correlator {
                     risk_score: 0,
                     chain_id: String::new(),
                     hop_index: 0,
+                    members: Vec::new(),
                 });
                 hop.first_seen = hop.first_seen.min(e.time);
                 hop.last_seen = hop.last_seen.max(e.time);
-                hop.events += 1;
+                if !hop.members.iter().any(|(s, _)| *s == e.seq) {
+                    hop.members.push((e.seq, e.role));
+                    hop.events += 1;
+                }
                 hop.evidence.extend(e.alert_types.iter().copied());
                 hop.reasons.extend(reasons.iter().copied());
                 hop.risk_score = hop.risk_score.max(e.risk);
@@ -377,6 +387,7 @@ impl Correlator {
         // A hop needs more than one kind of link, or a failure on record.
         hops.retain(|h| h.outcome == "failed" || h.reasons.len() >= 2);
         for h in &mut hops {
+            h.members.sort();
             if !h.src_users.is_empty() && h.src_users.intersection(&h.dest_users).next().is_some() {
                 h.reasons.insert("user");
             }
@@ -531,6 +542,7 @@ fn evidence_of(ev: &dyn Event, kind: Kind, det: Option<&Detection>) -> Option<Ev
     let host = host_of(ev)?;
     let user = ev.get(F::User).value().map(|u| u.to_ascii_lowercase());
     let base = |role, technique, alert_types: Vec<&'static str>, risk| Evidence {
+        seq: 0,
         time,
         host: host.clone(),
         user: user.clone(),

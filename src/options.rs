@@ -10,7 +10,7 @@ use crate::table::Mode;
 
 /// Accepted options, as shown in error messages.
 pub const ACCEPTED: &str = "alerts_only=<bool>, min_score=<0-100>, detect=<bool>, local=<bool>, \
-correlate=<bool>, window=<duration>, chain_window=<duration>, max_evidence=<count>, phase=map";
+correlate=<bool>, summary=<bool>, window=<duration>, chain_window=<duration>, max_evidence=<count>, phase=map";
 
 /// Parsed options.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -19,8 +19,10 @@ pub struct Options {
     pub mode: Mode,
     /// Run on the search head only (getinfo type `stateful`).
     pub local: bool,
-    /// Correlation mode: hops instead of labelled events.
+    /// Correlation mode: the events of each hop, annotated.
     pub correlate: Option<crate::correlate::Settings>,
+    /// With correlation: one row per hop instead of the hops' events.
+    pub summary: bool,
 }
 
 /// Parses `searchinfo.args`.
@@ -59,6 +61,7 @@ pub fn parse_args<S: AsRef<str>>(args: &[S]) -> Result<Options, Error> {
             "detect" => o.mode.detect = boolean(value)?,
             "local" => o.local = boolean(value)?,
             "correlate" => correlate = boolean(value)?,
+            "summary" => o.summary = boolean(value)?,
             // Splunk's map phase of `correlate=true` (its `streaming_preop`).
             "phase" if value == "map" => o.mode.evidence_only = true,
             "window" | "chain_window" | "max_evidence" => {
@@ -97,10 +100,10 @@ pub fn parse_args<S: AsRef<str>>(args: &[S]) -> Result<Options, Error> {
     }
     let tuned = seen
         .iter()
-        .any(|k| ["window", "chain_window", "max_evidence"].contains(&k.as_str()));
+        .any(|k| ["window", "chain_window", "max_evidence", "summary"].contains(&k.as_str()));
     if tuned && !correlate {
         return Err(err(
-            "window, chain_window and max_evidence need correlate=true".into(),
+            "summary, window, chain_window and max_evidence need correlate=true".into(),
         ));
     }
     o.correlate = correlate.then_some(settings);

@@ -417,12 +417,22 @@ pub fn write_table_row<W: Write>(
     writeln!(w, "{}", line.trim_end())
 }
 
-/// Correlation mode: runs per-event detection on every row of a chunk and
-/// hands the row to the correlator. Returns warnings.
+/// The rows that became correlation evidence, kept to be annotated once
+/// the hops are known: each chunk's header and, per evidence `seq`, its row.
+#[derive(Debug, Default)]
+pub struct EvidenceRows {
+    headers: Vec<csv::ByteRecord>,
+    rows: Vec<(usize, csv::ByteRecord)>,
+}
+
+/// Correlation mode: runs per-event detection on every row of a chunk,
+/// hands the row to the correlator and keeps the rows it takes as evidence.
+/// Returns warnings.
 pub fn collect_evidence(
     body: &[u8],
     engine: &Engine,
     corr: &mut crate::correlate::Correlator,
+    keep: &mut EvidenceRows,
 ) -> Vec<String> {
     let mut rdr = reader(body);
     let mut record = csv::ByteRecord::new();
@@ -437,6 +447,8 @@ pub fn collect_evidence(
     }
     let header = record.clone();
     let schema = Schema::new(header.iter());
+    let chunk = keep.headers.len();
+    keep.headers.push(header);
     let mut det = Detection::default();
     loop {
         match rdr.read_byte_record(&mut record) {
@@ -450,8 +462,103 @@ pub fn collect_evidence(
         }
         let ev = RowEvent::new(&schema, &record);
         let matched = engine.detect_into(&ev, &mut det);
-        corr.add(&ev, matched.then_some(&det));
+        if let Some(seq) = corr.add(&ev, matched.then_some(&det)) {
+            debug_assert_eq!(seq, keep.rows.len());
+            keep.rows.push((chunk, record.clone()));
+        }
     }
+}
+
+/// The fields correlation adds to the events of a hop.
+pub const HOP_EVENT_FIELDS: [&str; 12] = [
+    "lm_hop_id",
+    "lm_chain_id",
+    "lm_hop",
+    "lm_role",
+    "src_host",
+    "dest_host",
+    "src_user",
+    "dest_user",
+    "lm_technique",
+    "lm_outcome",
+    "lm_confidence",
+    "lm_confidence_reasons",
+];
+
+/// Every event that takes part in a hop, with its fields (the union of the
+/// chunks' columns) and the hop's `lm_*` fields; in arrival order. An event
+/// in several hops is annotated with the first.
+pub fn annotated_events_body(keep: &EvidenceRows, hops: &[crate::correlate::Hop]) -> Vec<u8> {
+    let mut member: Vec<Option<(usize, crate::correlate::Role)>> = vec![None; keep.rows.len()];
+    for (h, hop) in hops.iter().enumerate() {
+        for &(seq, role) in &hop.members {
+            if let Some(slot @ None) = member.get_mut(seq) {
+                *slot = Some((h, role));
+            }
+        }
+    }
+    // Union of input columns, first-seen order, without ours.
+    let mut names: Vec<&[u8]> = Vec::new();
+    for h in &keep.headers {
+        for n in h.iter() {
+            let ours = HOP_EVENT_FIELDS
+                .iter()
+                .any(|f| f.as_bytes() == n.strip_prefix(b"__mv_").unwrap_or(n));
+            if !ours && !names.contains(&n) {
+                names.push(n);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_field(&mut out, n);
+    }
+    for f in HOP_EVENT_FIELDS {
+        out.push(b',');
+        write_field(&mut out, f.as_bytes());
+        out.push(b',');
+        write_field(&mut out, format!("__mv_{f}").as_bytes());
+    }
+    out.push(b'\n');
+    for (seq, (chunk, row)) in keep.rows.iter().enumerate() {
+        let Some((h, role)) = member[seq] else {
+            continue;
+        };
+        let header = &keep.headers[*chunk];
+        for (i, n) in names.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            if let Some(v) = header.iter().position(|c| c == *n).and_then(|c| row.get(c)) {
+                write_field(&mut out, v);
+            }
+        }
+        out.push(b',');
+        let hop = &hops[h];
+        let role = match role {
+            crate::correlate::Role::Source => "source",
+            crate::correlate::Role::Destination => "destination",
+        };
+        let (index, confidence) = (hop.hop_index.to_string(), hop.confidence.to_string());
+        write_list(&mut out, std::iter::once(hop.id.as_str()));
+        write_list(&mut out, std::iter::once(hop.chain_id.as_str()));
+        write_list(&mut out, std::iter::once(index.as_str()));
+        write_list(&mut out, std::iter::once(role));
+        write_list(&mut out, std::iter::once(hop.src.as_str()));
+        write_list(&mut out, std::iter::once(hop.dest.as_str()));
+        write_list(&mut out, hop.src_users.iter().map(String::as_str));
+        write_list(&mut out, hop.dest_users.iter().map(String::as_str));
+        write_list(&mut out, std::iter::once(hop.technique.as_str()));
+        write_list(&mut out, std::iter::once(hop.outcome));
+        write_list(&mut out, std::iter::once(confidence.as_str()));
+        write_list(&mut out, hop.reasons.iter().copied());
+        out.pop();
+        out.push(b'\n');
+    }
+    out
 }
 
 /// The columns of a hop summary row.

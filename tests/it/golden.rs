@@ -450,7 +450,7 @@ fn issue2_readme_documents_every_rule_option_and_field() {
 fn hops(name: &str, rows: usize, args: &[&str]) -> Vec<Row> {
     let data = fixture(name);
     let bodies = csv_chunks(&data, rows);
-    let mut all = vec!["correlate=true"];
+    let mut all = vec!["correlate=true", "summary=true"];
     all.extend_from_slice(args);
     let run = run_binary(session(&all, &bodies), &[]);
     run.assert_clean(bodies.len() + 2);
@@ -569,7 +569,7 @@ fn issue3_same_hops_whatever_the_order_and_chunking() {
     let data = fixture(name);
     let mut bodies = csv_chunks(&data, 1);
     bodies.reverse();
-    let run = run_binary(session(&["correlate=true"], &bodies), &[]);
+    let run = run_binary(session(&["correlate=true", "summary=true"], &bodies), &[]);
     assert_eq!(one, summary(run.replies.last().unwrap().table().rows()));
 }
 
@@ -626,7 +626,7 @@ fn issue3_map_reduce_gives_the_same_hops_as_one_process() {
         }
         assert!(rows_kept < rows_in, "{name}: the map phase filters");
         eprintln!("{name}: map phase kept {rows_kept} of {rows_in} rows, {bytes_kept} of {bytes_in} bytes");
-        let run = run_binary(session(&["correlate=true"], &map_out), &[]);
+        let run = run_binary(session(&["correlate=true", "summary=true"], &map_out), &[]);
         let reduced = run.replies.last().unwrap().table().rows();
         let key = |rows: &[Row]| -> Vec<Vec<String>> {
             rows.iter()
@@ -656,4 +656,45 @@ fn issue3_the_evidence_cap_warns_instead_of_failing() {
         "{warns:?}"
     );
     assert_eq!(run.exit_code, Some(0));
+}
+
+#[test]
+fn issue3_events_of_a_hop_are_annotated_with_both_roles() {
+    let data = fixture("mordor_psremoting.csv");
+    let bodies = csv_chunks(&data, 50);
+    let run = run_binary(session(&["correlate=true"], &bodies), &[]);
+    run.assert_clean(bodies.len() + 2);
+    let events = run.replies.last().unwrap().table().rows();
+    assert!(!events.is_empty());
+    let ins: Vec<Row> = bodies.iter().flat_map(|b| input_rows(b)).collect();
+    for e in &events {
+        assert_eq!(e.get("lm_hop_id"), "hop-1");
+        assert_eq!(
+            (e.get("src_host").as_str(), e.get("dest_host").as_str()),
+            ("workstation5", "workstation6")
+        );
+        // The event's own fields come through unchanged.
+        let original = ins
+            .iter()
+            .find(|i| {
+                i.get("EventRecordID") == e.get("EventRecordID") && i.get("host") == e.get("host")
+            })
+            .expect("annotated event is an input event");
+        for (k, v) in &original.0 {
+            assert_eq!(e.bytes(k), Some(v.as_slice()), "{k}");
+        }
+    }
+    let role_of =
+        |pred: &dyn Fn(&Row) -> bool| events.iter().find(|e| pred(e)).map(|e| e.get("lm_role"));
+    assert_eq!(
+        role_of(&|e| e.get("host") == "WORKSTATION5" && e.get("EventCode") == "3").as_deref(),
+        Some("source")
+    );
+    assert_eq!(
+        role_of(&|e| e.get("ParentImage").ends_with("wsmprovhost.exe")).as_deref(),
+        Some("destination")
+    );
+    assert!(events
+        .iter()
+        .all(|e| e.get("lm_confidence_reasons").contains("source_ip")));
 }
