@@ -162,6 +162,8 @@ pub struct Correlator {
     /// IP → host → how often the host showed that address as its own.
     hosts_of_ip: BTreeMap<String, BTreeMap<String, usize>>,
     dropped: usize,
+    /// SID → account name, learnt from events that carry both (4624).
+    names_of_sids: BTreeMap<String, String>,
 }
 
 impl Correlator {
@@ -178,6 +180,16 @@ impl Correlator {
     pub fn add(&mut self, ev: &dyn Event, det: Option<&Detection>) -> Option<usize> {
         let kind = kind_of(ev);
         self.learn_addresses(ev, kind);
+        if let (Some(sid), Some(name)) = (
+            ev.get(F::TargetUserSid).value(),
+            ev.get(F::TargetUserName).value(),
+        ) {
+            if sid.len() > 8 && self.names_of_sids.len() < 100_000 {
+                self.names_of_sids
+                    .entry(sid.to_ascii_lowercase())
+                    .or_insert_with(|| name.to_ascii_lowercase());
+            }
+        }
         let mut e = evidence_of(ev, kind, det)?;
         if self.evidence.len() >= self.settings.max_evidence {
             self.dropped += 1;
@@ -271,6 +283,12 @@ impl Correlator {
                 .then_with(|| a.role.cmp(&b.role))
         });
         inherit_failure_targets(&mut self.evidence);
+        // Users logged as SIDs take the account name the logons gave them.
+        for e in &mut self.evidence {
+            if let Some(name) = e.user.as_ref().and_then(|u| self.names_of_sids.get(u)) {
+                e.user = Some(name.clone());
+            }
+        }
 
         let window = self.settings.window;
         let (sources, dests): (Vec<&Evidence>, Vec<&Evidence>) =
@@ -321,10 +339,10 @@ impl Correlator {
                 if hop.technique == Technique::WinRm && e.technique != Technique::WinRm {
                     hop.technique = e.technique;
                 }
-                if let Some(u) = &e.user {
+                if let Some(u) = e.user.as_deref().filter(|u| !is_service_account(u)) {
                     match e.role {
-                        Role::Source => hop.src_users.insert(u.clone()),
-                        Role::Destination => hop.dest_users.insert(u.clone()),
+                        Role::Source => hop.src_users.insert(user_key(u)),
+                        Role::Destination => hop.dest_users.insert(user_key(u)),
                     };
                 }
             };
@@ -408,9 +426,20 @@ impl Correlator {
 
 fn same_user(a: &Evidence, b: &Evidence) -> bool {
     match (&a.user, &b.user) {
-        (Some(x), Some(y)) => user_key(x) == user_key(y),
+        (Some(x), Some(y)) => !is_service_account(x) && user_key(x) == user_key(y),
         _ => false,
     }
+}
+
+/// SYSTEM, NETWORK SERVICE and LOCAL SERVICE (by name or SID): the
+/// machine's own accounts, never the person who moved.
+fn is_service_account(u: &str) -> bool {
+    let u = u.to_ascii_lowercase();
+    let names = ["system", "network service", "local service"];
+    names
+        .iter()
+        .any(|s| u == *s || u.ends_with(&format!("\\{s}")))
+        || ["s-1-5-18", "s-1-5-19", "s-1-5-20"].contains(&u.as_str())
 }
 
 /// `DOMAIN\user`, `user@domain` and `user` compare equal.

@@ -139,6 +139,7 @@ logical_fields! {
     LogonType => ["LogonType", "Logon_Type"],
     IpAddress => ["IpAddress", "Source_Network_Address"],
     TargetLogonId => ["TargetLogonId"],
+    TargetUserSid => ["TargetUserSid"],
     TargetFilename => ["TargetFilename"],
 }
 

@@ -626,8 +626,16 @@ pub fn hops_body(hops: &[crate::correlate::Hop]) -> Vec<u8> {
             h.reasons.iter().map(|s| s.to_string()).collect(),
             one(h.risk_score.to_string()),
             one(message),
-            vec![h.dest.clone(), h.src.clone()],
-            vec!["system".to_string(), "system".to_string()],
+            // RBA for both ends, and the user(s) who moved.
+            [h.dest.clone(), h.src.clone()]
+                .into_iter()
+                .chain(h.src_users.union(&h.dest_users).cloned())
+                .collect(),
+            ["system", "system"]
+                .into_iter()
+                .map(str::to_string)
+                .chain(h.src_users.union(&h.dest_users).map(|_| "user".to_string()))
+                .collect(),
         ];
         for col in &cols {
             write_list(&mut out, col.iter().map(String::as_str));

@@ -495,6 +495,22 @@ fn issue3_mordor_psremoting_is_one_hop_workstation5_to_workstation6() {
         "{reasons}"
     );
     assert!(hop.get("evidence").contains("WinRM_RemoteExec_Child"));
+    assert_eq!(
+        hop.get("__mv_risk_object_type"),
+        "$system$;$system$;$user$",
+        "{}",
+        hop.get("__mv_risk_object")
+    );
+    assert!(hop
+        .get("risk_object")
+        .starts_with("workstation6\nworkstation5\n"));
+    assert!(hop
+        .get("risk_message")
+        .contains("workstation5 -> workstation6"));
+    assert!(
+        hop.score() > 45,
+        "a confirmed hop scores above either end alone"
+    );
 }
 
 #[test]
@@ -697,4 +713,78 @@ fn issue3_events_of_a_hop_are_annotated_with_both_roles() {
     assert!(events
         .iter()
         .all(|e| e.get("lm_confidence_reasons").contains("source_ip")));
+}
+
+/// RogueWinRM-style local activity: a fake listener on 127.0.0.1:5985 and
+/// loopback connections to it, plus a host reaching itself.
+#[test]
+fn issue3_loopback_and_self_connections_are_not_hops() {
+    let sysmon = "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational";
+    let body = splunk_csv(
+        &[
+            "_time",
+            "source",
+            "EventCode",
+            "Computer",
+            "Image",
+            "Initiated",
+            "SourceIp",
+            "DestinationIp",
+            "DestinationPort",
+            "User",
+        ],
+        &[
+            vec![
+                "1590282827",
+                sysmon,
+                "3",
+                "MSEDGEWIN10",
+                "C:\\x\\svchost.exe",
+                "true",
+                "127.0.0.1",
+                "127.0.0.1",
+                "5985",
+                "NT AUTHORITY\\SYSTEM",
+            ],
+            vec![
+                "1590282827",
+                sysmon,
+                "3",
+                "MSEDGEWIN10",
+                "C:\\x\\RogueWinRM.exe",
+                "false",
+                "127.0.0.1",
+                "127.0.0.1",
+                "5985",
+                "ieuser",
+            ],
+            vec![
+                "1590282830",
+                sysmon,
+                "3",
+                "MSEDGEWIN10",
+                "C:\\x\\powershell.exe",
+                "true",
+                "10.0.2.15",
+                "10.0.2.15",
+                "5985",
+                "ieuser",
+            ],
+            vec![
+                "1590282830",
+                sysmon,
+                "3",
+                "MSEDGEWIN10",
+                "System",
+                "false",
+                "10.0.2.15",
+                "10.0.2.15",
+                "5985",
+                "ieuser",
+            ],
+        ],
+    );
+    let run = run_binary(session(&["correlate=true", "summary=true"], &[body]), &[]);
+    run.assert_clean(3);
+    assert!(run.replies.last().unwrap().table().rows().is_empty());
 }
