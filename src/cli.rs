@@ -9,9 +9,10 @@ use std::process::ExitCode;
 use crate::command::{run, Environment};
 use crate::config::{app_dir, default_conf, load_engine};
 use crate::error::{Error, Result};
-use crate::scan::{print_table, scan_csv};
+use crate::scan::{hops_of_files, print_hops, print_table, scan_csv};
 
-const USAGE: &str = "usage: winrmdetect                      (Splunk chunked protocol on stdin/stdout)\n       winrmdetect scan [--all] FILE.csv...  (label a Splunk CSV export, print a table)\n       winrmdetect print-default-conf       (the rule defaults as default/winrmdetect.conf)";
+const USAGE: &str = "usage: winrmdetect                      (Splunk chunked protocol on stdin/stdout)\n       winrmdetect scan [--all] FILE.csv...  (label a Splunk CSV export, print a table)
+       winrmdetect scan --hops FILE.csv...   (correlate the files into hops, print a table)\n       winrmdetect print-default-conf       (the rule defaults as default/winrmdetect.conf)";
 
 /// Asks the kernel for 1 MiB pipe buffers on stdin and stdout (the
 /// unprivileged maximum on Linux). A 30 MB reply through the default 64 KiB
@@ -50,7 +51,8 @@ pub fn main_with(args: Vec<OsString>) -> Result<ExitCode> {
         }
         Some("scan") => {
             let all = args.iter().any(|a| a == "--all");
-            let files: Vec<&String> = args[1..].iter().filter(|a| *a != "--all").collect();
+            let hops = args.iter().any(|a| a == "--hops");
+            let files: Vec<&String> = args[1..].iter().filter(|a| !a.starts_with("--")).collect();
             if files.is_empty() {
                 return Err(Error::Argument(USAGE.into()));
             }
@@ -58,6 +60,21 @@ pub fn main_with(args: Vec<OsString>) -> Result<ExitCode> {
             let mut out = BufWriter::new(io::stdout().lock());
             for w in warnings {
                 eprintln!("warning: {w}");
+            }
+            if hops {
+                let mut data = Vec::new();
+                for f in &files {
+                    data.push(
+                        std::fs::read(f).map_err(|e| Error::io("reading the input file", e))?,
+                    );
+                }
+                let (hops, warnings) = hops_of_files(&data, &engine);
+                for w in warnings {
+                    eprintln!("warning: {w}");
+                }
+                print_hops(&mut out, &hops).map_err(|e| Error::io("writing the table", e))?;
+                out.flush().map_err(|e| Error::io("writing the table", e))?;
+                return Ok(ExitCode::SUCCESS);
             }
             for f in files {
                 let data = std::fs::read(f).map_err(|e| Error::io("reading the input file", e))?;

@@ -195,6 +195,80 @@ pub fn print_table<W: Write>(w: &mut W, alerts: &[Alert], total: usize) -> std::
     Ok(())
 }
 
+/// Correlates the events of one or more Splunk CSV exports together (all
+/// files are one search) and returns the hops.
+pub fn hops_of_files(
+    files: &[Vec<u8>],
+    engine: &Engine,
+) -> (Vec<crate::correlate::Hop>, Vec<String>) {
+    let mut corr = crate::correlate::Correlator::new(crate::correlate::Settings::default());
+    let mut keep = crate::table::EvidenceRows::default();
+    let mut warnings = Vec::new();
+    for data in files {
+        warnings.extend(crate::table::collect_evidence(
+            data, engine, &mut corr, &mut keep,
+        ));
+    }
+    warnings.extend(corr.warnings());
+    (corr.finish(), warnings)
+}
+
+/// Prints hops as an aligned table.
+pub fn print_hops<W: Write>(w: &mut W, hops: &[crate::correlate::Hop]) -> std::io::Result<()> {
+    let widths = [19, 7, 8, 3, 14, 14, 10, 8, 10, 40, 4, 24];
+    write_table_row(
+        w,
+        &[
+            "first seen (UTC)",
+            "hop",
+            "chain",
+            "#",
+            "src_host",
+            "dest_host",
+            "technique",
+            "outcome",
+            "user",
+            "reasons",
+            "risk",
+            "evidence",
+        ],
+        &widths,
+    )?;
+    for h in hops {
+        let (first, index, risk) = (
+            format_time(&h.first_seen.to_string()),
+            h.hop_index.to_string(),
+            h.risk_score.to_string(),
+        );
+        let users: Vec<&str> = h
+            .src_users
+            .union(&h.dest_users)
+            .map(String::as_str)
+            .collect();
+        let reasons: Vec<&str> = h.reasons.iter().copied().collect();
+        let evidence: Vec<&str> = h.evidence.iter().copied().collect();
+        write_table_row(
+            w,
+            &[
+                &first,
+                &h.id,
+                &h.chain_id,
+                &index,
+                &h.src,
+                &h.dest,
+                h.technique.as_str(),
+                h.outcome,
+                &users.join(","),
+                &format!("{} ({})", h.confidence, reasons.join(",")),
+                &risk,
+                &evidence.join(","),
+            ],
+            &widths,
+        )?;
+    }
+    writeln!(w, "\n{} hops", hops.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
