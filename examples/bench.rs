@@ -100,6 +100,8 @@ struct Args {
     runs: usize,
     /// Event mix: `stress` (the default) or `real`.
     real_mix: bool,
+    /// Benchmark correlation instead of per-event detection.
+    correlate: bool,
 }
 
 fn parse_args() -> Res<Args> {
@@ -109,6 +111,7 @@ fn parse_args() -> Res<Args> {
         bin: default_bin()?,
         runs: 3,
         real_mix: false,
+        correlate: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -118,6 +121,7 @@ fn parse_args() -> Res<Args> {
             "--chunk" => a.chunk = number(&value()?)?,
             "--bin" => a.bin = PathBuf::from(value()?),
             "--runs" => a.runs = number(&value()?)?,
+            "--correlate" => a.correlate = true,
             "--mix" => {
                 a.real_mix = match value()?.as_str() {
                     "stress" => false,
@@ -126,7 +130,7 @@ fn parse_args() -> Res<Args> {
                 }
             }
             "-h" | "--help" => {
-                println!("usage: bench [--events N] [--chunk ROWS] [--bin PATH] [--runs N] [--mix stress|real]");
+                println!("usage: bench [--events N] [--chunk ROWS] [--bin PATH] [--runs N] [--mix stress|real] [--correlate]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?}")),
@@ -846,6 +850,19 @@ struct Mode {
     name: &'static str,
     args: &'static [&'static str],
     detect: bool,
+    /// How many rows each reply must carry.
+    check: Check,
+}
+
+/// Rows expected per reply.
+#[derive(Clone, Copy, PartialEq)]
+enum Check {
+    /// As many as the request (every event passes through).
+    Same,
+    /// At most as many (the correlation map phase filters).
+    AtMost,
+    /// None before the last reply (correlation answers at the end).
+    AtEnd,
 }
 
 const MODES: [Mode; 2] = [
@@ -853,11 +870,31 @@ const MODES: [Mode; 2] = [
         name: "winrmdetect (detection)",
         args: &[],
         detect: true,
+        check: Check::Same,
     },
     Mode {
         name: "no-op passthrough",
         args: &["detect=false"],
         detect: false,
+        check: Check::Same,
+    },
+];
+
+/// `--correlate`: the correlation reduce phase over everything (what one
+/// search head does with `local=true`) and the map phase that runs on each
+/// indexer in the distributed form.
+const CORRELATE_MODES: [Mode; 2] = [
+    Mode {
+        name: "correlate (reduce, all)",
+        args: &["correlate=true", "summary=true", "local=true"],
+        detect: false,
+        check: Check::AtEnd,
+    },
+    Mode {
+        name: "correlate map phase",
+        args: &["phase=map"],
+        detect: false,
+        check: Check::AtMost,
     },
 ];
 
@@ -875,6 +912,7 @@ struct Tally {
     scored: usize,
     by_type: BTreeMap<String, usize>,
     inspector_messages: usize,
+    bytes_out: usize,
 }
 
 /// One spawn of the command: getinfo, every data chunk, the final chunk.
@@ -903,7 +941,8 @@ fn run_once(
     let meta = read_frame(&mut out, &mut scratch)?;
     let v: serde_json::Value =
         serde_json::from_slice(&meta).map_err(|e| format!("getinfo reply: {e}"))?;
-    if v.get("error").is_some() || v.get("type").and_then(|t| t.as_str()) != Some("streaming") {
+    let kind = v.get("type").and_then(|t| t.as_str());
+    if v.get("error").is_some() || !matches!(kind, Some("streaming" | "events" | "reporting")) {
         return Err(format!("unexpected getinfo reply {}", lossy(&meta)));
     }
 
@@ -966,7 +1005,13 @@ fn run_once(
         tally.inspector_messages += check_meta(meta, last)?;
         let expect = if last { 0 } else { data.rows[i] };
         let rows = count_rows(body, &mut tally)?;
-        if rows != expect {
+        tally.bytes_out += body.len();
+        let ok = match mode.check {
+            Check::Same => rows == expect,
+            Check::AtMost => rows <= expect,
+            Check::AtEnd => last || rows == 0,
+        };
+        if !ok {
             return Err(format!(
                 "{}: reply {i} has {rows} rows, request had {expect}",
                 mode.name
@@ -1015,6 +1060,46 @@ fn count_rows(body: &[u8], tally: &mut Tally) -> Res<usize> {
     }
     tally.rows += rows;
     Ok(rows)
+}
+
+/// The `--correlate` verdicts: end-to-end events/s and peak RSS of the
+/// reduce over everything, and how much the map phase forwards.
+fn report_correlation(
+    figures: &[(f64, f64, f64)],
+    tallies: &[Option<Tally>],
+    events: usize,
+    bytes_in: usize,
+) {
+    let (wall, cpu, rss_mb) = figures[0];
+    let n = events as f64;
+    let verdict = |ok: bool| if ok { "PASS" } else { "MISS" };
+    let hops = tallies[0].as_ref().map_or(0, |t| t.rows);
+    println!("correlation over {events} events: {hops} hop rows");
+    println!(
+        "  events per second (end to end)  {:>10.0}   target >= 1000000   {}",
+        n / wall,
+        verdict(n / wall >= 1_000_000.0)
+    );
+    println!(
+        "  events per CPU-second           {:>10.0}",
+        n / cpu.max(1e-9)
+    );
+    println!(
+        "  peak RSS                        {:>10.1} MB target <= 1024 MB  {}",
+        rss_mb,
+        verdict(rss_mb <= 1024.0)
+    );
+    if let Some(map) = &tallies[1] {
+        println!(
+            "  map phase forwards {} of {} events ({:.1}%) and {:.1} of {:.1} MB ({:.1}%) to the reduce phase",
+            map.rows,
+            events,
+            100.0 * map.rows as f64 / n,
+            map.bytes_out as f64 / 1e6,
+            bytes_in as f64 / 1e6,
+            100.0 * map.bytes_out as f64 / bytes_in.max(1) as f64
+        );
+    }
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -1076,10 +1161,15 @@ fn real_main() -> Res<()> {
     println!();
 
     let mut replies = Vec::new();
-    let mut measures: Vec<Vec<Measure>> = MODES.iter().map(|_| Vec::new()).collect();
-    let mut tallies: Vec<Option<Tally>> = MODES.iter().map(|_| None).collect();
+    let modes: &[Mode] = if args.correlate {
+        &CORRELATE_MODES
+    } else {
+        &MODES
+    };
+    let mut measures: Vec<Vec<Measure>> = modes.iter().map(|_| Vec::new()).collect();
+    let mut tallies: Vec<Option<Tally>> = modes.iter().map(|_| None).collect();
     for run in 1..=args.runs {
-        for (m, mode) in MODES.iter().enumerate() {
+        for (m, mode) in modes.iter().enumerate() {
             let (me, ta) = run_once(&args.bin, *mode, &data, tck, &mut replies)?;
             println!(
                 "run {run} {:<24} wall {:>7.3} s  cpu {:>7.3} s  peak RSS {:>7.1} MB  rows out {}",
@@ -1130,7 +1220,7 @@ fn real_main() -> Res<()> {
         "|{:-<26}|{:->11}|{:->9}|{:->14}|{:->9}|{:->16}|{:->14}|{:->17}|",
         "", "", "", "", "", "", "", ""
     );
-    for (mode, r) in MODES.iter().zip(&rows) {
+    for (mode, r) in modes.iter().zip(&rows) {
         println!(
             "| {:<24} | {:>9} | {:>7.3} | {:>12.0} | {:>7.3} | {:>14.0} | {:>12.1} | {:>14.2}x |",
             mode.name,
@@ -1145,7 +1235,13 @@ fn real_main() -> Res<()> {
     }
     println!();
 
-    for (mode, t) in MODES.iter().zip(&tallies) {
+    if args.correlate {
+        let figures: Vec<(f64, f64, f64)> =
+            rows.iter().map(|r| (r.wall, r.cpu, r.rss_mb)).collect();
+        report_correlation(&figures, &tallies, args.events, total_bytes);
+        return Ok(());
+    }
+    for (mode, t) in modes.iter().zip(&tallies) {
         let Some(t) = t else { continue };
         print!(
             "{}: rows out {} (= rows in), reply columns {}",
