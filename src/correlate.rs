@@ -14,7 +14,7 @@
 //! destination address of its inbound ones). Loopback targets and a host
 //! reaching itself are never hops.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::detect::Detection;
 use crate::event::{Event, F};
@@ -295,7 +295,9 @@ impl Correlator {
             self.evidence.iter().partition(|e| e.role == Role::Source);
 
         // Key: (src, dest, wmi transport?) → hop under construction.
-        let mut hops: BTreeMap<(String, String, bool, bool), Hop> = BTreeMap::new();
+        // Each hop with the set of evidence already in it.
+        let mut hops: BTreeMap<(String, String, bool, bool), (Hop, HashSet<usize>)> =
+            BTreeMap::new();
         let mut add_to =
             |src: &str, dest: &str, e: &Evidence, failed: bool, reasons: &[&'static str]| {
                 if src == dest || src.is_empty() || dest.is_empty() || is_loopback(dest) {
@@ -307,28 +309,33 @@ impl Correlator {
                     e.technique.transport_is_wmi(),
                     failed,
                 );
-                let hop = hops.entry(key).or_insert_with(|| Hop {
-                    id: String::new(),
-                    src: src.to_string(),
-                    dest: dest.to_string(),
-                    src_users: BTreeSet::new(),
-                    dest_users: BTreeSet::new(),
-                    technique: e.technique,
-                    first_seen: e.time,
-                    last_seen: e.time,
-                    evidence: BTreeSet::new(),
-                    events: 0,
-                    outcome: if failed { "failed" } else { "success" },
-                    reasons: BTreeSet::new(),
-                    confidence: 0,
-                    risk_score: 0,
-                    chain_id: String::new(),
-                    hop_index: 0,
-                    members: Vec::new(),
+                let (hop, seen) = hops.entry(key).or_insert_with(|| {
+                    (
+                        Hop {
+                            id: String::new(),
+                            src: src.to_string(),
+                            dest: dest.to_string(),
+                            src_users: BTreeSet::new(),
+                            dest_users: BTreeSet::new(),
+                            technique: e.technique,
+                            first_seen: e.time,
+                            last_seen: e.time,
+                            evidence: BTreeSet::new(),
+                            events: 0,
+                            outcome: if failed { "failed" } else { "success" },
+                            reasons: BTreeSet::new(),
+                            confidence: 0,
+                            risk_score: 0,
+                            chain_id: String::new(),
+                            hop_index: 0,
+                            members: Vec::new(),
+                        },
+                        HashSet::new(),
+                    )
                 });
                 hop.first_seen = hop.first_seen.min(e.time);
                 hop.last_seen = hop.last_seen.max(e.time);
-                if !hop.members.iter().any(|(s, _)| *s == e.seq) {
+                if seen.insert(e.seq) {
                     hop.members.push((e.seq, e.role));
                     hop.events += 1;
                 }
@@ -347,6 +354,10 @@ impl Correlator {
                 }
             };
 
+        let mut dests_by_host: HashMap<&str, Vec<&Evidence>> = HashMap::new();
+        for d in &dests {
+            dests_by_host.entry(d.host.as_str()).or_default().push(d);
+        }
         // Source evidence that names its destination.
         for s in &sources {
             let Some(target) = &s.target else { continue };
@@ -355,12 +366,18 @@ impl Correlator {
                 add_to(&s.host, &dest, s, true, &["target_name"]);
                 continue;
             }
-            let matches: Vec<&&Evidence> = dests
+            // Destination evidence of that host within the window: a
+            // binary search in its time-sorted list, not a scan of all.
+            let on_host = dests_by_host
+                .get(dest.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let from = on_host.partition_point(|d| d.time < s.time - window);
+            let matches: Vec<&&Evidence> = on_host[from..]
                 .iter()
+                .take_while(|d| d.time <= s.time + window)
                 .filter(|d| {
                     !d.session_only
-                        && d.host == dest
-                        && (d.time - s.time).abs() <= window
                         && d.technique.transport_is_wmi() == s.technique.transport_is_wmi()
                 })
                 .collect();
@@ -401,7 +418,7 @@ impl Correlator {
             add_to(&src, &d.host, d, false, &reasons);
         }
 
-        let mut hops: Vec<Hop> = hops.into_values().collect();
+        let mut hops: Vec<Hop> = hops.into_values().map(|(h, _)| h).collect();
         // A hop needs more than one kind of link, or a failure on record.
         hops.retain(|h| h.outcome == "failed" || h.reasons.len() >= 2);
         for h in &mut hops {
@@ -466,26 +483,19 @@ fn confidence(reasons: &BTreeSet<&'static str>) -> u32 {
 /// WinRM 162/12 carry no target: they take the target of an event 6 on the
 /// same host in the same second.
 fn inherit_failure_targets(ev: &mut [Evidence]) {
-    let sixes: Vec<(String, i64, String, Technique)> = ev
-        .iter()
-        .filter(|e| {
-            e.role == Role::Source && !e.failed && e.alert_types.contains(&"WinRM_SessionInitiated")
-        })
-        .filter_map(|e| {
-            Some((
-                e.host.clone(),
-                e.time.floor() as i64,
-                e.target.clone()?,
-                e.technique,
-            ))
-        })
-        .collect();
+    // (host, second) → the first 6's target there.
+    let mut sixes: HashMap<(String, i64), (String, Technique)> = HashMap::new();
+    for e in ev.iter().filter(|e| {
+        e.role == Role::Source && !e.failed && e.alert_types.contains(&"WinRM_SessionInitiated")
+    }) {
+        if let Some(t) = &e.target {
+            sixes
+                .entry((e.host.clone(), e.time.floor() as i64))
+                .or_insert_with(|| (t.clone(), e.technique));
+        }
+    }
     for e in ev.iter_mut().filter(|e| e.failed && e.target.is_none()) {
-        let second = e.time.floor() as i64;
-        if let Some((_, _, t, tech)) = sixes
-            .iter()
-            .find(|(h, s, _, _)| *h == e.host && *s == second)
-        {
+        if let Some((t, tech)) = sixes.get(&(e.host.clone(), e.time.floor() as i64)) {
             e.target = Some(t.clone());
             e.technique = *tech;
         }
