@@ -296,8 +296,7 @@ impl Correlator {
 
         // Key: (src, dest, wmi transport?) → hop under construction.
         // Each hop with the set of evidence already in it.
-        let mut hops: BTreeMap<(String, String, bool, bool), (Hop, HashSet<usize>)> =
-            BTreeMap::new();
+        let mut hops: BTreeMap<HopKey, (Hop, HashSet<usize>)> = BTreeMap::new();
         let mut add_to =
             |src: &str, dest: &str, e: &Evidence, failed: bool, reasons: &[&'static str]| {
                 if src == dest || src.is_empty() || dest.is_empty() || is_loopback(dest) {
@@ -440,6 +439,9 @@ impl Correlator {
         hops
     }
 }
+
+/// A hop under construction: (source, destination, WMI transport?, failed?).
+type HopKey = (String, String, bool, bool);
 
 fn same_user(a: &Evidence, b: &Evidence) -> bool {
     match (&a.user, &b.user) {
