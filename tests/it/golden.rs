@@ -465,22 +465,26 @@ fn hops(name: &str, rows: usize, args: &[&str]) -> Vec<Row> {
     run.replies.last().unwrap().table().rows()
 }
 
+/// `src->dest technique reasons` per hop, for assertion messages.
+fn describe(hops: &[Row]) -> Vec<String> {
+    hops.iter()
+        .map(|r| {
+            let f = |k: &str| r.get(k);
+            format!(
+                "{}->{} {} {}",
+                f("src_host"),
+                f("dest_host"),
+                f("lm_technique"),
+                f("lm_confidence_reasons")
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn issue3_mordor_psremoting_is_one_hop_workstation5_to_workstation6() {
     let h = hops("mordor_psremoting.csv", 50, &[]);
-    let show: Vec<String> = h
-        .iter()
-        .map(|r| {
-            format!(
-                "{}->{} {} {}",
-                r.get("src_host"),
-                r.get("dest_host"),
-                r.get("lm_technique"),
-                r.get("lm_confidence_reasons")
-            )
-        })
-        .collect();
-    assert_eq!(h.len(), 1, "{show:?}");
+    assert_eq!(h.len(), 1, "{:?}", describe(&h));
     let hop = &h[0];
     assert_eq!(
         (hop.get("src_host").as_str(), hop.get("dest_host").as_str()),
@@ -516,19 +520,7 @@ fn issue3_mordor_psremoting_is_one_hop_workstation5_to_workstation6() {
 #[test]
 fn issue3_mordor_sharpwmi_is_one_wmi_hop() {
     let h = hops("mordor_sharpwmi.csv", 50, &[]);
-    let show: Vec<String> = h
-        .iter()
-        .map(|r| {
-            format!(
-                "{}->{} {} {}",
-                r.get("src_host"),
-                r.get("dest_host"),
-                r.get("lm_technique"),
-                r.get("lm_confidence_reasons")
-            )
-        })
-        .collect();
-    assert_eq!(h.len(), 1, "{show:?}");
+    assert_eq!(h.len(), 1, "{:?}", describe(&h));
     assert_eq!(
         (
             h[0].get("src_host").as_str(),
