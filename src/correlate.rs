@@ -577,6 +577,34 @@ fn technique_of(alert_types: &[&str]) -> Technique {
     }
 }
 
+/// What the event itself says beyond its AlertTypes: a 91 for a `cmd`
+/// shell is winrs, one for the PowerShell plugin (or a 6 naming a
+/// PowerShell version) is PowerShell remoting; explicit credentials used by
+/// wmic are WMI.
+fn refine_technique(d: &Detection, t: Technique) -> Technique {
+    let winrs_shell = d.alert_types.contains(&"WinRM_SessionCreated")
+        && d.descriptions
+            .iter()
+            .any(|x| x.contains("/windows/shell/cmd"));
+    let by_wmic = d.alert_types.contains(&"LM_ExplicitCredentials")
+        && d.threats.iter().any(|(name, _)| name == "wmic.exe");
+    // A PowerShell plugin shell, or a client session that carries a
+    // PowerShell version, is PowerShell remoting.
+    let powershell = (d.alert_types.contains(&"WinRM_SessionCreated")
+        && d.descriptions.iter().any(|x| x.contains("/powershell/")))
+        || (d.alert_types.contains(&"WinRM_SessionInitiated")
+            && d.descriptions.iter().any(|x| x.contains("PSVersion=")));
+    if winrs_shell {
+        Technique::Winrs
+    } else if powershell && t == Technique::WinRm {
+        Technique::PsRemoting
+    } else if by_wmic {
+        Technique::Wmi
+    } else {
+        t
+    }
+}
+
 /// The evidence an event gives, if any.
 fn evidence_of(ev: &dyn Event, kind: Kind, det: Option<&Detection>) -> Option<Evidence> {
     let time = time_of(ev)?;
@@ -598,7 +626,7 @@ fn evidence_of(ev: &dyn Event, kind: Kind, det: Option<&Detection>) -> Option<Ev
         risk,
     };
     if let Some(d) = det {
-        let technique = technique_of(&d.alert_types);
+        let technique = refine_technique(d, technique_of(&d.alert_types));
         let failed = d.alert_types.contains(&"WinRM_SessionFailed");
         match d.side {
             "source" if failed || !d.targets.is_empty() => {

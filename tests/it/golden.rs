@@ -557,6 +557,18 @@ fn issue3_handmade_winrm_hops_failures_and_a_chain() {
         ("1", "2")
     );
     assert!(first.get("lm_confidence_reasons").contains("user"));
+    assert_eq!(first.get("lm_technique"), "PSRemoting");
+    let winrs = h
+        .iter()
+        .find(|r| r.get("lm_technique") == "winrs")
+        .expect("the winrs session is a hop");
+    assert_eq!(
+        (
+            winrs.get("src_host").as_str(),
+            winrs.get("dest_host").as_str()
+        ),
+        ("wks01", "srv03")
+    );
     // Loopback sessions are not hops.
     assert!(h
         .iter()
