@@ -516,14 +516,6 @@ fn remote(targets: Vec<String>) -> Vec<String> {
     targets.into_iter().filter(|t| !is_loopback(t)).collect()
 }
 
-fn hit_with(targets: Vec<String>, threats: Vec<(String, &'static str)>) -> Option<Hit> {
-    Some(Hit {
-        targets,
-        detail: None,
-        threats,
-    })
-}
-
 struct Patterns {
     winrm_quickconfig: Regex,
     winrm_tool: Regex,
@@ -1005,15 +997,25 @@ fn wmic_remote(c: &Ctx<'_>) -> Option<Vec<String>> {
     Some(remote(targets))
 }
 
-fn m_wmic_create(c: &Ctx<'_>) -> Option<Hit> {
-    let t = wmic_remote(c)?;
+/// The two wmic rules split on this: remote process creation or anything else.
+fn wmic_creates(c: &Ctx<'_>) -> bool {
     c.any(&["call create", "call  create"])
-        .then(|| hit_with(t, c.process_threats()))?
+}
+
+fn wmic_hit(c: &Ctx<'_>) -> Option<Hit> {
+    Some(Hit {
+        targets: wmic_remote(c)?,
+        detail: None,
+        threats: c.process_threats(),
+    })
+}
+
+fn m_wmic_create(c: &Ctx<'_>) -> Option<Hit> {
+    wmic_creates(c).then(|| wmic_hit(c))?
 }
 
 fn m_wmic_query(c: &Ctx<'_>) -> Option<Hit> {
-    let t = wmic_remote(c)?;
-    (!c.has("call create")).then(|| hit_with(t, c.process_threats()))?
+    (!wmic_creates(c)).then(|| wmic_hit(c))?
 }
 
 fn ps_remote_wmi(c: &Ctx<'_>, cmdlets: &[&str], extra: &[&str]) -> Option<Hit> {
@@ -1724,7 +1726,10 @@ pub static RULES: &[Rule] = &[
         message: "Remote WMI query from $risk_object$ to $target_host$",
         matcher: m_wmic_query,
         positives: &[ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "CommandLine" = "wmic /node:srv1,srv2 os get caption")],
-        negatives: &[ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "CommandLine" = "wmic os get caption")],
+        negatives: &[
+            ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "CommandLine" = "wmic os get caption"),
+            ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "CommandLine" = "wmic /node:srv1 process call  create calc"),
+        ],
     },
     Rule {
         id: "wmi_remoteexec_ps_create",
