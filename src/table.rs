@@ -156,23 +156,19 @@ pub fn process_body_into(
             extra_width = extra_width.max(record.len() - width);
         }
 
-        let detection = if mode.detect {
+        // One view of the row (its `_raw` XML parsed at most once) serves
+        // detection and the map phase's filter.
+        let mut keep = true;
+        let detection = if mode.detect || mode.evidence_only {
             let ev = RowEvent::new(&schema, record);
             out.rows_from_raw += usize::from(ev.from_raw_xml());
-            engine.detect_into(&ev, &mut det).then_some(&det)
+            let d = (mode.detect && engine.detect_into(&ev, &mut det)).then_some(&det);
+            keep = !mode.evidence_only || crate::correlate::Correlator::wants(&ev, d);
+            d
         } else {
             None
         };
-        if mode.alerts_only
-            && detection
-                .as_ref()
-                .is_none_or(|d| d.risk_score < mode.min_score)
-        {
-            continue;
-        }
-        if mode.evidence_only
-            && !crate::correlate::Correlator::wants(&RowEvent::new(&schema, record), detection)
-        {
+        if !keep || (mode.alerts_only && detection.is_none_or(|d| d.risk_score < mode.min_score)) {
             continue;
         }
         out.rows_out += 1;
