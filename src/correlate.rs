@@ -107,6 +107,14 @@ pub struct Evidence {
     /// A network logon: it only lends its source address to the other
     /// evidence of its logon session, and makes no hop by itself.
     pub session_only: bool,
+    /// A process creation that no rule flags: it joins the hop of the
+    /// process it descends from (through `ParentProcessGuid`), if any, and
+    /// makes no hop by itself.
+    pub tree_only: bool,
+    /// Process creations: the process's `ProcessGuid` (lower-case).
+    pub process: Option<String>,
+    /// Process creations: the parent's `ProcessGuid` (lower-case).
+    pub parent: Option<String>,
     /// The AlertTypes of the event.
     pub alert_types: Vec<&'static str>,
     /// The event's risk score.
@@ -162,6 +170,8 @@ pub struct Correlator {
     /// IP → host → how often the host showed that address as its own.
     hosts_of_ip: BTreeMap<String, BTreeMap<String, usize>>,
     dropped: usize,
+    /// Address observations not recorded because the table was full.
+    dropped_addresses: usize,
     /// SID → account name, learnt from events that carry both (4624).
     names_of_sids: BTreeMap<String, String>,
 }
@@ -184,7 +194,7 @@ impl Correlator {
             ev.get(F::TargetUserSid).value(),
             ev.get(F::TargetUserName).value(),
         ) {
-            if sid.len() > 8 && self.names_of_sids.len() < 100_000 {
+            if sid.len() > 8 && self.names_of_sids.len() < MAX_SIDS {
                 self.names_of_sids
                     .entry(sid.to_ascii_lowercase())
                     .or_insert_with(|| name.to_ascii_lowercase());
@@ -209,13 +219,20 @@ impl Correlator {
 
     /// Warnings for the user (the evidence cap).
     pub fn warnings(&self) -> Vec<String> {
-        if self.dropped == 0 {
-            return Vec::new();
+        let mut out = Vec::new();
+        if self.dropped > 0 {
+            out.push(format!(
+                "correlation kept the first {} evidence events and dropped {} (raise max_evidence or narrow the search)",
+                self.settings.max_evidence, self.dropped
+            ));
         }
-        vec![format!(
-            "correlation kept the first {} evidence events and dropped {} (raise max_evidence or narrow the search)",
-            self.settings.max_evidence, self.dropped
-        )]
+        if self.dropped_addresses > 0 {
+            out.push(format!(
+                "the address table is full ({MAX_ADDRESSES} addresses, {MAX_HOSTS_PER_ADDRESS} hosts each); {} address observations were not used to resolve IPs to hosts (narrow the search)",
+                self.dropped_addresses
+            ));
+        }
+        out
     }
 
     fn learn_addresses(&mut self, ev: &dyn Event, kind: Kind) {
@@ -243,12 +260,17 @@ impl Correlator {
         };
         if let (Some(own), Some(s), Some(d)) = (own, src.value(), dst.value()) {
             if s != d && !is_loopback(own) {
-                *self
-                    .hosts_of_ip
-                    .entry(own.to_ascii_lowercase())
-                    .or_default()
-                    .entry(host)
-                    .or_default() += 1;
+                let ip = own.to_ascii_lowercase();
+                if self.hosts_of_ip.len() >= MAX_ADDRESSES && !self.hosts_of_ip.contains_key(&ip) {
+                    self.dropped_addresses += 1;
+                    return;
+                }
+                let hosts = self.hosts_of_ip.entry(ip).or_default();
+                if hosts.len() >= MAX_HOSTS_PER_ADDRESS && !hosts.contains_key(&host) {
+                    self.dropped_addresses += 1;
+                    return;
+                }
+                *hosts.entry(host).or_default() += 1;
             }
         }
     }
@@ -377,6 +399,7 @@ impl Correlator {
                 .take_while(|d| d.time <= s.time + window)
                 .filter(|d| {
                     !d.session_only
+                        && !d.tree_only
                         && d.technique.transport_is_wmi() == s.technique.transport_is_wmi()
                 })
                 .collect();
@@ -402,7 +425,7 @@ impl Correlator {
                 ))
             })
             .collect();
-        for d in dests.iter().filter(|d| !d.session_only) {
+        for d in dests.iter().filter(|d| !d.session_only && !d.tree_only) {
             let ip = d.peer_ip.as_deref().or_else(|| {
                 d.logon_id
                     .as_deref()
@@ -420,6 +443,26 @@ impl Correlator {
         let mut hops: Vec<Hop> = hops.into_values().map(|(h, _)| h).collect();
         // A hop needs more than one kind of link, or a failure on record.
         hops.retain(|h| h.outcome == "failed" || h.reasons.len() >= 2);
+        // What ran inside a session joins its hop.
+        let position: HashMap<usize, usize> = self
+            .evidence
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.seq, i))
+            .collect();
+        let joined = descendants(&self.evidence, &position, &hops);
+        for (h, seqs) in hops.iter_mut().zip(joined) {
+            let ok = h.outcome == "success";
+            for seq in seqs.into_iter().filter(|_| ok) {
+                let e = &self.evidence[position[&seq]];
+                h.members.push((seq, Role::Destination));
+                h.events += 1;
+                h.last_seen = h.last_seen.max(e.time);
+                if let Some(u) = e.user.as_deref().filter(|u| !is_service_account(u)) {
+                    h.dest_users.insert(user_key(u));
+                }
+            }
+        }
         for h in &mut hops {
             h.members.sort();
             if !h.src_users.is_empty() && h.src_users.intersection(&h.dest_users).next().is_some() {
@@ -439,6 +482,13 @@ impl Correlator {
         hops
     }
 }
+
+/// Most IP addresses whose owners are learnt (about 100 bytes each).
+pub const MAX_ADDRESSES: usize = 1_000_000;
+/// Most hosts counted per address (DHCP reuse, NAT).
+pub const MAX_HOSTS_PER_ADDRESS: usize = 64;
+/// Most SIDs whose account names are learnt.
+pub const MAX_SIDS: usize = 100_000;
 
 /// A hop under construction: (source, destination, WMI transport?, failed?).
 type HopKey = (String, String, bool, bool);
@@ -519,14 +569,15 @@ fn inherit_failure_targets(ev: &mut [Evidence]) {
 }
 
 fn assign_chains(hops: &mut [Hop], chain_window: f64) {
+    // Hops are sorted by first_seen: the latest earlier successful hop into
+    // a host is the last one recorded for it. One pass, not a scan per hop.
+    let mut last_into: HashMap<String, usize> = HashMap::new();
     let mut next_chain = 0usize;
     for i in 0..hops.len() {
         hops[i].id = format!("hop-{}", i + 1);
         // Continue the chain of the latest earlier hop into this hop's source.
-        let parent = (0..i).rev().find(|&j| {
-            hops[j].outcome == "success"
-                && hops[j].dest == hops[i].src
-                && hops[i].first_seen >= hops[j].first_seen
+        let parent = last_into.get(&hops[i].src).copied().filter(|&j| {
+            hops[i].first_seen >= hops[j].first_seen
                 && hops[i].first_seen - hops[j].first_seen <= chain_window
         });
         match parent {
@@ -539,6 +590,9 @@ fn assign_chains(hops: &mut [Hop], chain_window: f64) {
                 hops[i].chain_id = format!("chain-{next_chain}");
                 hops[i].hop_index = 1;
             }
+        }
+        if hops[i].outcome == "success" {
+            last_into.insert(hops[i].dest.clone(), i);
         }
     }
 }
@@ -622,6 +676,9 @@ fn evidence_of(ev: &dyn Event, kind: Kind, det: Option<&Detection>) -> Option<Ev
         logon_id: None,
         failed: false,
         session_only: false,
+        tree_only: false,
+        process: None,
+        parent: None,
         alert_types,
         risk,
     };
@@ -653,6 +710,9 @@ fn evidence_of(ev: &dyn Event, kind: Kind, det: Option<&Detection>) -> Option<Ev
                     e.peer_ip = ev.get(F::SrcIp).value().map(|v| v.to_ascii_lowercase());
                 }
                 e.logon_id = ev.get(F::LogonId).value().map(|v| v.to_ascii_lowercase());
+                if kind == Kind::ProcessCreate {
+                    (e.process, e.parent) = guids(ev);
+                }
                 return Some(e);
             }
             _ => {}
@@ -723,6 +783,210 @@ fn evidence_of(ev: &dyn Event, kind: Kind, det: Option<&Detection>) -> Option<Ev
             e.session_only = true;
             Some(e)
         }
+        (Kind::ProcessCreate, _) => {
+            let (process, parent) = guids(ev);
+            let mut e = base(Role::Destination, Technique::WinRm, vec![], 0);
+            e.process = Some(process?);
+            e.parent = Some(parent?);
+            e.tree_only = true;
+            Some(e)
+        }
         _ => None,
+    }
+}
+
+/// A process creation's `ProcessGuid` and `ParentProcessGuid` (Sysmon 1),
+/// lower-case, without braces.
+fn guids(ev: &dyn Event) -> (Option<String>, Option<String>) {
+    let g = |f| {
+        ev.get(f)
+            .value()
+            .map(|v| {
+                v.trim()
+                    .trim_matches(|c| c == '{' || c == '}')
+                    .to_ascii_lowercase()
+            })
+            .filter(|v| !v.is_empty() && v.bytes().any(|b| b != b'0' && b != b'-'))
+    };
+    (g(F::ProcessGuid), g(F::ParentProcessGuid))
+}
+
+/// Joins the process creations that no rule flags to the hop of their
+/// nearest flagged ancestor on the same host: what an operator ran inside a
+/// remote session (`wsmprovhost.exe` → `powershell.exe` → `whoami.exe`)
+/// belongs to that session's hop. Returns, per hop, the evidence `seq`s
+/// to add.
+fn descendants(
+    evidence: &[Evidence],
+    position: &HashMap<usize, usize>,
+    hops: &[Hop],
+) -> Vec<Vec<usize>> {
+    // (host, process guid) → the first hop (in key order) it is a
+    // destination member of.
+    let mut anchors: HashMap<(&str, &str), usize> = HashMap::new();
+    for (h, hop) in hops.iter().enumerate() {
+        for (seq, role) in &hop.members {
+            if *role != Role::Destination {
+                continue;
+            }
+            if let Some(e) = position.get(seq).map(|&i| &evidence[i]) {
+                if let Some(g) = e.process.as_deref() {
+                    anchors.entry((e.host.as_str(), g)).or_insert(h);
+                }
+            }
+        }
+    }
+    let mut out = vec![Vec::new(); hops.len()];
+    if anchors.is_empty() {
+        return out;
+    }
+    let parent_of: HashMap<(&str, &str), &str> = evidence
+        .iter()
+        .filter_map(|e| {
+            Some((
+                (e.host.as_str(), e.process.as_deref()?),
+                e.parent.as_deref()?,
+            ))
+        })
+        .collect();
+    for e in evidence.iter().filter(|e| e.tree_only) {
+        let host = e.host.as_str();
+        let mut cur = e.parent.as_deref();
+        // Process trees are shallow; the bound also stops GUID cycles.
+        for _ in 0..64 {
+            let Some(g) = cur else { break };
+            if let Some(&h) = anchors.get(&(host, g)) {
+                out[h].push(e.seq);
+                break;
+            }
+            cur = parent_of.get(&(host, g)).copied();
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::PairsEvent;
+
+    fn hop(src: &str, dest: &str, t: f64, outcome: &'static str) -> Hop {
+        Hop {
+            id: String::new(),
+            src: src.into(),
+            dest: dest.into(),
+            src_users: BTreeSet::new(),
+            dest_users: BTreeSet::new(),
+            technique: Technique::WinRm,
+            first_seen: t,
+            last_seen: t,
+            evidence: BTreeSet::new(),
+            events: 1,
+            outcome,
+            reasons: BTreeSet::new(),
+            confidence: 0,
+            risk_score: 0,
+            chain_id: String::new(),
+            hop_index: 0,
+            members: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn chains_follow_the_latest_successful_hop_within_the_window() {
+        let mut hops = vec![
+            hop("a", "b", 0.0, "success"),
+            hop("b", "c", 10.0, "success"),
+            hop("x", "c", 20.0, "failed"),
+            hop("c", "d", 30.0, "success"),
+            // Too late for the chain into d.
+            hop("d", "e", 5000.0, "success"),
+            // From c again: continues the chain (latest success into c).
+            hop("c", "f", 40.0, "success"),
+        ];
+        hops.sort_by(|a, b| a.first_seen.total_cmp(&b.first_seen));
+        assign_chains(&mut hops, 3600.0);
+        let got: Vec<(String, String, usize)> = hops
+            .iter()
+            .map(|h| {
+                (
+                    format!("{}{}", h.src, h.dest),
+                    h.chain_id.clone(),
+                    h.hop_index,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("ab".into(), "chain-1".into(), 1),
+                ("bc".into(), "chain-1".into(), 2),
+                ("xc".into(), "chain-2".into(), 1),
+                ("cd".into(), "chain-1".into(), 3),
+                ("cf".into(), "chain-1".into(), 3),
+                ("de".into(), "chain-3".into(), 1),
+            ]
+        );
+    }
+
+    fn node(seq: usize, process: &str, parent: &str, tree_only: bool) -> Evidence {
+        Evidence {
+            seq,
+            time: 100.0,
+            host: "srv".into(),
+            user: None,
+            role: Role::Destination,
+            technique: Technique::WinRm,
+            target: None,
+            peer_ip: None,
+            logon_id: None,
+            failed: false,
+            session_only: false,
+            tree_only,
+            process: Some(process.into()),
+            parent: Some(parent.into()),
+            alert_types: vec![],
+            risk: 0,
+        }
+    }
+
+    /// Descendants of a hop's process join it, at any depth; processes
+    /// outside its tree and GUID cycles (which must not hang) do not.
+    #[test]
+    fn descendants_walk_the_tree_and_cycles_end() {
+        let evidence = vec![
+            node(0, "child", "wsmprovhost", false),
+            node(1, "grandchild", "child", true),
+            node(2, "great", "grandchild", true),
+            node(3, "other", "explorer", true),
+            node(4, "x", "y", true),
+            node(5, "y", "x", true),
+        ];
+        let position = evidence.iter().map(|e| (e.seq, e.seq)).collect();
+        let mut h = hop("a", "srv", 100.0, "success");
+        h.members.push((0, Role::Destination));
+        assert_eq!(descendants(&evidence, &position, &[h]), vec![vec![1, 2]]);
+    }
+
+    #[test]
+    fn a_sysmon_process_creation_is_kept_as_a_tree_node() {
+        let mut c = Correlator::new(Settings::default());
+        let ev = PairsEvent::from_pairs(&[
+            ("_time", "100"),
+            ("EventCode", "1"),
+            (
+                "source",
+                "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational",
+            ),
+            ("Computer", "srv"),
+            ("Image", "C:\\x\\a.exe"),
+            ("ParentImage", "C:\\x\\b.exe"),
+            ("ProcessGuid", "{1}"),
+            ("ParentProcessGuid", "{2}"),
+        ]);
+        assert_eq!(c.add(&ev, None), Some(0));
+        assert!(c.evidence[0].tree_only);
+        assert_eq!(c.evidence[0].parent.as_deref(), Some("2"));
+        assert!(c.finish().is_empty());
     }
 }

@@ -141,6 +141,8 @@ logical_fields! {
     TargetLogonId => ["TargetLogonId"],
     TargetUserSid => ["TargetUserSid"],
     TargetFilename => ["TargetFilename"],
+    ProcessGuid => ["ProcessGuid", "process_guid"],
+    ParentProcessGuid => ["ParentProcessGuid", "parent_process_guid"],
 }
 
 /// Per-chunk resolution of logical fields to column indices.

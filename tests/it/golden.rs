@@ -3,7 +3,7 @@
 //! `tests/fixtures/PROVENANCE.md`), run through the real binary over the
 //! protocol in 50-row chunks. Named after the issue that asked for them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::harness::*;
 
@@ -791,4 +791,61 @@ fn issue3_loopback_and_self_connections_are_not_hops() {
     let run = run_binary(session(&["correlate=true", "summary=true"], &[body]), &[]);
     run.assert_clean(3);
     assert!(run.replies.last().unwrap().table().rows().is_empty());
+}
+
+/// What an operator ran inside a remote session is part of the hop: the
+/// process tree below the flagged child of `wsmprovhost.exe` / `WmiPrvSE.exe`
+/// (Mordor: `whoami.exe` under the remoting `powershell.exe`; SharpWMI: the
+/// Grunt's `conhost.exe`), and nothing outside it.
+#[test]
+fn issue3_processes_below_a_remote_session_join_its_hop() {
+    let annotated = |name: &str, rows: usize, reverse: bool| -> Vec<Row> {
+        let data = fixture(name);
+        let mut bodies = csv_chunks(&data, rows);
+        if reverse {
+            bodies.reverse();
+        }
+        let run = run_binary(session(&["correlate=true"], &bodies), &[]);
+        run.assert_clean(bodies.len() + 2);
+        run.replies.last().unwrap().table().rows()
+    };
+    let guid_of = |rows: &[Row], image: &str| -> Vec<String> {
+        rows.iter()
+            .filter(|r| r.get("EventCode") == "1" && r.get("Image").ends_with(image))
+            .map(|r| r.get("ProcessGuid"))
+            .collect()
+    };
+    let events = annotated("mordor_psremoting.csv", 50, false);
+    let whoami: Vec<&Row> = events
+        .iter()
+        .filter(|r| r.get("Image").ends_with("whoami.exe"))
+        .collect();
+    assert_eq!(whoami.len(), 1, "whoami.exe ran in the session");
+    assert_eq!(whoami[0].get("lm_hop_id"), "hop-1");
+    assert_eq!(whoami[0].get("lm_role"), "destination");
+    assert_eq!(whoami[0].get("host"), "WORKSTATION6");
+    assert_eq!(guid_of(&events, "conhost.exe").len(), 1);
+    // Same members newest first and one event per chunk.
+    let ids = |rows: &[Row]| -> BTreeSet<String> {
+        rows.iter()
+            .map(|r| format!("{}/{}", r.get("host"), r.get("EventRecordID")))
+            .collect()
+    };
+    assert_eq!(
+        ids(&events),
+        ids(&annotated("mordor_psremoting.csv", 1, true))
+    );
+
+    let wmi = annotated("mordor_sharpwmi.csv", 50, false);
+    let conhosts: Vec<&Row> = wmi
+        .iter()
+        .filter(|r| r.get("Image").ends_with("conhost.exe"))
+        .collect();
+    assert_eq!(conhosts.len(), 1, "only the Grunt's conhost.exe");
+    assert_eq!(conhosts[0].get("host"), "WORKSTATION6");
+    assert!(conhosts[0].get("ParentImage").ends_with("GruntHTTP2.exe"));
+    assert!(wmi.iter().all(|r| r.get("host") != "MORDORDC"));
+    // The hop summary counts them.
+    let h = hops("mordor_psremoting.csv", 50, &[]);
+    assert_eq!(h[0].get("event_count"), events.len().to_string());
 }
