@@ -670,6 +670,37 @@ struct Data {
     row_bytes: usize,
 }
 
+/// What one command process is sent: chunk bodies (borrowed), their row
+/// counts, and the header-only body of the final request.
+struct Feed<'a> {
+    bodies: Vec<&'a [u8]>,
+    rows: Vec<usize>,
+    header: &'a [u8],
+}
+
+impl Data {
+    /// Every chunk.
+    fn feed(&self) -> Feed<'_> {
+        self.share(0, 1)
+    }
+
+    /// Every `of`-th chunk from `peer` on: one indexer's share.
+    fn share(&self, peer: usize, of: usize) -> Feed<'_> {
+        let pick = |i: &usize| i % of == peer;
+        Feed {
+            bodies: (0..self.bodies.len())
+                .filter(pick)
+                .map(|i| self.bodies[i].as_slice())
+                .collect(),
+            rows: (0..self.rows.len())
+                .filter(pick)
+                .map(|i| self.rows[i])
+                .collect(),
+            header: &self.header,
+        }
+    }
+}
+
 fn generate(events: usize, chunk: usize, real: bool) -> Data {
     let header = header_line();
     let mut g = Gen::new();
@@ -920,7 +951,7 @@ struct Tally {
 fn run_once(
     bin: &Path,
     mode: Mode,
-    data: &Data,
+    data: &Feed,
     tck: f64,
     replies: &mut Vec<Vec<u8>>,
 ) -> Res<(Measure, Tally)> {
@@ -956,7 +987,7 @@ fn run_once(
             for body in &data.bodies {
                 write_frame(&mut stdin, EXECUTE, body)?;
             }
-            write_frame(&mut stdin, EXECUTE_FINISHED, &data.header)?;
+            write_frame(&mut stdin, EXECUTE_FINISHED, data.header)?;
             stdin.flush()?;
             Ok(stdin) // kept open until the measurements are taken
         });
@@ -1102,6 +1133,85 @@ fn report_correlation(
     }
 }
 
+/// Splunk's distributed form end to end: `indexers` map processes in
+/// parallel, each over its share of the chunks (as each indexer streams its
+/// own events), then one reduce process over everything the maps forwarded.
+/// Wall time is the slowest map plus the reduce: splunkd overlaps the
+/// two, so this is an upper bound. The hops must be those of one process.
+fn distributed(args: &Args, data: &Data, indexers: usize, tck: f64, hops: usize) -> Res<()> {
+    let t0 = Instant::now();
+    let maps: Vec<Res<(Measure, Vec<Vec<u8>>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..indexers)
+            .map(|peer| {
+                s.spawn(move || {
+                    let mut replies = Vec::new();
+                    let share = data.share(peer, indexers);
+                    let (m, _) =
+                        run_once(&args.bin, CORRELATE_MODES[1], &share, tck, &mut replies)?;
+                    replies.retain(|r| !r.is_empty());
+                    Ok((m, replies))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("map thread panicked".into()))
+            })
+            .collect()
+    });
+    let map_wall = t0.elapsed().as_secs_f64();
+    let mut forwarded: Vec<Vec<u8>> = Vec::new();
+    let mut map_cpu = 0.0;
+    for m in maps {
+        let (me, replies) = m?;
+        map_cpu += me.cpu;
+        forwarded.extend(replies);
+    }
+    let mut scratch = Tally::default();
+    let rows = forwarded
+        .iter()
+        .map(|b| count_rows(b, &mut scratch))
+        .collect::<Res<Vec<usize>>>()?;
+    let feed = Feed {
+        bodies: forwarded.iter().map(Vec::as_slice).collect(),
+        rows,
+        header: b"",
+    };
+    let mut replies = Vec::new();
+    let (reduce, tally) = run_once(&args.bin, CORRELATE_MODES[0], &feed, tck, &mut replies)?;
+    if tally.rows != hops {
+        return Err(format!(
+            "{indexers} indexers: {} hop rows, one process found {hops}",
+            tally.rows
+        ));
+    }
+    let wall = map_wall + reduce.wall;
+    let n = args.events as f64;
+    println!(
+        "distributed, {indexers} indexers (map processes in parallel on {} CPUs, then the reduce): {} hop rows",
+        std::thread::available_parallelism().map_or(0, |p| p.get()),
+        tally.rows
+    );
+    println!(
+        "  map wall {map_wall:.3} s (CPU {map_cpu:.3} s over all maps), reduce wall {:.3} s over {} forwarded events, peak RSS {:.1} MB",
+        reduce.wall,
+        scratch.rows,
+        reduce.rss_kib as f64 / 1024.0
+    );
+    println!(
+        "  events per second (end to end)  {:>10.0}   target >= 1000000   {}",
+        n / wall,
+        if n / wall >= 1_000_000.0 {
+            "PASS"
+        } else {
+            "MISS"
+        }
+    );
+    Ok(())
+}
+
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
@@ -1170,7 +1280,7 @@ fn real_main() -> Res<()> {
     let mut tallies: Vec<Option<Tally>> = modes.iter().map(|_| None).collect();
     for run in 1..=args.runs {
         for (m, mode) in modes.iter().enumerate() {
-            let (me, ta) = run_once(&args.bin, *mode, &data, tck, &mut replies)?;
+            let (me, ta) = run_once(&args.bin, *mode, &data.feed(), tck, &mut replies)?;
             println!(
                 "run {run} {:<24} wall {:>7.3} s  cpu {:>7.3} s  peak RSS {:>7.1} MB  rows out {}",
                 mode.name,
@@ -1239,6 +1349,10 @@ fn real_main() -> Res<()> {
         let figures: Vec<(f64, f64, f64)> =
             rows.iter().map(|r| (r.wall, r.cpu, r.rss_mb)).collect();
         report_correlation(&figures, &tallies, args.events, total_bytes);
+        let hops = tallies[0].as_ref().map_or(0, |t| t.rows);
+        for indexers in [2, 4] {
+            distributed(&args, &data, indexers, tck, hops)?;
+        }
         return Ok(());
     }
     for (mode, t) in modes.iter().zip(&tallies) {

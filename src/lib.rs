@@ -40,6 +40,7 @@ pub mod event;
 pub mod framing;
 pub mod kind;
 pub mod options;
+pub mod rows;
 pub mod rules;
 pub mod scan;
 pub mod table;

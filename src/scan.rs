@@ -41,10 +41,7 @@ pub fn scan_csv(
     engine: &Engine,
     min_score: u32,
 ) -> Result<(Vec<Alert>, usize, Vec<String>)> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(data);
+    let mut rdr = crate::rows::Rows::new(data);
     let mut rec = csv::ByteRecord::new();
     if !rdr
         .read_byte_record(&mut rec)
@@ -52,7 +49,7 @@ pub fn scan_csv(
     {
         return Ok((Vec::new(), 0, Vec::new()));
     }
-    let header_end = rdr.position().byte() as usize;
+    let header_end = rdr.position();
     let header = &data[..header_end];
     let mut alerts = Vec::new();
     let mut warnings = Vec::new();
@@ -73,7 +70,7 @@ pub fn scan_csv(
             rows += 1;
         }
         if rows == CHUNK_ROWS || (!more && rows > 0) {
-            let end = rdr.position().byte() as usize;
+            let end = rdr.position();
             let mut body = header.to_vec();
             if !body.ends_with(b"\n") {
                 body.push(b'\n');

@@ -14,6 +14,7 @@ use std::io::Write;
 
 use crate::detect::{Detection, Engine};
 use crate::event::{RowEvent, Schema};
+use crate::rows::Rows;
 
 /// The fields the command adds, in output order.
 pub const OUTPUT_FIELDS: [&str; 11] = [
@@ -87,7 +88,7 @@ pub fn process_body_into(
     if body.is_empty() {
         return out;
     }
-    let mut rdr = reader(body);
+    let mut rdr = Rows::new(body);
     let mut header = csv::ByteRecord::new();
     match rdr.read_byte_record(&mut header) {
         Ok(true) => {}
@@ -130,7 +131,7 @@ pub fn process_body_into(
     let mut extra_width = 0usize;
     let mut long_rows = 0usize;
     loop {
-        let start = rdr.position().byte() as usize;
+        let start = rdr.position();
         match rdr.read_byte_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
@@ -149,7 +150,7 @@ pub fn process_body_into(
         }
         let record = &record;
         out.rows_in += 1;
-        let end = rdr.position().byte() as usize;
+        let end = rdr.position();
         let raw = trim_terminator(&body[start.min(end)..end]);
         if record.len() > width {
             long_rows += 1;
@@ -266,6 +267,7 @@ fn header_line(out: &mut Vec<u8>, names: &[&[u8]], replaced: &[bool], extra: usi
     out.push(b'\n');
 }
 
+#[cfg(test)]
 fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
     csv::ReaderBuilder::new()
         .has_headers(false)
@@ -430,7 +432,7 @@ pub fn collect_evidence(
     corr: &mut crate::correlate::Correlator,
     keep: &mut EvidenceRows,
 ) -> Vec<String> {
-    let mut rdr = reader(body);
+    let mut rdr = Rows::new(body);
     let mut record = csv::ByteRecord::new();
     match rdr.read_byte_record(&mut record) {
         Ok(true) => {}
