@@ -157,8 +157,11 @@ impl<'a> Rows<'a> {
 mod tests {
     use super::*;
 
+    /// Records with the position after each.
+    type Read = Vec<(Vec<Vec<u8>>, usize)>;
+
     /// Every record and every position, from both readers.
-    fn both(body: &[u8]) -> (Vec<(Vec<Vec<u8>>, usize)>, Vec<(Vec<Vec<u8>>, usize)>) {
+    fn both(body: &[u8]) -> (Read, Read) {
         let mut fast = Rows::new(body);
         let mut slow = csv::ReaderBuilder::new()
             .has_headers(false)
