@@ -46,6 +46,26 @@ pub enum Error {
     /// The CSV body could not be parsed.
     #[error("malformed CSV body: {0}")]
     Csv(String),
+    /// A file could not be read (the path is in the context).
+    #[error("{context}: {source}")]
+    File {
+        /// What we were doing, with the path.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// An EVTX file or record could not be read.
+    #[error("{path}: {message}")]
+    Evtx {
+        /// The file.
+        path: String,
+        /// What the parser said.
+        message: String,
+    },
+    /// The modular input's configuration is invalid.
+    #[error("{0}")]
+    Input(String),
     /// A search-command argument was unknown or had a bad value.
     #[error("{0}")]
     Argument(String),

@@ -37,6 +37,7 @@ pub mod correlate;
 pub mod detect;
 pub mod error;
 pub mod event;
+pub mod evtx;
 pub mod framing;
 pub mod kind;
 pub mod options;
