@@ -12,7 +12,9 @@ use crate::error::{Error, Result};
 use crate::scan::{hops_of_files, print_hops, print_table, scan_csv};
 
 const USAGE: &str = "usage: winrmdetect                      (Splunk chunked protocol on stdin/stdout)\n       winrmdetect scan [--all] FILE.csv...  (label a Splunk CSV export, print a table)
-       winrmdetect scan --hops FILE.csv...   (correlate the files into hops, print a table)\n       winrmdetect print-default-conf       (the rule defaults as default/winrmdetect.conf)";
+       winrmdetect scan --hops FILE.csv...   (correlate the files into hops, print a table)\n       winrmdetect hunt [--format table|csv|json] [--all] PATH...
+                                            (EVTX files, CSV exports or directories: alerts and hops)
+       winrmdetect print-default-conf       (the rule defaults as default/winrmdetect.conf)";
 
 /// Asks the kernel for 1 MiB pipe buffers on stdin and stdout (the
 /// unprivileged maximum on Linux). A 30 MB reply through the default 64 KiB
@@ -87,6 +89,45 @@ pub fn main_with(args: Vec<OsString>) -> Result<ExitCode> {
                     .map_err(|e| Error::io("writing the table", e))?;
             }
             out.flush().map_err(|e| Error::io("writing the table", e))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some("hunt") => {
+            let mut format = crate::hunt::Format::Table;
+            let mut all = false;
+            let mut paths = Vec::new();
+            let mut it = args[1..].iter();
+            while let Some(a) = it.next() {
+                match a.as_str() {
+                    "--all" => all = true,
+                    "--format" => {
+                        format = match it.next().map(String::as_str) {
+                            Some("table") => crate::hunt::Format::Table,
+                            Some("csv") => crate::hunt::Format::Csv,
+                            Some("json") => crate::hunt::Format::Json,
+                            other => {
+                                return Err(Error::Argument(format!(
+                                    "--format takes table, csv or json, not {other:?}"
+                                )))
+                            }
+                        }
+                    }
+                    s if s.starts_with("--") => {
+                        return Err(Error::Argument(format!("unknown option {s}\n{USAGE}")))
+                    }
+                    s => paths.push(std::path::PathBuf::from(s)),
+                }
+            }
+            if paths.is_empty() {
+                return Err(Error::Argument(USAGE.into()));
+            }
+            let (engine, warnings) = load_engine(app_dir().as_deref());
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
+            let mut out = BufWriter::new(io::stdout().lock());
+            crate::hunt::hunt(&mut out, &paths, &engine, format, if all { 0 } else { 1 })?;
+            out.flush()
+                .map_err(|e| Error::io("writing the report", e))?;
             Ok(ExitCode::SUCCESS)
         }
         Some("print-default-conf") => {

@@ -75,9 +75,7 @@ impl EvtxFile {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
-        let settings = evtx::ParserSettings::default()
-            .indent(false)
-            .num_threads(1);
+        let settings = evtx::ParserSettings::default().indent(false).num_threads(1);
         Ok(EvtxFile {
             parser,
             settings: Arc::new(settings),
@@ -129,7 +127,8 @@ impl EvtxFile {
             for (i, r) in parsed.iter().enumerate() {
                 let rendered = r.and_then(|r| r.into_xml()).map_err(|e| e.to_string());
                 match rendered.and_then(|x| {
-                    render(&x.data, x.event_record_id).map_err(|e| e.to_string())
+                    let header_time = parse_system_time(&x.timestamp.to_string());
+                    render(&x.data, x.event_record_id, header_time).map_err(|e| e.to_string())
                 }) {
                     Ok(rec) => {
                         if number == from.chunk && rec.record_id <= from.record_id {
@@ -158,7 +157,9 @@ impl EvtxFile {
 }
 
 /// Renders the `evtx` crate's XML of one record as Windows does.
-pub fn render(crate_xml: &str, record_id: u64) -> Result<Rendered> {
+/// `header_time` (the record header's) stands in for a missing
+/// `TimeCreated`.
+pub fn render(crate_xml: &str, record_id: u64, header_time: Option<f64>) -> Result<Rendered> {
     let mut reader = Reader::from_str(crate_xml);
     let bad = |m: String| Error::Evtx {
         path: String::new(),
@@ -241,7 +242,9 @@ pub fn render(crate_xml: &str, record_id: u64) -> Result<Rendered> {
         channel,
         computer,
         event_id: event_id.ok_or_else(|| bad("no EventID".into()))?,
-        time: time.ok_or_else(|| bad("no TimeCreated".into()))?,
+        time: time
+            .or(header_time)
+            .ok_or_else(|| bad("no TimeCreated".into()))?,
         record_id,
     })
 }
@@ -335,12 +338,15 @@ mod tests {
     #[test]
     fn renders_like_the_windows_add_on() {
         let crate_xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Event xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\"><System><Provider Name=\"Microsoft-Windows-Security-Auditing\" Guid=\"54849625-5478-4994-A5BA-3E3B0328C30D\"></Provider><EventID>4688</EventID><TimeCreated SystemTime=\"2021-04-26T08:25:36.560801Z\"></TimeCreated><EventRecordID>7</EventRecordID><Correlation></Correlation><Channel>Security</Channel><Computer>srv01.offsec.lan</Computer><Security></Security></System><EventData><Data Name=\"CommandLine\">cmd.exe /Q /c cd 1&gt; \\\\127.0.0.1\\ADMIN$\\__1 2&gt;&amp;1 &quot;x&quot; 'y' é</Data><Data Name=\"Empty\"></Data></EventData></Event>";
-        let r = render(crate_xml, 7).unwrap();
+        let r = render(crate_xml, 7, None).unwrap();
         assert_eq!(
             r.xml,
             "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-Security-Auditing' Guid='{54849625-5478-4994-A5BA-3E3B0328C30D}'/><EventID>4688</EventID><TimeCreated SystemTime='2021-04-26T08:25:36.560801Z'/><EventRecordID>7</EventRecordID><Correlation/><Channel>Security</Channel><Computer>srv01.offsec.lan</Computer><Security/></System><EventData><Data Name='CommandLine'>cmd.exe /Q /c cd 1&gt; \\\\127.0.0.1\\ADMIN$\\__1 2&gt;&amp;1 &quot;x&quot; &apos;y&apos; é</Data><Data Name='Empty'/></EventData></Event>"
         );
-        assert_eq!((r.channel.as_str(), r.computer.as_str()), ("Security", "srv01.offsec.lan"));
+        assert_eq!(
+            (r.channel.as_str(), r.computer.as_str()),
+            ("Security", "srv01.offsec.lan")
+        );
         assert_eq!(r.event_id, 4688);
         assert!((r.time - 1_619_425_536.560_801).abs() < 1e-6);
     }
@@ -348,7 +354,10 @@ mod tests {
     #[test]
     fn system_time_parses_to_epoch() {
         assert_eq!(parse_system_time("1970-01-01T00:00:00Z"), Some(0.0));
-        assert_eq!(parse_system_time("2000-03-01T00:00:01.5Z"), Some(951_868_801.5));
+        assert_eq!(
+            parse_system_time("2000-03-01T00:00:01.5Z"),
+            Some(951_868_801.5)
+        );
         assert_eq!(parse_system_time("2021-13-01T00:00:00Z"), None);
         assert_eq!(parse_system_time("garbage"), None);
     }

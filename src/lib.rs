@@ -39,6 +39,7 @@ pub mod error;
 pub mod event;
 pub mod evtx;
 pub mod framing;
+pub mod hunt;
 pub mod kind;
 pub mod options;
 pub mod rows;
