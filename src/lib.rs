@@ -41,6 +41,7 @@ pub mod evtx;
 pub mod framing;
 pub mod hunt;
 pub mod kind;
+pub mod modinput;
 pub mod options;
 pub mod rows;
 pub mod rules;
