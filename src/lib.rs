@@ -24,6 +24,11 @@
 //! * [`detect`]: runs the rules, scores, fills the RBA fields.
 //! * [`config`]: `winrmdetect.conf` overrides (default/ then local/).
 //! * [`correlate`]: source/destination evidence linked into hops and chains.
+//! * [`rows`]: fast CSV records of a chunk body (the `csv` crate for
+//!   anything irregular).
+//! * [`evtx`]: EVTX records rendered as the Windows add-on renders them;
+//!   [`hunt`] runs detection and correlation over EVTX/CSV files;
+//!   [`modinput`] is the `evtx_input` modular input.
 //! * [`scan`], [`cli`]: the offline `scan` mode and the program entry.
 //! * [`error`]: the one error type.
 
