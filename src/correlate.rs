@@ -162,6 +162,32 @@ pub struct Hop {
     pub members: Vec<(usize, Role)>,
 }
 
+impl Hop {
+    /// An empty hop seen first (and last) at `time`; evidence, users,
+    /// reasons, scores and chain come later.
+    fn new(src: &str, dest: &str, technique: Technique, time: f64, outcome: &'static str) -> Self {
+        Hop {
+            id: String::new(),
+            src: src.to_string(),
+            dest: dest.to_string(),
+            src_users: BTreeSet::new(),
+            dest_users: BTreeSet::new(),
+            technique,
+            first_seen: time,
+            last_seen: time,
+            evidence: BTreeSet::new(),
+            events: 0,
+            outcome,
+            reasons: BTreeSet::new(),
+            confidence: 0,
+            risk_score: 0,
+            chain_id: String::new(),
+            hop_index: 0,
+            members: Vec::new(),
+        }
+    }
+}
+
 /// Collects evidence and links it.
 #[derive(Debug, Default)]
 pub struct Correlator {
@@ -331,26 +357,9 @@ impl Correlator {
                     failed,
                 );
                 let (hop, seen) = hops.entry(key).or_insert_with(|| {
+                    let outcome = if failed { "failed" } else { "success" };
                     (
-                        Hop {
-                            id: String::new(),
-                            src: src.to_string(),
-                            dest: dest.to_string(),
-                            src_users: BTreeSet::new(),
-                            dest_users: BTreeSet::new(),
-                            technique: e.technique,
-                            first_seen: e.time,
-                            last_seen: e.time,
-                            evidence: BTreeSet::new(),
-                            events: 0,
-                            outcome: if failed { "failed" } else { "success" },
-                            reasons: BTreeSet::new(),
-                            confidence: 0,
-                            risk_score: 0,
-                            chain_id: String::new(),
-                            hop_index: 0,
-                            members: Vec::new(),
-                        },
+                        Hop::new(src, dest, e.technique, e.time, outcome),
                         HashSet::new(),
                     )
                 });
@@ -871,25 +880,7 @@ mod tests {
     use crate::event::PairsEvent;
 
     fn hop(src: &str, dest: &str, t: f64, outcome: &'static str) -> Hop {
-        Hop {
-            id: String::new(),
-            src: src.into(),
-            dest: dest.into(),
-            src_users: BTreeSet::new(),
-            dest_users: BTreeSet::new(),
-            technique: Technique::WinRm,
-            first_seen: t,
-            last_seen: t,
-            evidence: BTreeSet::new(),
-            events: 1,
-            outcome,
-            reasons: BTreeSet::new(),
-            confidence: 0,
-            risk_score: 0,
-            chain_id: String::new(),
-            hop_index: 0,
-            members: Vec::new(),
-        }
+        Hop::new(src, dest, Technique::WinRm, t, outcome)
     }
 
     #[test]

@@ -46,6 +46,20 @@ pub struct Damage {
     pub message: String,
 }
 
+impl std::fmt::Display for Damage {
+    /// `chunk 6: skipped: …` or `chunk 0 record 13: skipped: …`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.record {
+            Some(r) => write!(
+                f,
+                "chunk {} record {r}: skipped: {}",
+                self.chunk, self.message
+            ),
+            None => write!(f, "chunk {}: skipped: {}", self.chunk, self.message),
+        }
+    }
+}
+
 /// Where reading stands in one file: the chunk to read next and the
 /// highest record id already handled (records at or below it are skipped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -101,25 +115,22 @@ impl EvtxFile {
         let mut next = from.chunk;
         while let Some((chunk, number)) = self.parser.find_next_chunk(next) {
             next = number + 1;
+            let bad_chunk = |message: String| Damage {
+                chunk: number,
+                record: None,
+                message,
+            };
             let mut data = match chunk {
                 Ok(d) => d,
                 Err(e) => {
-                    on_damage(Damage {
-                        chunk: number,
-                        record: None,
-                        message: e.to_string(),
-                    });
+                    on_damage(bad_chunk(e.to_string()));
                     continue;
                 }
             };
             let mut parsed = match data.parse(self.settings.clone()) {
                 Ok(p) => p,
                 Err(e) => {
-                    on_damage(Damage {
-                        chunk: number,
-                        record: None,
-                        message: e.to_string(),
-                    });
+                    on_damage(bad_chunk(e.to_string()));
                     continue;
                 }
             };

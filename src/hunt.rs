@@ -64,8 +64,16 @@ fn walk(p: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 /// Whether a file is EVTX (by its magic, whatever its name).
-fn is_evtx(data: &[u8]) -> bool {
-    data.starts_with(b"ElfFile\0")
+fn is_evtx(path: &Path) -> Result<bool> {
+    use std::io::Read;
+    let mut magic = Vec::with_capacity(8);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(8).read_to_end(&mut magic))
+        .map_err(|e| Error::File {
+            context: format!("reading {}", path.display()),
+            source: e,
+        })?;
+    Ok(magic == b"ElfFile\0")
 }
 
 /// One EVTX file as a Splunk-shaped CSV body, with the number of records
@@ -97,23 +105,7 @@ pub fn evtx_to_csv(path: &Path) -> Result<(Vec<u8>, usize, Vec<String>)> {
             n += 1;
             true
         },
-        |d| {
-            warnings.push(match d.record {
-                Some(r) => format!(
-                    "{}: chunk {} record {}: skipped: {}",
-                    path.display(),
-                    d.chunk,
-                    r,
-                    d.message
-                ),
-                None => format!(
-                    "{}: chunk {}: skipped: {}",
-                    path.display(),
-                    d.chunk,
-                    d.message
-                ),
-            })
-        },
+        |d| warnings.push(format!("{}: {d}", path.display())),
     );
     if let Some(e) = failed {
         return Err(csv_err(e));
@@ -144,19 +136,17 @@ pub fn hunt<W: Write>(
         if progress {
             eprint!("\r[{}/{}] {}\x1b[K", i + 1, files.len(), f.display());
         }
-        let head = std::fs::read(f).map_err(|e| Error::File {
-            context: format!("reading {}", f.display()),
-            source: e,
-        })?;
-        let body = if is_evtx(&head) {
-            drop(head);
+        let body = if is_evtx(f)? {
             let (body, _, warnings) = evtx_to_csv(f)?;
             for w in warnings {
                 eprintln!("WARN {w}");
             }
             body
         } else {
-            head
+            std::fs::read(f).map_err(|e| Error::File {
+                context: format!("reading {}", f.display()),
+                source: e,
+            })?
         };
         let (found, total, warnings) = scan_csv(&body, engine, min_score)?;
         for w in warnings {

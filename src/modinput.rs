@@ -311,27 +311,24 @@ fn wildcard(pat: &str, s: &str) -> bool {
 }
 
 /// A file's identity: its first record's id and timestamp (bytes 0x1208..
-/// 0x1218 of an EVTX file), as hex; `None` when the file has no record yet.
+/// 0x1218 of an EVTX file), as hex; `None` when the file has no record yet,
+/// an error when it is not EVTX.
 pub fn identity(path: &Path) -> Result<Option<String>> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::File {
-        context: format!("opening {}", path.display()),
-        source: e,
-    })?;
-    let mut head = vec![0u8; 0x1218];
-    let mut n = 0;
-    while n < head.len() {
-        match f.read(&mut head[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) => {
-                return Err(Error::File {
-                    context: format!("reading {}", path.display()),
-                    source: e,
-                })
-            }
-        }
+    const HEAD: u64 = 0x1218;
+    let mut head = Vec::with_capacity(HEAD as usize);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(HEAD).read_to_end(&mut head))
+        .map_err(|e| Error::File {
+            context: format!("reading {}", path.display()),
+            source: e,
+        })?;
+    if head.len() >= 8 && !head.starts_with(b"ElfFile\0") {
+        return Err(Error::Evtx {
+            path: path.display().to_string(),
+            message: "not an EVTX file".into(),
+        });
     }
-    if n < head.len() || &head[0x1200..0x1204] != b"\x2a\x2a\x00\x00" {
+    if head.len() < HEAD as usize || &head[0x1200..0x1204] != b"\x2a\x2a\x00\x00" {
         return Ok(None);
     }
     Ok(Some(
@@ -473,14 +470,7 @@ pub fn stream<W: Write>(config: &InputConfig, out: &mut W) -> Result<()> {
 
 fn stream_file<W: Write>(config: &InputConfig, s: &Stanza, f: &Path, out: &mut W) -> Result<()> {
     let Some(id) = identity(f)? else {
-        // Not EVTX, or no record yet: a later run will see it.
-        let mut magic = [0u8; 8];
-        let n = std::fs::File::open(f)
-            .and_then(|mut h| h.read(&mut magic))
-            .unwrap_or(0);
-        if n == 8 && &magic != b"ElfFile\0" {
-            eprintln!("ERROR {}: not an EVTX file", f.display());
-        }
+        // No record yet: a later run will see it.
         return Ok(());
     };
     let cp = checkpoint_path(&config.checkpoint_dir, &s.name, &id);
@@ -517,21 +507,7 @@ fn stream_file<W: Write>(config: &InputConfig, s: &Stanza, f: &Path, out: &mut W
             }
             true
         },
-        |d| match d.record {
-            Some(r) => eprintln!(
-                "WARN {}: chunk {} record {}: skipped: {}",
-                f.display(),
-                d.chunk,
-                r,
-                d.message
-            ),
-            None => eprintln!(
-                "WARN {}: chunk {}: skipped: {}",
-                f.display(),
-                d.chunk,
-                d.message
-            ),
-        },
+        |d| eprintln!("WARN {}: {d}", f.display()),
     );
     if let Some(e) = failed {
         return Err(e);
