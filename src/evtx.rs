@@ -61,12 +61,13 @@ impl std::fmt::Display for Damage {
 }
 
 /// Where reading stands in one file: the chunk to read next and the
-/// highest record id already handled (records at or below it are skipped).
+/// highest record id already handled in that chunk (its records at or
+/// below it are skipped; ids restart in the chunks of a wrapped log).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Position {
     /// Chunks before this one are done.
     pub chunk: u64,
-    /// Records with ids up to this one are done.
+    /// Records of `chunk` with ids up to this one are done.
     pub record_id: u64,
 }
 
@@ -127,6 +128,10 @@ impl EvtxFile {
                     continue;
                 }
             };
+            // A chunk whose records are all done is not parsed again.
+            if number == from.chunk && data.header.last_event_record_id <= from.record_id {
+                continue;
+            }
             let mut parsed = match data.parse(self.settings.clone()) {
                 Ok(p) => p,
                 Err(e) => {
@@ -134,7 +139,13 @@ impl EvtxFile {
                     continue;
                 }
             };
-            let mut last = from.record_id;
+            // Ids only grow within a chunk: a log that wrapped around has
+            // older records in later chunks.
+            let mut last = if number == from.chunk {
+                from.record_id
+            } else {
+                0
+            };
             for (i, r) in parsed.iter().enumerate() {
                 let rendered = r.and_then(|r| r.into_xml()).map_err(|e| e.to_string());
                 match rendered.and_then(|x| {

@@ -6,15 +6,23 @@
 //!   no argument reads `<input>` and streams `<event>`s in XML mode.
 //! * Checkpoints: one file per EVTX file identity (the first record's id and
 //!   timestamp, so a renamed or copied file is the same log and a replaced
-//!   one is new) in `checkpoint_dir`, written to a temporary file, synced
-//!   and renamed, after the events before it were written and flushed.
-//!   Each event is written (and flushed) before the checkpoint that covers
-//!   it: a kill between the two repeats at most the events since the last
-//!   checkpoint, never loses one.
+//!   one is new) in `checkpoint_dir`: two fixed slots with a sequence number
+//!   and a checksum, written in turn ([`Checkpoint`]).
+//! * Exactly once: events are packed into writes of at most `PIPE_BUF`
+//!   bytes (one system call on an unbuffered stdout, so a pipe holds a unit
+//!   whole or not at all), and each write is followed by a commit of the
+//!   position it covers. SIGTERM and SIGINT (how splunkd stops an input)
+//!   set a flag read between a commit and the next write, so a stop repeats
+//!   and loses nothing. A SIGKILL cannot be caught: landing between a write
+//!   and its commit (two system calls) it repeats that one unit on restart,
+//!   and it never loses one. An event bigger than `PIPE_BUF` is written in
+//!   several pieces and a kill inside it leaves a cut event.
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use quick_xml::events::Event as XmlEvent;
 use quick_xml::Reader;
@@ -339,58 +347,192 @@ pub fn identity(path: &Path) -> Result<Option<String>> {
     ))
 }
 
-/// Checkpoint file format version.
-const CHECKPOINT_VERSION: u64 = 1;
+/// Checkpoint format version (version 1 was a JSON file, still read).
+const CHECKPOINT_VERSION: u64 = 2;
+
+/// One checkpoint slot: fixed width, so a commit is one positioned write.
+const SLOT: usize = 96;
 
 fn checkpoint_path(dir: &Path, stanza: &str, id: &str) -> PathBuf {
     let safe: String = stanza
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
-    dir.join(format!("{safe}-{id}.json"))
+    dir.join(format!("{safe}-{id}.ckpt"))
 }
 
-fn load_checkpoint(path: &Path) -> Position {
+/// FNV-1a, 64 bits: a torn or damaged slot does not pass as a position.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn slot_text(seq: u64, pos: Position) -> Vec<u8> {
+    let body = format!(
+        "v{CHECKPOINT_VERSION} seq={seq:020} chunk={:010} record={:020}",
+        pos.chunk, pos.record_id
+    );
+    let mut s = format!("{body} sum={:016x}", fnv(body.as_bytes())).into_bytes();
+    s.resize(SLOT - 1, b' ');
+    s.push(b'\n');
+    s
+}
+
+fn parse_slot(slot: &[u8]) -> Option<(u64, Position)> {
+    let text = std::str::from_utf8(slot).ok()?.trim_end();
+    let (body, sum) = text.rsplit_once(" sum=")?;
+    if u64::from_str_radix(sum, 16).ok()? != fnv(body.as_bytes()) {
+        return None;
+    }
+    let mut it = body.split(' ');
+    if it.next()? != format!("v{CHECKPOINT_VERSION}") {
+        return None;
+    }
+    let mut field = |name: &str| -> Option<u64> { it.next()?.strip_prefix(name)?.parse().ok() };
+    let seq = field("seq=")?;
+    let chunk = field("chunk=")?;
+    let record_id = field("record=")?;
+    Some((seq, Position { chunk, record_id }))
+}
+
+/// A file's checkpoint: two fixed slots written in turn with a positioned
+/// write (a commit is one system call, cheap enough for every event; a torn
+/// slot leaves the other one), then the EVTX file's path for people.
+/// Created by writing a temporary file and renaming it.
+pub struct Checkpoint {
+    path: PathBuf,
+    file: std::fs::File,
+    seq: u64,
+    /// The last committed position.
+    pub position: Position,
+}
+
+fn checkpoint_io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| Error::File {
+        context: format!("checkpoint {}", path.display()),
+        source: e,
+    }
+}
+
+impl Checkpoint {
+    /// Opens the checkpoint at `path` (for the EVTX file `evtx`), or starts
+    /// at the beginning when there is none; a damaged one is a WARN and a
+    /// fresh start. A version-1 JSON checkpoint beside it is taken over.
+    pub fn open(path: &Path, evtx: &Path) -> Result<Checkpoint> {
+        let io = checkpoint_io(path);
+        let found = match std::fs::read(path) {
+            Ok(bytes) => {
+                let best = bytes
+                    .chunks(SLOT)
+                    .take(2)
+                    .filter_map(parse_slot)
+                    .max_by_key(|(seq, _)| *seq);
+                if best.is_none() {
+                    eprintln!(
+                        "WARN checkpoint {} unreadable; reading {} from the start",
+                        path.display(),
+                        evtx.display()
+                    );
+                }
+                best.map(|(seq, pos)| (seq, pos, false))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let v1 = path.with_extension("json");
+                v1.exists().then(|| (0, load_v1(&v1), true))
+            }
+            Err(e) => return Err(io(e)),
+        };
+        let (seq, position, migrated) = found.unwrap_or((0, Position::default(), false));
+        let rw = || {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)
+                .map_err(&io)
+        };
+        let file = match found {
+            Some((_, _, false)) => rw()?,
+            _ => {
+                let mut bytes = slot_text(seq, position);
+                bytes.extend(slot_text(seq, position));
+                bytes.extend(format!("file={}\n", evtx.display()).into_bytes());
+                let tmp = path.with_extension("tmp");
+                let mut f = std::fs::File::create(&tmp).map_err(&io)?;
+                f.write_all(&bytes).map_err(&io)?;
+                f.sync_all().map_err(&io)?;
+                std::fs::rename(&tmp, path).map_err(&io)?;
+                if migrated {
+                    let _ = std::fs::remove_file(path.with_extension("json"));
+                }
+                rw()?
+            }
+        };
+        Ok(Checkpoint {
+            path: path.to_path_buf(),
+            file,
+            seq,
+            position,
+        })
+    }
+
+    /// Records `pos` as done: one positioned write into the older slot. The
+    /// page cache keeps it when the process is killed; [`Checkpoint::sync`]
+    /// makes it survive a machine crash too.
+    pub fn commit(&mut self, pos: Position) -> Result<()> {
+        if pos == self.position {
+            return Ok(());
+        }
+        self.seq += 1;
+        let offset = (self.seq % 2) * SLOT as u64;
+        write_at(&self.file, &slot_text(self.seq, pos), offset)
+            .map_err(checkpoint_io(&self.path))?;
+        self.position = pos;
+        Ok(())
+    }
+
+    /// Flushes to disk (at the end of a file).
+    pub fn sync(&self) -> Result<()> {
+        self.file.sync_data().map_err(checkpoint_io(&self.path))
+    }
+}
+
+#[cfg(unix)]
+fn write_at(f: &std::fs::File, buf: &[u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(f, buf, offset)
+}
+
+#[cfg(windows)]
+fn write_at(f: &std::fs::File, mut buf: &[u8], mut offset: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        let n = std::os::windows::fs::FileExt::seek_write(f, buf, offset)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        buf = &buf[n..];
+        offset += n as u64;
+    }
+    Ok(())
+}
+
+/// A version-1 (JSON) checkpoint's position, or the start.
+fn load_v1(path: &Path) -> Position {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Position::default();
     };
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
-        eprintln!(
-            "WARN checkpoint {} unreadable; reading the file from the start",
-            path.display()
-        );
-        return Position::default();
-    };
-    if v["version"].as_u64() != Some(CHECKPOINT_VERSION) {
-        eprintln!(
-            "WARN checkpoint {} has another version; reading the file from the start",
-            path.display()
-        );
-        return Position::default();
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(v) if v["version"].as_u64() == Some(1) => Position {
+            chunk: v["chunk"].as_u64().unwrap_or(0),
+            record_id: v["record_id"].as_u64().unwrap_or(0),
+        },
+        _ => {
+            eprintln!(
+                "WARN checkpoint {} unreadable; reading the file from the start",
+                path.display()
+            );
+            Position::default()
+        }
     }
-    Position {
-        chunk: v["chunk"].as_u64().unwrap_or(0),
-        record_id: v["record_id"].as_u64().unwrap_or(0),
-    }
-}
-
-/// Writes a checkpoint: temporary file, sync, rename.
-fn save_checkpoint(path: &Path, file: &Path, pos: Position) -> Result<()> {
-    let v = serde_json::json!({
-        "version": CHECKPOINT_VERSION,
-        "file": file.display().to_string(),
-        "chunk": pos.chunk,
-        "record_id": pos.record_id,
-    });
-    let tmp = path.with_extension("tmp");
-    let io = |e| Error::File {
-        context: format!("writing checkpoint {}", path.display()),
-        source: e,
-    };
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    f.write_all(v.to_string().as_bytes()).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
 }
 
 fn escape(out: &mut Vec<u8>, s: &str) {
@@ -433,12 +575,19 @@ pub fn event_xml(out: &mut Vec<u8>, stanza: &Stanza, r: &Rendered) {
     out.extend_from_slice(b"</data><done/></event>\n");
 }
 
-/// Events between checkpoints.
-const BATCH: usize = 256;
+/// Bytes one write to a pipe delivers whole (`PIPE_BUF` on Linux): events
+/// are packed into writes of at most this size (a bigger event goes alone),
+/// and the checkpoint is committed after each write.
+const UNIT: usize = 4096;
 
-/// Streams every stanza's new records to `out`. Problems with one file
-/// are ERROR/WARN lines on stderr and the other files go on.
-pub fn stream<W: Write>(config: &InputConfig, out: &mut W) -> Result<()> {
+/// Records filtered out in a row after which the position is committed
+/// though nothing was written.
+const IDLE_COMMIT: u64 = 4096;
+
+/// Streams every stanza's new records to `out`, stopping between two
+/// committed writes once `stop` is set. Problems with one file are
+/// ERROR/WARN lines on stderr and the other files go on.
+pub fn stream<W: Write>(config: &InputConfig, out: &mut W, stop: &AtomicBool) -> Result<()> {
     let io = |e| Error::io("writing events", e);
     out.write_all(b"<stream>\n").map_err(io)?;
     if !config.checkpoint_dir.as_os_str().is_empty() {
@@ -447,7 +596,7 @@ pub fn stream<W: Write>(config: &InputConfig, out: &mut W) -> Result<()> {
             source: e,
         })?;
     }
-    for s in &config.stanzas {
+    'stanzas: for s in &config.stanzas {
         let files = match expand(&s.path) {
             Ok(f) => f,
             Err(e) => {
@@ -456,7 +605,10 @@ pub fn stream<W: Write>(config: &InputConfig, out: &mut W) -> Result<()> {
             }
         };
         for f in files {
-            if let Err(e) = stream_file(config, s, &f, out) {
+            if stop.load(Ordering::Relaxed) {
+                break 'stanzas;
+            }
+            if let Err(e) = stream_file(config, s, &f, out, stop) {
                 if e.is_peer_gone() {
                     return Err(e);
                 }
@@ -468,43 +620,63 @@ pub fn stream<W: Write>(config: &InputConfig, out: &mut W) -> Result<()> {
     out.flush().map_err(io)
 }
 
-fn stream_file<W: Write>(config: &InputConfig, s: &Stanza, f: &Path, out: &mut W) -> Result<()> {
+fn stream_file<W: Write>(
+    config: &InputConfig,
+    s: &Stanza,
+    f: &Path,
+    out: &mut W,
+    stop: &AtomicBool,
+) -> Result<()> {
     let Some(id) = identity(f)? else {
         // No record yet: a later run will see it.
         return Ok(());
     };
-    let cp = checkpoint_path(&config.checkpoint_dir, &s.name, &id);
-    let from = load_checkpoint(&cp);
+    let mut cp = Checkpoint::open(&checkpoint_path(&config.checkpoint_dir, &s.name, &id), f)?;
     let mut file = EvtxFile::open(f)?;
-    let (mut buf, mut pending, mut last, mut failed) = (Vec::new(), 0usize, None, None);
-    let mut flush = |buf: &mut Vec<u8>, last: Option<Position>| -> Result<()> {
-        out.write_all(buf)
+    let mut write = |unit: &mut Vec<u8>, pos: Position, cp: &mut Checkpoint| -> Result<()> {
+        out.write_all(unit)
+            .and_then(|()| out.flush())
             .map_err(|e| Error::io("writing events", e))?;
-        out.flush().map_err(|e| Error::io("writing events", e))?;
-        buf.clear();
-        if let Some(p) = last {
-            save_checkpoint(&cp, f, p)?;
-        }
-        Ok(())
+        unit.clear();
+        cp.commit(pos)
     };
+    let (mut unit, mut event) = (Vec::with_capacity(UNIT), Vec::new());
+    // What the unit covers: every record up to `upto` is in it or filtered.
+    let (mut upto, mut idle, mut failed) = (cp.position, 0u64, None);
     file.read_from(
-        from,
+        cp.position,
         |r, pos| {
             let keep = (s.channels.is_empty()
                 || s.channels.contains(&r.channel.to_ascii_lowercase()))
                 && (s.event_ids.is_empty() || s.event_ids.contains(&r.event_id));
             if keep {
-                event_xml(&mut buf, s, &r);
-                pending += 1;
-            }
-            last = Some(pos);
-            if pending >= BATCH {
-                pending = 0;
-                if let Err(e) = flush(&mut buf, last) {
-                    failed = Some(e);
-                    return false;
+                idle = 0;
+                event.clear();
+                event_xml(&mut event, s, &r);
+                if !unit.is_empty() && unit.len() + event.len() > UNIT {
+                    if let Err(e) = write(&mut unit, upto, &mut cp) {
+                        failed = Some(e);
+                        return false;
+                    }
+                    if stop.load(Ordering::Relaxed) {
+                        return false;
+                    }
+                }
+                unit.extend_from_slice(&event);
+            } else {
+                idle += 1;
+                if unit.is_empty() && idle >= IDLE_COMMIT {
+                    idle = 0;
+                    if let Err(e) = cp.commit(pos) {
+                        failed = Some(e);
+                        return false;
+                    }
+                    if stop.load(Ordering::Relaxed) {
+                        return false;
+                    }
                 }
             }
+            upto = pos;
             true
         },
         |d| eprintln!("WARN {}: {d}", f.display()),
@@ -512,7 +684,8 @@ fn stream_file<W: Write>(config: &InputConfig, s: &Stanza, f: &Path, out: &mut W
     if let Some(e) = failed {
         return Err(e);
     }
-    flush(&mut buf, last)
+    write(&mut unit, upto, &mut cp)?;
+    cp.sync()
 }
 
 /// The program: `--scheme`, `--validate-arguments`, or streaming.
@@ -550,14 +723,29 @@ pub fn main_with(args: &[String]) -> Result<std::process::ExitCode> {
         None => {
             read(&mut stdin)?;
             let config = parse_input(&stdin)?;
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            stream(&config, &mut out)?;
+            let stop = Arc::new(AtomicBool::new(false));
+            for sig in signal_hook::consts::TERM_SIGNALS {
+                signal_hook::flag::register(*sig, Arc::clone(&stop))
+                    .map_err(|e| Error::io("installing signal handlers", e))?;
+            }
+            stream(&config, &mut raw_stdout()?, &stop)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(other) => Err(Error::Input(format!(
             "unknown argument {other:?}: expected --scheme, --validate-arguments or none"
         ))),
     }
+}
+
+/// Standard output without a buffer: each write of a unit is one system
+/// call, so a kill leaves whole units in the pipe.
+fn raw_stdout() -> Result<std::fs::File> {
+    #[cfg(unix)]
+    let fd = std::os::fd::AsFd::as_fd(&std::io::stdout()).try_clone_to_owned();
+    #[cfg(windows)]
+    let fd = std::os::windows::io::AsHandle::as_handle(&std::io::stdout()).try_clone_to_owned();
+    fd.map(std::fs::File::from)
+        .map_err(|e| Error::io("opening standard output", e))
 }
 
 /// The configuration as text: UTF-8, or UTF-16 with a byte-order mark (as

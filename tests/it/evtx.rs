@@ -1,6 +1,6 @@
 //! Issue 4: the EVTX reader, the `evtx_input` modular input and `hunt`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -115,8 +115,24 @@ fn config(cp: &std::path::Path, path: &str) -> String {
     format!("<input><server_host>sh</server_host><session_key>SECRETKEY</session_key><checkpoint_dir>{}</checkpoint_dir><configuration><stanza name=\"evtx_input://t\" app=\"winrmdetect\"><param name=\"path\">{path}</param><param name=\"index\">wineventlog</param></stanza></configuration></input>", cp.display())
 }
 
-/// (complete events' (host, EventRecordID) list, stderr)
-fn run_input(cfg: &str, kill_after: Option<usize>) -> (Vec<(String, String)>, String) {
+/// How a run of the input ends.
+#[derive(Clone, Copy, Debug)]
+enum End {
+    /// It finishes by itself.
+    Done,
+    /// SIGKILL or SIGTERM after a delay (nothing when it finished first).
+    Signal(Duration, rustix::process::Signal),
+}
+
+/// One run of the input: complete `<event>`s (whole elements, as splunkd
+/// keeps them), the bytes after the last complete one, and stderr.
+struct InputRun {
+    events: Vec<String>,
+    cut: String,
+    err: String,
+}
+
+fn run_input(cfg: &str, end: End) -> InputRun {
     let mut child = Command::new(input_bin())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -130,51 +146,86 @@ fn run_input(cfg: &str, kill_after: Option<usize>) -> (Vec<(String, String)>, St
         .write_all(cfg.as_bytes())
         .unwrap();
     let mut out = child.stdout.take().unwrap();
-    let mut got = Vec::new();
+    let mut err = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        out.read_to_end(&mut got).unwrap();
+        got
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        err.read_to_string(&mut s).unwrap();
+        s
+    });
     let t0 = Instant::now();
-    match kill_after {
-        Some(n) => {
-            let mut buf = vec![0u8; n];
-            out.read_exact(&mut buf).unwrap();
-            got = buf;
-            child.kill().unwrap(); // SIGKILL
-        }
-        None => {
-            out.read_to_end(&mut got).unwrap();
+    if let End::Signal(after, sig) = end {
+        std::thread::sleep(after);
+        if child.try_wait().unwrap().is_none() {
+            let pid = rustix::process::Pid::from_child(&child);
+            let _ = rustix::process::kill_process(pid, sig);
         }
     }
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
     let status = child.wait().unwrap();
-    assert!(t0.elapsed() < Duration::from_secs(60));
-    if kill_after.is_none() {
+    let got = reader.join().unwrap();
+    let err = err_reader.join().unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(60), "the input hung");
+    if let End::Done = end {
         assert!(status.success(), "{err}");
-        assert!(!err.contains("SECRETKEY"));
     }
-    // Complete events only, as splunkd would keep them.
-    let text = String::from_utf8_lossy(&got);
-    let events = text
-        .split("<event ")
-        .skip(1)
-        .filter(|e| e.contains("</event>"))
-        .map(|e| {
-            let after = |tag: &str| {
-                e.split(tag)
-                    .nth(1)
-                    .and_then(|x| x.split(['<', '&']).next())
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            let (host, id) = (after("<host>"), after("&lt;EventRecordID&gt;"));
-            (host, id)
-        })
-        .collect();
-    (events, err)
+    assert!(!err.contains("SECRETKEY"), "the session key reached stderr");
+    let text = String::from_utf8_lossy(&got).into_owned();
+    let body = text.trim_start_matches("<stream>\n");
+    let mut events = Vec::new();
+    let mut rest = body;
+    while let Some(i) = rest.find("</event>\n") {
+        let e = &rest[..i + "</event>\n".len()];
+        assert!(e.starts_with("<event "), "garbage between events: {e:.200}");
+        events.push(e.to_string());
+        rest = &rest[e.len()..];
+    }
+    let cut = rest.trim_end_matches("</stream>\n").to_string();
+    InputRun { events, cut, err }
+}
+
+/// (host, EventRecordID) of an `<event>`.
+fn key(e: &str) -> (String, String) {
+    let after = |tag: &str| {
+        e.split(tag)
+            .nth(1)
+            .and_then(|x| x.split(['<', '&']).next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    (after("<host>"), after("&lt;EventRecordID&gt;"))
+}
+
+/// A small xorshift generator: kill points differ run to run, and the seed
+/// is printed so a failure can be replayed (`WD_SEED`).
+fn rng() -> impl FnMut(u64) -> u64 {
+    let mut s = std::env::var("WD_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    eprintln!("WD_SEED={s}");
+    move |n| {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s % n
+    }
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("wd-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 #[test]
@@ -206,35 +257,225 @@ fn issue4_modular_input_scheme_and_validation() {
     }
 }
 
-/// Every record once over restarts; after a SIGKILL mid-stream and a
-/// restart no record is lost.
+/// Regression: a log that wrapped around (chunk 8 holds older ids than
+/// chunk 7) resumed inside its chunk 7 lost chunk 8 and 9, whose ids are
+/// below the position's.
+#[test]
+fn issue4_a_wrapped_log_resumes_into_its_older_chunks() {
+    let mut f = EvtxFile::open(&fixture_path("evtx/sample_with_a_bad_chunk_magic.evtx")).unwrap();
+    let mut all = Vec::new();
+    f.read_from(
+        Position::default(),
+        |r, p| {
+            all.push((r.record_id, p));
+            true
+        },
+        |_| (),
+    );
+    let at = all
+        .iter()
+        .position(|(id, _)| *id == 47635)
+        .unwrap_or_else(|| {
+            panic!(
+                "record 47635 in {:?}",
+                all.iter().map(|(i, p)| (*i, p.chunk)).collect::<Vec<_>>()
+            )
+        });
+    let (_, pos) = all[at];
+    assert_eq!(pos.chunk, 7);
+    let mut rest = Vec::new();
+    let mut f = EvtxFile::open(&fixture_path("evtx/sample_with_a_bad_chunk_magic.evtx")).unwrap();
+    f.read_from(
+        pos,
+        |r, _| {
+            rest.push(r.record_id);
+            true
+        },
+        |_| (),
+    );
+    let want: Vec<u64> = all[at + 1..].iter().map(|(id, _)| *id).collect();
+    assert!(want.contains(&45691), "chunk 8 follows");
+    assert_eq!(rest, want);
+}
+
+/// Every record once over restarts, and a second clean run emits nothing.
 #[test]
 fn issue4_checkpoints_resume_without_loss() {
-    let dir = std::env::temp_dir().join(format!("wd-cp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = temp_dir("cp");
     let glob = fixture_path("evtx").join("*.evtx");
     let cfg = config(&dir, &glob.display().to_string());
-    let (all, err) = run_input(&cfg, None);
+    let all = run_input(&cfg, End::Done);
     assert!(
-        err.contains("WARN") && err.contains("chunk"),
-        "damage reported: {err}"
+        all.err.contains("WARN") && all.err.contains("chunk"),
+        "damage reported: {}",
+        all.err
     );
-    assert!(all.len() > 370);
-    let (again, _) = run_input(&cfg, None);
-    assert!(again.is_empty(), "nothing emitted twice after a clean run");
+    assert!(all.events.len() > 370);
+    assert!(all.cut.is_empty());
+    let keys: BTreeSet<_> = all.events.iter().map(|e| key(e)).collect();
+    assert_eq!(keys.len(), all.events.len(), "each record once");
+    let again = run_input(&cfg, End::Done);
+    assert!(
+        again.events.is_empty(),
+        "nothing emitted twice after a clean run"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
 
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut seen: Vec<(String, String)> = Vec::new();
-    for cut in [5_000, 60_000, 150_000] {
-        let (part, _) = run_input(&cfg, Some(cut));
-        seen.extend(part);
+/// Stops the input with `sig` at random points until it has finished, in
+/// fresh checkpoint directories until `stops` runs were stopped, and checks no record was lost.
+/// Returns, per restart, the events it emitted that an earlier run had
+/// already emitted, and the cut events left by the stops.
+fn stopped_at_random(
+    name: &str,
+    sig: rustix::process::Signal,
+    stops: usize,
+) -> (Vec<Vec<String>>, Vec<String>) {
+    let dir = temp_dir(name);
+    let glob = fixture_path("evtx").join("*.evtx");
+    let t0 = Instant::now();
+    let full = run_input(
+        &config(&dir.join("full"), &glob.display().to_string()),
+        End::Done,
+    )
+    .events;
+    let whole = t0.elapsed().as_micros() as u64;
+    let want: BTreeSet<_> = full.iter().collect();
+    assert_eq!(want.len(), full.len());
+    let mut next = rng();
+    let (mut repeats, mut cuts) = (Vec::new(), Vec::new());
+    for campaign in 0.. {
+        if repeats.len() >= stops {
+            break;
+        }
+        assert!(campaign < 200, "too few stops landed");
+        let cfg = config(
+            &dir.join(format!("cp{campaign}")),
+            &glob.display().to_string(),
+        );
+        let mut seen = Vec::<String>::new();
+        for round in 0.. {
+            if round == 400 {
+                let got: BTreeSet<_> = seen.iter().collect();
+                let lost: Vec<_> = full
+                    .iter()
+                    .filter(|e| !got.contains(e))
+                    .map(|e| key(e))
+                    .collect();
+                panic!("the input never finished; missing {lost:?}");
+            }
+            // Anywhere in the time of a whole run.
+            let at = Duration::from_micros(next(whole));
+            let run = run_input(&cfg, End::Signal(at, sig));
+            let before: BTreeSet<_> = seen.iter().cloned().collect();
+            repeats.push(
+                run.events
+                    .iter()
+                    .filter(|e| before.contains(*e))
+                    .cloned()
+                    .collect(),
+            );
+            if !run.cut.is_empty() {
+                cuts.push(run.cut.clone());
+            }
+            seen.extend(run.events);
+            if seen.len() >= full.len() && run_input(&cfg, End::Done).events.is_empty() {
+                break;
+            }
+        }
+        let got: BTreeSet<_> = seen.iter().collect();
+        assert!(
+            want.is_subset(&got),
+            "{} records lost: {:?}",
+            want.difference(&got).count(),
+            want.difference(&got).map(|e| key(e)).collect::<Vec<_>>()
+        );
+        assert!(got.is_subset(&want), "events that are not in the files");
     }
-    let (rest, _) = run_input(&cfg, None);
-    seen.extend(rest);
-    let want: std::collections::BTreeSet<_> = all.iter().cloned().collect();
-    let got: std::collections::BTreeSet<_> = seen.iter().cloned().collect();
-    assert_eq!(want, got, "no record lost across kills");
     let _ = std::fs::remove_dir_all(&dir);
+    (repeats, cuts)
+}
+
+/// A directory input run on splunkd's interval: a file that grows is
+/// continued, a new file is read, and a file replaced by another log under
+/// the same name is read anew (its identity is its first record).
+#[test]
+fn issue4_growing_new_and_replaced_files() {
+    let dir = temp_dir("grow");
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let cfg = config(&dir.join("cp"), &logs.display().to_string());
+    let whole = std::fs::read(fixture_path("evtx/mdec_wmiexec_via_smb.evtx")).unwrap();
+    let live = logs.join("Security.evtx");
+    let keys = |run: &InputRun| run.events.iter().map(|e| key(e)).collect::<Vec<_>>();
+
+    // The header and the first chunk only, as while it is being copied.
+    std::fs::write(&live, &whole[..0x1000 + 0x10000]).unwrap();
+    let first = run_input(&cfg, End::Done);
+    assert!(!first.events.is_empty());
+    std::fs::write(&live, &whole).unwrap();
+    let grown = run_input(&cfg, End::Done);
+    let mut together = keys(&first);
+    together.extend(keys(&grown));
+    let full = run_input(
+        &config(&dir.join("cp-full"), &logs.display().to_string()),
+        End::Done,
+    );
+    assert_eq!(together, keys(&full), "continued where it stopped, once");
+    assert!(!grown.events.is_empty());
+
+    std::fs::copy(
+        fixture_path("evtx/MSExchange_Management_wec.evtx"),
+        logs.join("new.evtx"),
+    )
+    .unwrap();
+    let new = run_input(&cfg, End::Done);
+    assert_eq!(new.events.len(), 1, "the new file only");
+
+    std::fs::copy(fixture_path("evtx/mdec_powerlurk_4103_4104.evtx"), &live).unwrap();
+    let replaced = run_input(&cfg, End::Done);
+    let other = run_input(
+        &config(&dir.join("cp-other"), &live.display().to_string()),
+        End::Done,
+    );
+    assert_eq!(
+        keys(&replaced),
+        keys(&other),
+        "a replaced file is read anew"
+    );
+    assert!(run_input(&cfg, End::Done).events.is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// SIGTERM (how splunkd stops an input) at random points, over and over:
+/// no record lost, none emitted twice, no cut event.
+#[test]
+fn issue4_sigterm_at_any_point_is_exactly_once() {
+    let (repeats, cuts) = stopped_at_random("term", rustix::process::Signal::TERM, 40);
+    let n: usize = repeats.iter().map(Vec::len).sum();
+    assert_eq!(n, 0, "{n} events emitted twice after SIGTERMs");
+    assert!(cuts.is_empty(), "a cut event: {:.300}", cuts[0]);
+}
+
+/// SIGKILL at random points, over and over: no record lost; a restart
+/// repeats at most the one write (≤ 4096 bytes, or one bigger event) the
+/// kill fell after; a cut event is only ever one bigger than 4096 bytes.
+#[test]
+fn issue4_sigkill_at_any_point_loses_nothing_and_repeats_at_most_one_write() {
+    let (repeats, cuts) = stopped_at_random("kill", rustix::process::Signal::KILL, 40);
+    for r in &repeats {
+        let bytes: usize = r.iter().map(String::len).sum();
+        assert!(
+            r.len() <= 1 || bytes <= 4096,
+            "a restart repeated {} events ({bytes} bytes)",
+            r.len()
+        );
+    }
+    for c in &cuts {
+        assert!(c.starts_with("<event "), "cut inside a unit: {c:.200}");
+    }
+    let n: usize = repeats.iter().map(Vec::len).sum();
+    eprintln!("{} SIGKILLs, {n} events repeated", repeats.len());
 }
 
 #[test]
