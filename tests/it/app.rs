@@ -8,7 +8,7 @@
 //!
 //! Without them these tests fail (they never skip silently).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,10 +36,15 @@ const REQUIRED_FILES: &[&str] = &[
     "static/appLogo.png",
     "static/appLogo_2x.png",
     "linux_x86_64/bin/winrmdetect",
+    "linux_x86_64/bin/evtx_input",
+    "default/inputs.conf",
+    "README/inputs.conf.spec",
 ];
 
 const LINUX_BIN: &str = "winrmdetect/linux_x86_64/bin/winrmdetect";
 const WINDOWS_BIN: &str = "winrmdetect/windows_x86_64/bin/winrmdetect.exe";
+const LINUX_INPUT: &str = "winrmdetect/linux_x86_64/bin/evtx_input";
+const WINDOWS_INPUT: &str = "winrmdetect/windows_x86_64/bin/evtx_input.exe";
 
 // ---------------------------------------------------------------------------
 // helpers
@@ -294,7 +299,9 @@ fn app_package_layout_and_file_modes() {
         match e.mode.chars().next() {
             Some('d') => assert_eq!(e.mode, "drwxr-xr-x", "directory {} should be 755", e.path),
             Some('-') => {
-                let expected = if e.path == LINUX_BIN || e.path == WINDOWS_BIN {
+                let expected = if [LINUX_BIN, WINDOWS_BIN, LINUX_INPUT, WINDOWS_INPUT]
+                    .contains(&e.path.as_str())
+                {
                     "-rwxr-xr-x"
                 } else {
                     "-rw-r--r--"
@@ -323,6 +330,11 @@ fn app_package_layout_and_file_modes() {
         .unwrap_or_else(|| panic!("{LINUX_BIN} missing"));
     assert_eq!(linux.mode, "-rwxr-xr-x", "{LINUX_BIN} must be 755");
     let windows = entries.iter().any(|e| e.path == WINDOWS_BIN);
+    assert_eq!(
+        windows,
+        entries.iter().any(|e| e.path == WINDOWS_INPUT),
+        "both Windows programs or neither"
+    );
     println!(
         "package {}: {} entries, windows binary {}",
         tgz.display(),
@@ -451,11 +463,15 @@ fn check_saved_searches_and_macros(app: &Path) -> (usize, usize) {
     (searches.len(), macros.len())
 }
 
-/// The Linux binary is a static-pie x86-64 ELF; the Windows one (if any) a PE.
+/// The Linux programs are static-pie x86-64 ELFs; the Windows ones (if any) PEs.
 fn check_binaries(app: &Path) {
     assert_static_pie_x86_64(&app.join("linux_x86_64/bin/winrmdetect"));
-    let exe = app.join("windows_x86_64/bin/winrmdetect.exe");
-    if exe.exists() {
+    assert_static_pie_x86_64(&app.join("linux_x86_64/bin/evtx_input"));
+    for exe in ["winrmdetect.exe", "evtx_input.exe"] {
+        let exe = app.join("windows_x86_64/bin").join(exe);
+        if !exe.exists() {
+            continue;
+        }
         let bytes = fs::read(&exe).unwrap_or_else(|e| panic!("reading {}: {e}", exe.display()));
         assert!(
             bytes.starts_with(b"MZ"),
@@ -463,6 +479,52 @@ fn check_binaries(app: &Path) {
             exe.display()
         );
     }
+}
+
+/// The packaged modular input: its scheme (from the packaged Linux binary)
+/// declares exactly the parameters README/inputs.conf.spec documents, and
+/// default/inputs.conf sets the sourcetype the add-on's extractions need.
+#[test]
+fn app_package_modular_input_matches_its_spec() {
+    let tgz = app_tgz();
+    let (_tmp, app) = extract_app(&tgz);
+    let out = Command::new(app.join("linux_x86_64/bin/evtx_input"))
+        .arg("--scheme")
+        .output()
+        .expect("running the packaged evtx_input");
+    assert!(out.status.success());
+    let scheme = String::from_utf8(out.stdout).unwrap();
+    let args: BTreeSet<String> = scheme
+        .split("<arg name=\"")
+        .skip(1)
+        .map(|a| a.split('"').next().unwrap().to_string())
+        .collect();
+    let spec = read_text(&app.join("README/inputs.conf.spec"));
+    let mut documented = BTreeSet::new();
+    let mut in_stanza = false;
+    for line in spec.lines() {
+        if line.starts_with('[') {
+            in_stanza = line == "[evtx_input://<name>]";
+        } else if in_stanza && !line.starts_with(['#', '*', ' ']) {
+            if let Some((k, _)) = line.split_once(" = ") {
+                documented.insert(k.to_string());
+            }
+        }
+    }
+    assert_eq!(
+        args, documented,
+        "scheme arguments vs README/inputs.conf.spec"
+    );
+    assert!(scheme.contains("<streaming_mode>xml</streaming_mode>"));
+    let inputs = parse_conf(&app.join("default/inputs.conf"));
+    assert_eq!(
+        conf_value(&inputs, "inputs.conf", "evtx_input", "sourcetype"),
+        "XmlWinEventLog"
+    );
+    let interval: u64 = conf_value(&inputs, "inputs.conf", "evtx_input", "interval")
+        .parse()
+        .expect("a numeric interval");
+    assert!(interval > 0);
 }
 
 #[test]
