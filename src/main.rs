@@ -4,6 +4,11 @@
 
 use std::process::ExitCode;
 
+/// mimalloc rather than the platform's allocator: musl's made the static
+/// Linux build about three times slower (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     match winrmdetect::cli::main_with(std::env::args_os().skip(1).collect()) {
         Ok(code) => code,

@@ -536,24 +536,28 @@ fn load_v1(path: &Path) -> Position {
 }
 
 fn escape(out: &mut Vec<u8>, s: &str) {
-    for c in s.bytes() {
-        match c {
-            b'&' => out.extend_from_slice(b"&amp;"),
-            b'<' => out.extend_from_slice(b"&lt;"),
-            b'>' => out.extend_from_slice(b"&gt;"),
-            c => out.push(c),
-        }
+    let b = s.as_bytes();
+    let mut from = 0;
+    for i in memchr::memchr3_iter(b'&', b'<', b'>', b) {
+        out.extend_from_slice(&b[from..i]);
+        out.extend_from_slice(match b[i] {
+            b'&' => b"&amp;",
+            b'<' => b"&lt;",
+            _ => b"&gt;",
+        });
+        from = i + 1;
     }
+    out.extend_from_slice(&b[from..]);
 }
 
 /// One `<event>` element.
 pub fn event_xml(out: &mut Vec<u8>, stanza: &Stanza, r: &Rendered) {
     out.extend_from_slice(b"<event stanza=\"");
     escape(out, &stanza.name.replace('"', "&quot;"));
-    out.extend_from_slice(
-        format!("\" unbroken=\"1\"><time>{:.3}</time><source>", r.time).as_bytes(),
-    );
-    escape(out, &format!("XmlWinEventLog:{}", r.channel));
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "\" unbroken=\"1\"><time>{:.3}</time><source>", r.time);
+    out.extend_from_slice(b"XmlWinEventLog:");
+    escape(out, &r.channel);
     out.extend_from_slice(b"</source><sourcetype>XmlWinEventLog</sourcetype>");
     if let Some(i) = &stanza.index {
         out.extend_from_slice(b"<index>");

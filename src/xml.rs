@@ -40,6 +40,11 @@ pub fn parse_event(raw: &str) -> Option<PairsEvent<'static>> {
             X::Empty(e) => {
                 let name = local(&e);
                 system_attrs(&path, &name, &e, &mut pairs);
+                // `<Data/>` (how the add-on renders an empty value) still
+                // takes its place among the unnamed ones.
+                if name == "Data" && path.last().map(String::as_str) == Some("EventData") {
+                    data_field(&mut pairs, &mut unnamed, attr(&e, "Name"), String::new());
+                }
             }
             X::Text(t) => {
                 if let Ok(s) = t.unescape() {
@@ -65,15 +70,7 @@ pub fn parse_event(raw: &str) -> Option<PairsEvent<'static>> {
                         pairs.push((name.into(), value.into()));
                     }
                     ("EventData", "Data") => {
-                        let key = match data_name.take() {
-                            Some(n) => n,
-                            None => {
-                                unnamed += 1;
-                                pairs.push(("Data".into(), value.clone().into()));
-                                format!("Data_{unnamed}")
-                            }
-                        };
-                        pairs.push((key.into(), value.into()));
+                        data_field(&mut pairs, &mut unnamed, data_name.take(), value)
                     }
                     ("RenderingInfo", "Message") => pairs.push(("Message".into(), value.into())),
                     _ if (in_section("UserData") || in_section("ProcessingErrorData"))
@@ -89,6 +86,24 @@ pub fn parse_event(raw: &str) -> Option<PairsEvent<'static>> {
         }
     }
     has_event_id.then_some(PairsEvent { pairs })
+}
+
+/// One `<Data>`: by its `Name`, or as `Data` and `Data_<n>` when unnamed.
+fn data_field(
+    pairs: &mut Vec<(Cow<'static, str>, Cow<'static, str>)>,
+    unnamed: &mut usize,
+    name: Option<String>,
+    value: String,
+) {
+    let key = match name {
+        Some(n) => n,
+        None => {
+            *unnamed += 1;
+            pairs.push(("Data".into(), value.clone().into()));
+            format!("Data_{unnamed}")
+        }
+    };
+    pairs.push((key.into(), value.into()));
 }
 
 fn local(e: &BytesStart<'_>) -> String {

@@ -4,6 +4,11 @@
 
 use std::process::ExitCode;
 
+/// mimalloc rather than the platform's allocator: musl's made the static
+/// Linux build about three times slower (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match winrmdetect::modinput::main_with(&args) {

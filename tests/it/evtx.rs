@@ -88,6 +88,23 @@ fn issue4_rendering_agrees_with_the_csv_of_the_same_file() {
     assert!(compared > 100, "{compared} field values compared");
 }
 
+/// Regression (found by `examples/evtx_conformance.rs`): an empty unnamed
+/// `<Data/>` was not counted, so the 800 event's `Data_2` held the third
+/// value.
+#[test]
+fn issue4_an_empty_data_keeps_its_place_among_unnamed_data() {
+    let (recs, _) = records("mdec_powerlurk_4103_4104.evtx");
+    let r = recs
+        .iter()
+        .find(|r| r.xml.contains("<EventRecordID>28810<"))
+        .expect("record 28810");
+    assert!(r.xml.contains("<EventData><Data/><Data>"), "{}", r.xml);
+    let ev = winrmdetect::xml::parse_event(&r.xml).unwrap();
+    assert_eq!(field(&ev, "Data_1"), "");
+    assert!(field(&ev, "Data_2").starts_with("\tDetailSequence=1"));
+    assert!(field(&ev, "Data_3").starts_with("CommandInvocation(PSConsoleHostReadline)"));
+}
+
 fn field(ev: &winrmdetect::event::PairsEvent, name: &str) -> String {
     ev.pairs
         .iter()
