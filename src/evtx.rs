@@ -437,17 +437,29 @@ impl<'t, 'a> TreeRender<'t, 'a> {
         use evtx::binxml::value_variant::BinXmlValue as V;
         use evtx::model::ir::{Node, Text};
         let utf16 = |s: &mut String, b: &[u8]| {
-            // ASCII (most of any log) a byte at a time, the rest decoded.
-            let ascii = b
-                .chunks_exact(2)
-                .take_while(|c| c[1] == 0 && c[0] < 0x80)
-                .count();
-            s.reserve(b.len() / 2);
-            s.extend(b[..ascii * 2].iter().step_by(2).map(|&c| char::from(c)));
-            let units = b[ascii * 2..]
-                .chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]]));
-            s.extend(char::decode_utf16(units).map(|c| c.unwrap_or('\u{fffd}')));
+            // ASCII (most of any log) in blocks through a small buffer, the
+            // rest decoded.
+            let mut buf = [0u8; 128];
+            let mut at = 0;
+            while at + 1 < b.len() {
+                let mut n = 0;
+                while n < buf.len() && at + 1 < b.len() && b[at + 1] == 0 && b[at] < 0x80 {
+                    buf[n] = b[at];
+                    n += 1;
+                    at += 2;
+                }
+                if let Ok(ascii) = std::str::from_utf8(&buf[..n]) {
+                    s.push_str(ascii);
+                }
+                if n < buf.len() && at + 1 < b.len() {
+                    // A non-ASCII unit: decode from it to the end.
+                    let tail = b[at..]
+                        .chunks_exact(2)
+                        .map(|c| u16::from_le_bytes([c[0], c[1]]));
+                    s.extend(char::decode_utf16(tail).map(|c| c.unwrap_or('\u{fffd}')));
+                    break;
+                }
+            }
         };
         match n {
             Node::Text(Text::Utf16(s)) => utf16(&mut self.text, s.as_bytes()),
@@ -466,6 +478,35 @@ impl<'t, 'a> TreeRender<'t, 'a> {
                     }
                 }
                 V::EvtHandle | V::BinXmlType(_) | V::EvtXml => return None,
+                // The common scalars without the crate's `Display` (which
+                // allocates twice per value); the same text.
+                V::UInt8Type(v) => write_display(&mut self.text, v),
+                V::UInt16Type(v) => write_display(&mut self.text, v),
+                V::UInt32Type(v) => write_display(&mut self.text, v),
+                V::UInt64Type(v) => write_display(&mut self.text, v),
+                V::Int8Type(v) => write_display(&mut self.text, v),
+                V::Int16Type(v) => write_display(&mut self.text, v),
+                V::Int32Type(v) => write_display(&mut self.text, v),
+                V::Int64Type(v) => write_display(&mut self.text, v),
+                V::HexInt32Type(v) => write_display(&mut self.text, format_args!("0x{v:x}")),
+                V::HexInt64Type(v) => write_display(&mut self.text, format_args!("0x{v:x}")),
+                V::FileTimeType(ts) | V::SysTimeType(ts)
+                    if (0..253_402_300_800).contains(&ts.as_second()) =>
+                {
+                    let secs = ts.as_second();
+                    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+                    let (y, m, d) = civil_from_days(days);
+                    write_display(
+                        &mut self.text,
+                        format_args!(
+                            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
+                            sod / 3600,
+                            sod / 60 % 60,
+                            sod % 60,
+                            ts.subsec_microsecond()
+                        ),
+                    )
+                }
                 other => {
                     use std::fmt::Write;
                     write!(self.text, "{other}").ok()?;
@@ -475,6 +516,26 @@ impl<'t, 'a> TreeRender<'t, 'a> {
         }
         Some(())
     }
+}
+
+fn write_display(s: &mut String, v: impl std::fmt::Display) {
+    use std::fmt::Write;
+    // Writing into a String cannot fail.
+    let _ = write!(s, "{v}");
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// XML-escapes text and attribute values as Windows' renderer does. Runs
@@ -624,5 +685,13 @@ mod tests {
         }
         assert!(same > 370, "{same} records compared");
         assert!(fallback * 100 <= same, "{fallback} records fell back");
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(2_932_896), (9999, 12, 31));
     }
 }

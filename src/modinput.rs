@@ -536,15 +536,20 @@ fn load_v1(path: &Path) -> Position {
 }
 
 fn escape(out: &mut Vec<u8>, s: &str) {
+    // A byte loop: in rendered XML the special bytes are too close together
+    // for a vectorised search to pay.
     let b = s.as_bytes();
+    out.reserve(b.len() + b.len() / 4);
     let mut from = 0;
-    for i in memchr::memchr3_iter(b'&', b'<', b'>', b) {
-        out.extend_from_slice(&b[from..i]);
-        out.extend_from_slice(match b[i] {
+    for (i, c) in b.iter().enumerate() {
+        let entity: &[u8] = match c {
             b'&' => b"&amp;",
             b'<' => b"&lt;",
-            _ => b"&gt;",
-        });
+            b'>' => b"&gt;",
+            _ => continue,
+        };
+        out.extend_from_slice(&b[from..i]);
+        out.extend_from_slice(entity);
         from = i + 1;
     }
     out.extend_from_slice(&b[from..]);
