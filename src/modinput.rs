@@ -8,15 +8,16 @@
 //!   timestamp, so a renamed or copied file is the same log and a replaced
 //!   one is new) in `checkpoint_dir`: two fixed slots with a sequence number
 //!   and a checksum, written in turn ([`Checkpoint`]).
-//! * Exactly once: events are packed into writes of at most `PIPE_BUF`
-//!   bytes (one system call on an unbuffered stdout, so a pipe holds a unit
-//!   whole or not at all), and each write is followed by a commit of the
-//!   position it covers. SIGTERM and SIGINT (how splunkd stops an input)
+//! * Exactly once: events are packed into units written with one system
+//!   call each on an unbuffered stdout, each followed by a commit of the
+//!   position it covers. A unit lands whole or not at all: it is at most
+//!   `PIPE_BUF` (4096) bytes, or at most the room the pipe has (up to
+//!   64 KiB; Linux), so the write does not wait and a kill cannot cut it. SIGTERM and SIGINT (how splunkd stops an input)
 //!   set a flag read between a commit and the next write, so a stop repeats
 //!   and loses nothing. A SIGKILL cannot be caught: landing between a write
 //!   and its commit (two system calls) it repeats that one unit on restart,
-//!   and it never loses one. An event bigger than `PIPE_BUF` is written in
-//!   several pieces and a kill inside it leaves a cut event.
+//!   and it never loses one. An event bigger than the unit may be cut by a
+//!   kill while the pipe is full.
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -584,10 +585,43 @@ pub fn event_xml(out: &mut Vec<u8>, stanza: &Stanza, r: &Rendered) {
     out.extend_from_slice(b"</data><done/></event>\n");
 }
 
-/// Bytes one write to a pipe delivers whole (`PIPE_BUF` on Linux): events
-/// are packed into writes of at most this size (a bigger event goes alone),
-/// and the checkpoint is committed after each write.
-const UNIT: usize = 4096;
+/// Bytes one write to a pipe delivers whole whatever happens (`PIPE_BUF`
+/// on Linux): the least a unit of events may be.
+const PIPE_BUF: usize = 4096;
+
+/// The most a unit of events may be: a write this size, into a pipe with
+/// room for it, does not wait, so it lands whole too.
+const MAX_UNIT: usize = 65536;
+
+/// How many bytes the next write to standard output can take without
+/// waiting (so it lands whole even if the process is killed): what
+/// [`stream`] sizes its writes by.
+pub type Room<'a> = dyn FnMut() -> usize + 'a;
+
+/// The room of standard output. Linux: for a pipe, its free pages less two
+/// (a partly read and a partly written one), after its size is raised to
+/// 1 MiB; for a file, [`MAX_UNIT`]. Elsewhere `PIPE_BUF`: no more is known.
+pub fn stdout_room(out: &std::fs::File) -> Box<Room<'_>> {
+    #[cfg(target_os = "linux")]
+    {
+        if let Ok(size) = rustix::pipe::fcntl_getpipe_size(out) {
+            let size = rustix::pipe::fcntl_setpipe_size(out, 1 << 20).unwrap_or(size);
+            return Box::new(move || match rustix::io::ioctl_fionread(out) {
+                Ok(queued) => {
+                    let used = (queued as usize).div_ceil(PIPE_BUF) + 2;
+                    (size / PIPE_BUF).saturating_sub(used) * PIPE_BUF
+                }
+                Err(_) => 0,
+            });
+        }
+        Box::new(|| MAX_UNIT)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = out;
+        Box::new(|| PIPE_BUF)
+    }
+}
 
 /// Records filtered out in a row after which the position is committed
 /// though nothing was written.
@@ -596,7 +630,12 @@ const IDLE_COMMIT: u64 = 4096;
 /// Streams every stanza's new records to `out`, stopping between two
 /// committed writes once `stop` is set. Problems with one file are
 /// ERROR/WARN lines on stderr and the other files go on.
-pub fn stream<W: Write>(config: &InputConfig, out: &mut W, stop: &AtomicBool) -> Result<()> {
+pub fn stream<W: Write>(
+    config: &InputConfig,
+    out: &mut W,
+    room: &mut Room<'_>,
+    stop: &AtomicBool,
+) -> Result<()> {
     let io = |e| Error::io("writing events", e);
     out.write_all(b"<stream>\n").map_err(io)?;
     if !config.checkpoint_dir.as_os_str().is_empty() {
@@ -617,7 +656,7 @@ pub fn stream<W: Write>(config: &InputConfig, out: &mut W, stop: &AtomicBool) ->
             if stop.load(Ordering::Relaxed) {
                 break 'stanzas;
             }
-            if let Err(e) = stream_file(config, s, &f, out, stop) {
+            if let Err(e) = stream_file(config, s, &f, out, room, stop) {
                 if e.is_peer_gone() {
                     return Err(e);
                 }
@@ -634,6 +673,7 @@ fn stream_file<W: Write>(
     s: &Stanza,
     f: &Path,
     out: &mut W,
+    room: &mut Room<'_>,
     stop: &AtomicBool,
 ) -> Result<()> {
     let Some(id) = identity(f)? else {
@@ -642,6 +682,10 @@ fn stream_file<W: Write>(
     };
     let mut cp = Checkpoint::open(&checkpoint_path(&config.checkpoint_dir, &s.name, &id), f)?;
     let mut file = EvtxFile::open(f)?;
+    // The size of the unit being filled: the room the pipe has now (it only
+    // grows until we write), at least PIPE_BUF, at most MAX_UNIT.
+    let mut fit = || room().clamp(PIPE_BUF, MAX_UNIT);
+    let mut cap = fit();
     let mut write = |unit: &mut Vec<u8>, pos: Position, cp: &mut Checkpoint| -> Result<()> {
         out.write_all(unit)
             .and_then(|()| out.flush())
@@ -649,7 +693,7 @@ fn stream_file<W: Write>(
         unit.clear();
         cp.commit(pos)
     };
-    let (mut unit, mut event) = (Vec::with_capacity(UNIT), Vec::new());
+    let (mut unit, mut event) = (Vec::with_capacity(MAX_UNIT), Vec::new());
     // What the unit covers: every record up to `upto` is in it or filtered.
     let (mut upto, mut idle, mut failed) = (cp.position, 0u64, None);
     file.read_from(
@@ -662,11 +706,12 @@ fn stream_file<W: Write>(
                 idle = 0;
                 event.clear();
                 event_xml(&mut event, s, &r);
-                if !unit.is_empty() && unit.len() + event.len() > UNIT {
+                if !unit.is_empty() && unit.len() + event.len() > cap {
                     if let Err(e) = write(&mut unit, upto, &mut cp) {
                         failed = Some(e);
                         return false;
                     }
+                    cap = fit();
                     if stop.load(Ordering::Relaxed) {
                         return false;
                     }
@@ -737,7 +782,9 @@ pub fn main_with(args: &[String]) -> Result<std::process::ExitCode> {
                 signal_hook::flag::register(*sig, Arc::clone(&stop))
                     .map_err(|e| Error::io("installing signal handlers", e))?;
             }
-            stream(&config, &mut raw_stdout()?, &stop)?;
+            let out = raw_stdout()?;
+            let mut room = stdout_room(&out);
+            stream(&config, &mut &out, &mut *room, &stop)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(other) => Err(Error::Input(format!(
