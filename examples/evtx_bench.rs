@@ -53,24 +53,6 @@ fn children_cpu() -> f64 {
     (f.get(13).unwrap_or(&0.0) + f.get(14).unwrap_or(&0.0)) / 100.0
 }
 
-fn evtx_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            evtx_files(&p, out);
-        } else if p
-            .extension()
-            .is_some_and(|x| x.eq_ignore_ascii_case("evtx"))
-        {
-            out.push(p);
-        }
-    }
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |name: &str| {
@@ -91,14 +73,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let work = std::env::temp_dir().join(format!("wd-evtx-bench-{}", std::process::id()));
     let corpus = work.join("corpus");
     std::fs::create_dir_all(&corpus)?;
-    let mut fixtures = Vec::new();
-    match arg("--from") {
-        Some(dir) => evtx_files(&PathBuf::from(dir), &mut fixtures),
+    let fixtures = match arg("--from") {
+        Some(dir) => winrmdetect::modinput::expand(&dir)?,
         None => {
-            evtx_files(&root.join("tests/fixtures/evtx"), &mut fixtures);
-            fixtures.retain(|p| !p.to_string_lossy().contains("bad_chunk"));
+            let mut f =
+                winrmdetect::modinput::expand(&root.join("tests/fixtures/evtx").to_string_lossy())?;
+            f.retain(|p| !p.to_string_lossy().contains("bad_chunk"));
+            f
         }
-    }
+    };
     if fixtures.is_empty() {
         return Err("no .evtx files".into());
     }

@@ -24,24 +24,6 @@ use winrmdetect::evtx::{parse_system_time, EvtxFile, Position};
 /// CSV columns that are not fields of the XML.
 const NOT_FIELDS: [&str; 6] = ["_time", "host", "source", "sourcetype", "_raw", "orig_file"];
 
-fn evtx_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            evtx_files(&p, out);
-        } else if p
-            .extension()
-            .is_some_and(|x| x.eq_ignore_ascii_case("evtx"))
-        {
-            out.push(p);
-        }
-    }
-}
-
 type Row = HashMap<String, String>;
 
 /// CSV rows by `orig_file`.
@@ -94,8 +76,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let data = std::env::args()
         .nth(1)
         .map_or_else(|| PathBuf::from("../shared/data"), PathBuf::from);
-    let mut files = Vec::new();
-    evtx_files(&data.join("evtx"), &mut files);
+    let files = winrmdetect::modinput::expand(&data.join("evtx").to_string_lossy())?;
     if files.is_empty() {
         return Err(format!("no .evtx under {}", data.join("evtx").display()).into());
     }

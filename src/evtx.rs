@@ -640,19 +640,12 @@ mod tests {
     /// every file below `WD_EVTX_DIR` as well, to run it over more data).
     #[test]
     fn tree_rendering_equals_the_xml_route() {
-        let mut files = vec![];
         let mut dirs = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/evtx")];
         dirs.extend(std::env::var_os("WD_EVTX_DIR").map(PathBuf::from));
-        while let Some(d) = dirs.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    dirs.push(p);
-                } else if p.extension().is_some_and(|x| x == "evtx") {
-                    files.push(p);
-                }
-            }
-        }
+        let files: Vec<PathBuf> = dirs
+            .iter()
+            .flat_map(|d| crate::modinput::expand(&d.to_string_lossy()).unwrap())
+            .collect();
         let (mut same, mut fallback) = (0, 0);
         for f in &files {
             let mut parser = evtx::EvtxParser::from_path(f).unwrap();

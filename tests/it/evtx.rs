@@ -287,6 +287,8 @@ fn issue4_filters_host_override_and_a_non_evtx_file() {
     )
     .unwrap();
     std::fs::write(logs.join("junk.evtx"), "not a log").unwrap();
+    // A file that vanished between the listing and the reading.
+    std::os::unix::fs::symlink(dir.join("nowhere.evtx"), logs.join("gone.evtx")).unwrap();
     let stanza = |name: &str, params: &str| {
         format!(
             "<input><checkpoint_dir>{}</checkpoint_dir><configuration><stanza name=\"evtx_input://{name}\"><param name=\"path\">{}</param>{params}</stanza></configuration></input>",
@@ -320,6 +322,11 @@ fn issue4_filters_host_override_and_a_non_evtx_file() {
             && run.err.contains("junk.evtx")
             && run.err.contains("not an EVTX file"),
         "{}",
+        run.err
+    );
+    assert!(
+        run.err.contains("gone.evtx"),
+        "a vanished file is named: {}",
         run.err
     );
 
