@@ -2,6 +2,8 @@
 //! result to an exit code. A broken pipe (splunkd closed our stdout) is a
 //! normal end, as in ripgrep.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 /// mimalloc rather than the platform's allocator: musl's made the static

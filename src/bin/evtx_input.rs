@@ -2,6 +2,8 @@
 //! (`winrmdetect::modinput`); this maps its result to an exit code. Errors
 //! go to stderr with a level, which splunkd writes to splunkd.log.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 /// mimalloc rather than the platform's allocator: musl's made the static

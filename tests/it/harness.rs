@@ -391,6 +391,19 @@ pub fn run_binary(input: Vec<u8>, env: &[(&str, &str)]) -> Run {
     writer.join().unwrap();
     let out = reader.join().unwrap();
     let stderr = err_reader.join().unwrap();
+    // Issue 5: nothing from searchinfo that identifies or authorises a
+    // search ever reaches stderr (splunkd writes it to search.log).
+    for secret in [
+        "fake-key-for-tests",
+        "https://127.0.0.1:8089",
+        "1700000000.42",
+        "index%3Dwineventlog",
+    ] {
+        assert!(
+            !stderr.contains(secret),
+            "{secret} from searchinfo reached stderr:\n{stderr}"
+        );
+    }
     let (replies, stray) = parse_replies(&out);
     Run {
         replies,
