@@ -440,3 +440,105 @@ fn in_memory_loop_matches_the_binary() {
         assert_eq!((&a.meta, &a.body), (&b.meta, &b.body));
     }
 }
+
+/// Issue 5's bad-input matrix, the cases the tests above do not already
+/// cover. Each: the expected answer, no panic, no hang (the harness's time
+/// bound), and every event that could be passed through was.
+#[test]
+fn issue5_bad_input_matrix_fatal_cases() {
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("EOF inside a header", b"chunked 1.0,5".to_vec()),
+        (
+            "metadata length smaller than the metadata",
+            b"chunked 1.0,10,0\n{\"action\":\"getinfo\"}".to_vec(),
+        ),
+        ("action of the wrong type", frame("{\"action\":5}", b"")),
+        ("unknown action", frame("{\"action\":\"explode\"}", b"")),
+        (
+            "length larger than the data, then EOF",
+            [getinfo(&[]), b"chunked 1.0,2,500\n{}a,b\n1,2\n".to_vec()].concat(),
+        ),
+        (
+            "repeated argument",
+            getinfo(&["alerts_only=true", "alerts_only=false"]),
+        ),
+        ("malformed argument", getinfo(&["min_score=high"])),
+    ];
+    for (what, input) in cases {
+        let run = run_binary(input, &[]);
+        let last = run
+            .replies
+            .last()
+            .unwrap_or_else(|| panic!("{what}: no reply"));
+        assert!(
+            last.error().is_some() && last.finished(),
+            "{what}: {:?}",
+            last.meta
+        );
+        assert_ne!(run.exit_code, Some(0), "{what}");
+        assert!(run.stray.is_empty(), "{what}: bytes outside frames");
+        assert!(!run.stderr.contains("panicked"), "{what}: {}", run.stderr);
+    }
+}
+
+/// CSV the Splunk side should never send but might: each body is answered
+/// with every row passed through unchanged, in order.
+#[test]
+fn issue5_bad_input_matrix_csv_passes_through() {
+    let bodies: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "embedded CR/LF in a quoted field",
+            b"Image,CommandLine\n\"C:\\\\a.exe\",\"line1\r\nline2\"\nC:\\\\b.exe,plain\n".to_vec(),
+        ),
+        ("ragged rows", b"a,b,c\n1\n1,2,3,4\n".to_vec()),
+        ("header only", b"a,b,c\n".to_vec()),
+    ];
+    for (what, body) in bodies {
+        let run = run_binary(session(&[], std::slice::from_ref(&body)), &[]);
+        assert!(
+            run.replies.iter().all(|r| r.error().is_none()),
+            "{what}: {:?}",
+            run.replies.last().map(|r| &r.meta)
+        );
+        assert_eq!(run.exit_code, Some(0), "{what}: {}", run.stderr);
+        assert_passthrough(&input_rows(&body), &run.rows());
+    }
+}
+
+/// Bodies the harness's own CSV reading refuses: the reply holds the input
+/// rows' bytes unchanged, in order, each followed by our (empty) columns.
+/// An unbalanced quote makes the rest of the body one field, which is
+/// copied as it came: Splunk reads the reply as it read the request.
+#[test]
+fn issue5_bad_input_matrix_raw_pass_through() {
+    for (what, body, rows) in [
+        (
+            "malformed __mv_ field",
+            &b"Image,__mv_Image,Computer\nC:\\a.exe,$unterminated$$,SRV\n"[..],
+            &[&b"C:\\a.exe,$unterminated$$,SRV,"[..]][..],
+        ),
+        (
+            "unbalanced quote",
+            b"Image,Computer\nC:\\a.exe,SRV1\n\"C:\\b.exe,SRV2\nC:\\c.exe,SRV3\n",
+            &[b"C:\\a.exe,SRV1,", b"\"C:\\b.exe,SRV2\nC:\\c.exe,SRV3"],
+        ),
+    ] {
+        let run = run_binary_unchecked(session(&[], &[body.to_vec()]));
+        assert_eq!(run.exit_code, Some(0), "{what}: {}", run.stderr);
+        let out: Vec<u8> = run.replies.iter().flat_map(|r| r.body.clone()).collect();
+        let mut at = 0;
+        for row in rows {
+            let found = out[at..]
+                .windows(row.len())
+                .position(|w| w == *row)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{what}: {:?} not passed through",
+                        String::from_utf8_lossy(row)
+                    )
+                });
+            at += found + row.len();
+        }
+        assert!(!run.stderr.contains("panicked"), "{what}: {}", run.stderr);
+    }
+}
