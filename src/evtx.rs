@@ -3,8 +3,10 @@
 //! `<Event xmlns='…'>…</Event>` per record, single-quoted attributes, no XML
 //! declaration, empty elements self-closed, GUIDs in braces, text escaped
 //! (`&`, `<`, `>`, `"`, `'`). The add-on's field extractions only match
-//! `<Data Name='…'>`, which is why the crate's own (double-quoted) XML is
-//! re-serialized here.
+//! `<Data Name='…'>`, so the crate's own (double-quoted) XML will not do.
+//! Records are rendered straight from the crate's tree (`render_tree`);
+//! what that does not take goes the long way: the crate's XML, parsed and
+//! re-serialized ([`render`]). A test checks both agree on every record.
 //!
 //! [`EvtxFile`] walks chunks and records from a resume point and reports
 //! damaged chunks and records instead of stopping.
