@@ -600,7 +600,8 @@ pub type Room<'a> = dyn FnMut() -> usize + 'a;
 
 /// The room of standard output. Linux: for a pipe, its free pages less two
 /// (a partly read and a partly written one), after its size is raised to
-/// 1 MiB; for a file, [`MAX_UNIT`]. Elsewhere `PIPE_BUF`: no more is known.
+/// 1 MiB; for a file, 64 KiB (the most a unit may be). Elsewhere
+/// `PIPE_BUF`: no more is known.
 pub fn stdout_room(out: &std::fs::File) -> Box<Room<'_>> {
     #[cfg(target_os = "linux")]
     {
