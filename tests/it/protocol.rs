@@ -326,6 +326,12 @@ fn fatal_protocol_errors_get_an_error_reply() {
         ("huge length", b"chunked 1.0,2,99999999999999\n{}".to_vec()),
         ("second getinfo", [getinfo(&[]), getinfo(&[])].concat()),
     ];
+    assert_fatal(cases);
+}
+
+/// Each input ends in a finished `error` reply and a non-zero exit, with
+/// nothing outside frames and no panic.
+fn assert_fatal(cases: Vec<(&str, Vec<u8>)>) {
     for (what, input) in cases {
         let run = run_binary(input, &[]);
         let last = run
@@ -338,7 +344,8 @@ fn fatal_protocol_errors_get_an_error_reply() {
             last.meta
         );
         assert_ne!(run.exit_code, Some(0), "{what}");
-        assert!(run.stray.is_empty(), "{what}");
+        assert!(run.stray.is_empty(), "{what}: bytes outside frames");
+        assert!(!run.stderr.contains("panicked"), "{what}: {}", run.stderr);
     }
 }
 
@@ -464,21 +471,7 @@ fn issue5_bad_input_matrix_fatal_cases() {
         ),
         ("malformed argument", getinfo(&["min_score=high"])),
     ];
-    for (what, input) in cases {
-        let run = run_binary(input, &[]);
-        let last = run
-            .replies
-            .last()
-            .unwrap_or_else(|| panic!("{what}: no reply"));
-        assert!(
-            last.error().is_some() && last.finished(),
-            "{what}: {:?}",
-            last.meta
-        );
-        assert_ne!(run.exit_code, Some(0), "{what}");
-        assert!(run.stray.is_empty(), "{what}: bytes outside frames");
-        assert!(!run.stderr.contains("panicked"), "{what}: {}", run.stderr);
-    }
+    assert_fatal(cases);
 }
 
 /// CSV the Splunk side should never send but might: each body is answered
