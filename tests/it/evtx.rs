@@ -124,6 +124,59 @@ fn issue4_damaged_chunks_are_skipped_and_reported() {
     );
 }
 
+/// (chunk, record id) of every record read, and the damage reports.
+fn read_positions<R: std::io::Read + std::io::Seek + 'static>(
+    mut f: EvtxFile<R>,
+) -> (Vec<(u64, u64)>, Vec<String>) {
+    let (mut read, mut damage) = (Vec::new(), Vec::new());
+    f.read_from(
+        Position::default(),
+        |r, pos| {
+            read.push((pos.chunk, r.record_id));
+            true
+        },
+        |d| damage.push(d.to_string()),
+    );
+    (read, damage)
+}
+
+/// Found by the `evtx_chunk` fuzz target: a damaged chunk whose string
+/// table links loop (A → B → A) hung the evtx crate. The chunk is now
+/// reported as damaged and every record of the other chunks is read.
+#[test]
+fn issue5_fuzz_evtx_string_table_loop_is_damage_not_a_hang() {
+    let path = fixture_path("evtx/mdec_wmiexec_via_smb.evtx");
+    let (all, _) = read_positions(EvtxFile::open(&path).unwrap());
+    let mut file = std::fs::read(&path).unwrap();
+    // Chunk 0 starts at 4096; slot 0 of its string table points at 0x300,
+    // whose link points at 0x340, whose link points back at 0x300.
+    for (at, v) in [(128, 0x300u32), (0x300, 0x340), (0x340, 0x300)] {
+        file[4096 + at..4096 + at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    let on_loop = winrmdetect::evtx::string_table_loop(&file[4096..4096 + 65536]);
+    assert!(matches!(on_loop, Some(0x300 | 0x340)), "{on_loop:?}");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let f = EvtxFile::from_reader(
+            std::io::Cursor::new(file),
+            std::path::Path::new("loop.evtx"),
+        )
+        .unwrap();
+        let _ = tx.send(read_positions(f));
+    });
+    let (read, damage) = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("reading a chunk with a looping string table must end");
+    assert_eq!(damage.len(), 1, "{damage:?}");
+    assert!(
+        damage[0].starts_with("chunk 0: skipped: ") && damage[0].contains("loop"),
+        "{damage:?}"
+    );
+    let others: Vec<_> = all.iter().copied().filter(|&(c, _)| c != 0).collect();
+    assert!(!others.is_empty() && others.len() < all.len());
+    assert_eq!(read, others);
+}
+
 fn input_bin() -> &'static str {
     env!("CARGO_BIN_EXE_evtx_input")
 }
