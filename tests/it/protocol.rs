@@ -535,3 +535,60 @@ fn issue5_bad_input_matrix_raw_pass_through() {
         assert!(!run.stderr.contains("panicked"), "{what}: {}", run.stderr);
     }
 }
+
+/// Issue 5's matrix, the big cases: a chunk of 500,000 rows and a chunk
+/// whose one field is 100 MB. Every row comes back unchanged and in order,
+/// and the rows that are remote-execution children (and only those) are
+/// labelled, under the harness's time bound. (Their memory is measured by
+/// `cargo run --release --example bench -- --memory`.)
+#[test]
+fn issue5_bad_input_matrix_500k_rows_and_a_100mb_field() {
+    let header = "_time,source,EventCode,Computer,ParentImage,Image,CommandLine\n";
+    let mut big = header.as_bytes().to_vec();
+    for i in 0..500_000u32 {
+        let parent = if i % 1000 == 7 {
+            "C:\\Windows\\System32\\wsmprovhost.exe"
+        } else {
+            "C:\\Windows\\explorer.exe"
+        };
+        big.extend_from_slice(
+            format!(
+                "{i},{SYSMON},1,WKS{},{parent},C:\\x\\p{i}.exe,p{i} /q\n",
+                i % 97
+            )
+            .as_bytes(),
+        );
+    }
+    let run = run_binary(session(&[], std::slice::from_ref(&big)), &[]);
+    run.assert_clean(3);
+    let rows = run.rows();
+    assert_eq!(rows.len(), 500_000);
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r.get("_time"), i.to_string(), "row {i} in order");
+        assert_eq!(r.get("CommandLine"), format!("p{i} /q"));
+        let labelled = !r.alert_types().is_empty();
+        assert_eq!(labelled, i % 1000 == 7, "row {i}");
+    }
+
+    let field = {
+        let mut f = b"winrs -r:dc01.corp.example cmd /c ".to_vec();
+        f.resize(100 << 20, b'A');
+        f
+    };
+    let mut body = header.as_bytes().to_vec();
+    body.extend_from_slice(b"1,x,1,A,p,i,before\n2,");
+    body.extend_from_slice(SYSMON.as_bytes());
+    body.extend_from_slice(
+        b",1,WKS01,C:\\Windows\\explorer.exe,C:\\Windows\\System32\\winrs.exe,\"",
+    );
+    body.extend_from_slice(&field);
+    body.extend_from_slice(b"\"\n3,x,1,C,p,i,after\n");
+    let run = run_binary(session(&[], std::slice::from_ref(&body)), &[]);
+    run.assert_clean(3);
+    let rows = run.rows();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0].get("CommandLine"), "before");
+    assert_eq!(rows[1].bytes("CommandLine"), Some(&field[..]));
+    assert_eq!(rows[1].get("target_host"), "dc01.corp.example");
+    assert_eq!(rows[2].get("CommandLine"), "after");
+}
