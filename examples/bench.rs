@@ -102,6 +102,8 @@ struct Args {
     real_mix: bool,
     /// Benchmark correlation instead of per-event detection.
     correlate: bool,
+    /// Adds one row to the first chunk whose CommandLine is this many MB.
+    field_mb: usize,
 }
 
 fn parse_args() -> Res<Args> {
@@ -112,6 +114,7 @@ fn parse_args() -> Res<Args> {
         runs: 3,
         real_mix: false,
         correlate: false,
+        field_mb: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -122,6 +125,7 @@ fn parse_args() -> Res<Args> {
             "--bin" => a.bin = PathBuf::from(value()?),
             "--runs" => a.runs = number(&value()?)?,
             "--correlate" => a.correlate = true,
+            "--field-mb" => a.field_mb = number(&value()?)?,
             "--mix" => {
                 a.real_mix = match value()?.as_str() {
                     "stress" => false,
@@ -130,7 +134,7 @@ fn parse_args() -> Res<Args> {
                 }
             }
             "-h" | "--help" => {
-                println!("usage: bench [--events N] [--chunk ROWS] [--bin PATH] [--runs N] [--mix stress|real] [--correlate]");
+                println!("usage: bench [--events N] [--chunk ROWS] [--bin PATH] [--runs N] [--mix stress|real] [--correlate] [--field-mb MB]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?}")),
@@ -741,6 +745,40 @@ fn generate(events: usize, chunk: usize, real: bool) -> Data {
     }
 }
 
+/// `--field-mb`: one more Sysmon row in the first chunk, a remote-exec
+/// child whose CommandLine is `mb` MB (issue 5: a chunk with a 100 MB field).
+fn add_big_field(data: &mut Data, mb: usize) {
+    let mut field = String::from("winrs -r:dc01.corp.example cmd /c ");
+    field.extend(std::iter::repeat_n('A', (mb << 20) - field.len()));
+    let mut row: Vec<String> = vec![String::new(); COLUMNS.len()];
+    for (name, value) in [
+        ("_time", "1700000000"),
+        (
+            "source",
+            "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational",
+        ),
+        ("EventCode", "1"),
+        ("Computer", "WKS01"),
+        ("Image", "C:\\Windows\\System32\\cmd.exe"),
+        ("ParentImage", "C:\\Windows\\System32\\wsmprovhost.exe"),
+    ] {
+        row[COLUMNS.iter().position(|c| *c == name).unwrap()] = value.to_string();
+    }
+    row[COLUMNS.iter().position(|c| *c == "CommandLine").unwrap()] = field;
+    let body = &mut data.bodies[0];
+    let start = body.len();
+    for (i, v) in row.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        push_value(body, v);
+    }
+    body.extend_from_slice(&[b','; COLUMNS.len()]);
+    body.push(b'\n');
+    data.row_bytes += body.len() - start;
+    data.rows[0] += 1;
+}
+
 // ------------------------------------------------------------ protocol ----
 
 fn getinfo(args: &[&str]) -> Vec<u8> {
@@ -1228,7 +1266,10 @@ fn real_main() -> Res<()> {
     let tck = clock_ticks_per_second();
 
     let t = Instant::now();
-    let data = generate(args.events, args.chunk, args.real_mix);
+    let mut data = generate(args.events, args.chunk, args.real_mix);
+    if args.field_mb > 0 {
+        add_big_field(&mut data, args.field_mb);
+    }
     println!(
         "event mix: {}",
         if args.real_mix {

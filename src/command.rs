@@ -18,10 +18,11 @@ use crate::config::load_engine;
 use crate::correlate::Correlator;
 use crate::detect::Engine;
 use crate::error::{Error, Result};
-use crate::framing::{read_chunk, write_chunk, Chunk};
+use crate::framing::{read_chunk, write_chunk, write_chunk_parts, Chunk};
 use crate::options::{parse_args, Options};
 use crate::table::{
-    annotated_events_body, collect_evidence, hops_body, process_body_into, EvidenceRows,
+    annotated_events_body, collect_evidence, hops_body, process_body_into, ChunkOutput,
+    EvidenceRows,
 };
 
 /// Where the command finds its configuration.
@@ -186,26 +187,33 @@ pub fn run<R: BufRead, W: Write>(mut reader: R, mut writer: W, env: &Environment
                     write_chunk(&mut writer, reply.to_string().as_bytes(), &body)?;
                     continue;
                 }
-                let body = match catch_unwind(AssertUnwindSafe(|| {
+                let out = match catch_unwind(AssertUnwindSafe(|| {
                     let spare = std::mem::take(&mut s.spare);
                     process_body_into(&chunk.body, &s.engine, s.options.mode, spare)
                 })) {
-                    Ok(out) => {
+                    Ok(mut out) => {
                         messages.extend(
-                            out.warnings
+                            std::mem::take(&mut out.warnings)
                                 .into_iter()
                                 .map(|w| ("WARN", format!("winrmdetect: {w}"))),
                         );
-                        out.body
+                        out
                     }
                     Err(_) => {
                         messages.push(("ERROR", "winrmdetect: internal error in this chunk; its events were passed through without detection".into()));
-                        chunk.body.clone()
+                        ChunkOutput {
+                            splices: vec![(0, 0, chunk.body.len())],
+                            ..ChunkOutput::default()
+                        }
                     }
                 };
                 let reply = reply_meta(finished, &messages);
-                write_chunk(&mut writer, reply.to_string().as_bytes(), &body)?;
-                s.spare = body;
+                write_chunk_parts(
+                    &mut writer,
+                    reply.to_string().as_bytes(),
+                    &out.parts(&chunk.body),
+                )?;
+                s.spare = out.body;
             }
             Some(other) => {
                 return fail(

@@ -213,11 +213,30 @@ impl Event for PairsEvent<'_> {
     }
 }
 
+/// A CSV row's fields by position: an owned `csv::ByteRecord`, or a
+/// [`crate::rows::Row`] of spans into the chunk body.
+pub trait Fields {
+    /// Field `i`, if the row has it.
+    fn field(&self, i: usize) -> Option<&[u8]>;
+}
+
+impl Fields for csv::ByteRecord {
+    fn field(&self, i: usize) -> Option<&[u8]> {
+        self.get(i)
+    }
+}
+
+impl Fields for crate::rows::Row<'_> {
+    fn field(&self, i: usize) -> Option<&[u8]> {
+        self.get(i)
+    }
+}
+
 /// One CSV row seen through a chunk's [`Schema`], with the fields of an XML
 /// `_raw` behind it when the row itself has none.
 pub struct RowEvent<'r> {
     schema: &'r Schema,
-    record: &'r csv::ByteRecord,
+    record: &'r dyn Fields,
     xml: Option<PairsEvent<'static>>,
     /// The event code, looked up once (every rule path asks for it).
     event_code: Option<Cow<'r, str>>,
@@ -226,11 +245,7 @@ pub struct RowEvent<'r> {
 impl<'r> RowEvent<'r> {
     /// Views a row. When the row carries no event code but its `_raw` is XML,
     /// the XML is parsed (once) and used as a fallback for every field.
-    pub fn new(schema: &'r Schema, record: &'r csv::ByteRecord) -> Self {
-        Self::build(schema, record)
-    }
-
-    fn build(schema: &'r Schema, record: &'r csv::ByteRecord) -> Self {
+    pub fn new(schema: &'r Schema, record: &'r dyn Fields) -> Self {
         let mut ev = RowEvent {
             schema,
             record,
@@ -250,7 +265,7 @@ impl<'r> RowEvent<'r> {
 
     fn column_value(&self, field: F) -> Option<Cow<'r, str>> {
         for &i in self.schema.columns(field) {
-            if let Some(bytes) = self.record.get(i) {
+            if let Some(bytes) = self.record.field(i) {
                 if !bytes.is_empty() && bytes != b"-" {
                     // Fields are checked one by one, when a rule asks: most
                     // rows are decided on two short fields.

@@ -82,10 +82,19 @@ pub fn read_chunk<R: BufRead>(reader: &mut R, chunk: &mut Chunk) -> Result<bool>
 /// assert_eq!(chunk.body, "a\n\u{e9}\n".as_bytes());
 /// ```
 pub fn write_chunk<W: Write>(writer: &mut W, metadata: &[u8], body: &[u8]) -> Result<()> {
+    write_chunk_parts(writer, metadata, &[body])
+}
+
+/// Writes one frame whose body is `parts` one after the other (a body
+/// that is never put together in memory).
+pub fn write_chunk_parts<W: Write>(writer: &mut W, metadata: &[u8], parts: &[&[u8]]) -> Result<()> {
     let w = |e| Error::io("writing a reply chunk", e);
-    writeln!(writer, "chunked 1.0,{},{}", metadata.len(), body.len()).map_err(w)?;
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    writeln!(writer, "chunked 1.0,{},{}", metadata.len(), len).map_err(w)?;
     writer.write_all(metadata).map_err(w)?;
-    writer.write_all(body).map_err(w)?;
+    for part in parts {
+        writer.write_all(part).map_err(w)?;
+    }
     writer.flush().map_err(w)
 }
 
@@ -96,9 +105,14 @@ fn read_exactly<R: Read>(
     place: &'static str,
 ) -> Result<()> {
     buf.clear();
-    // Reserve what is declared (up to 256 MiB) so the bytes are copied once;
-    // anything larger grows as it actually arrives.
-    buf.reserve(len.min(256 << 20) as usize);
+    // Reserve what is declared, so the bytes are copied once and a large
+    // body never passes through a doubling growth (old and new buffer both
+    // resident: issue 5's memory bound). Capacity not yet written costs no
+    // memory. When the system refuses the whole reservation, up to 256 MiB
+    // is reserved and the rest grows as it actually arrives.
+    if buf.try_reserve_exact(len as usize).is_err() {
+        buf.reserve(len.min(256 << 20) as usize);
+    }
     let got = reader
         .take(len)
         .read_to_end(buf)

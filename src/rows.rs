@@ -60,8 +60,19 @@ impl<'a> Rows<'a> {
 
     /// Reads the next record into `rec`; `Ok(false)` at the end.
     pub fn read_byte_record(&mut self, rec: &mut ByteRecord) -> csv::Result<bool> {
+        self.read_into(rec)
+    }
+
+    /// Reads the next record into `row`, whose fields are spans of the body
+    /// where they stand there as they read (no copy); `Ok(false)` at the end.
+    pub fn read_row(&mut self, row: &mut Row<'a>) -> csv::Result<bool> {
+        row.body = self.body;
+        self.read_into(row)
+    }
+
+    fn read_into<S: Sink<'a>>(&mut self, rec: &mut S) -> csv::Result<bool> {
         if let Some((r, _)) = &mut self.slow {
-            return r.read_byte_record(rec);
+            return rec.read_csv(r);
         }
         let b = self.body;
         let start = self.pos;
@@ -96,9 +107,9 @@ impl<'a> Rows<'a> {
                 };
                 if escaped {
                     self.scratch.extend_from_slice(&b[j..end]);
-                    rec.push_field(&self.scratch);
+                    rec.push_copy(&self.scratch);
                 } else {
-                    rec.push_field(&b[i + 1..end]);
+                    rec.push_span(b, i + 1, end);
                 }
                 i = end + 1;
             } else {
@@ -110,7 +121,7 @@ impl<'a> Rows<'a> {
                 if b.get(k) == Some(&b'"') {
                     return self.go_slow(start, rec);
                 }
-                rec.push_field(&b[i..k]);
+                rec.push_span(b, i, k);
                 i = k;
             }
             match b.get(i) {
@@ -126,7 +137,7 @@ impl<'a> Rows<'a> {
                     i += 1;
                     if i == b.len() || b[i] == b'\n' || b[i] == b'\r' {
                         // A trailing comma: one more, empty, field.
-                        rec.push_field(b"");
+                        rec.push_span(b, i, i);
                         self.pos = (i + 1).min(b.len());
                         return Ok(true);
                     }
@@ -138,18 +149,116 @@ impl<'a> Rows<'a> {
     }
 
     /// Reads from `start` on with the `csv` crate.
-    fn go_slow(&mut self, start: usize, rec: &mut ByteRecord) -> csv::Result<bool> {
+    fn go_slow<S: Sink<'a>>(&mut self, start: usize, rec: &mut S) -> csv::Result<bool> {
         let r = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .from_reader(&self.body[start..]);
         let (r, _) = self.slow.insert((r, start));
-        r.read_byte_record(rec)
+        rec.read_csv(r)
     }
 
     /// Whether the fast path gave up (for tests and benchmarks).
     pub fn is_slow(&self) -> bool {
         self.slow.is_some()
+    }
+}
+
+/// Where the reader puts a record's fields.
+trait Sink<'a> {
+    fn clear(&mut self);
+    /// `body[start..end]`, as it stands.
+    fn push_span(&mut self, body: &'a [u8], start: usize, end: usize);
+    /// A field that had to be unescaped.
+    fn push_copy(&mut self, field: &[u8]);
+    /// The next record from the `csv` crate's reader.
+    fn read_csv(&mut self, r: &mut csv::Reader<&'a [u8]>) -> csv::Result<bool>;
+}
+
+impl<'a> Sink<'a> for ByteRecord {
+    fn clear(&mut self) {
+        ByteRecord::clear(self);
+    }
+    fn push_span(&mut self, body: &'a [u8], start: usize, end: usize) {
+        self.push_field(&body[start..end]);
+    }
+    fn push_copy(&mut self, field: &[u8]) {
+        self.push_field(field);
+    }
+    fn read_csv(&mut self, r: &mut csv::Reader<&'a [u8]>) -> csv::Result<bool> {
+        r.read_byte_record(self)
+    }
+}
+
+/// One row's fields without copying them: spans of the chunk body, and
+/// copies only for what does not stand in the body as it reads (a quoted
+/// field with `""` in it, rows the `csv` crate reads). A 100 MB field costs
+/// no second 100 MB.
+#[derive(Debug, Default)]
+pub struct Row<'a> {
+    body: &'a [u8],
+    /// Per field: in `own` (else in `body`), start, end.
+    spans: Vec<(bool, usize, usize)>,
+    own: Vec<u8>,
+    /// The `csv` crate's record, for the slow path.
+    slow: ByteRecord,
+}
+
+impl<'a> Sink<'a> for Row<'a> {
+    fn clear(&mut self) {
+        self.spans.clear();
+        self.own.clear();
+    }
+    fn push_span(&mut self, _body: &'a [u8], start: usize, end: usize) {
+        self.spans.push((false, start, end));
+    }
+    fn push_copy(&mut self, field: &[u8]) {
+        let start = self.own.len();
+        self.own.extend_from_slice(field);
+        self.spans.push((true, start, self.own.len()));
+    }
+    fn read_csv(&mut self, r: &mut csv::Reader<&'a [u8]>) -> csv::Result<bool> {
+        let more = r.read_byte_record(&mut self.slow)?;
+        Sink::clear(self);
+        let slow = std::mem::take(&mut self.slow);
+        for f in &slow {
+            self.push_copy(f);
+        }
+        self.slow = slow;
+        Ok(more)
+    }
+}
+
+impl Row<'_> {
+    /// Field `i`.
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        self.spans.get(i).map(|&(own, s, e)| {
+            if own {
+                &self.own[s..e]
+            } else {
+                &self.body[s..e]
+            }
+        })
+    }
+
+    /// The number of fields.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether the row has no fields.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The fields in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+
+    /// The fields as an owned record.
+    pub fn to_byte_record(&self) -> ByteRecord {
+        self.iter().collect()
     }
 }
 
@@ -170,8 +279,22 @@ mod tests {
         let (mut a, mut b) = (Vec::new(), Vec::new());
         let mut rec = ByteRecord::new();
         while fast.read_byte_record(&mut rec).unwrap() {
-            a.push((rec.iter().map(<[u8]>::to_vec).collect(), fast.position()));
+            a.push((
+                rec.iter().map(<[u8]>::to_vec).collect::<Vec<_>>(),
+                fast.position(),
+            ));
         }
+        // Spans read the same records.
+        let mut spans = Rows::new(body);
+        let mut row = Row::default();
+        let mut at = 0;
+        while spans.read_row(&mut row).unwrap() {
+            assert_eq!(row.iter().map(<[u8]>::to_vec).collect::<Vec<_>>(), a[at].0);
+            assert_eq!(row.to_byte_record(), ByteRecord::from(a[at].0.clone()));
+            assert_eq!(spans.position(), a[at].1);
+            at += 1;
+        }
+        assert_eq!(at, a.len());
         while slow.read_byte_record(&mut rec).unwrap() {
             b.push((
                 rec.iter().map(<[u8]>::to_vec).collect(),

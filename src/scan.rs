@@ -78,8 +78,8 @@ pub fn scan_csv(
             body.extend_from_slice(&data[chunk_start..end]);
             let out = process_body(&body, engine, mode);
             total += out.rows_in;
+            collect(&out.bytes(&body), &mut alerts)?;
             warnings.extend(out.warnings);
-            collect(&out.body, &mut alerts)?;
             chunk_start = end;
             rows = 0;
         }

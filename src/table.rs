@@ -14,7 +14,7 @@ use std::io::Write;
 
 use crate::detect::{Detection, Engine};
 use crate::event::{RowEvent, Schema};
-use crate::rows::Rows;
+use crate::rows::{Row, Rows};
 
 /// The fields the command adds, in output order.
 pub const OUTPUT_FIELDS: [&str; 11] = [
@@ -58,8 +58,14 @@ impl Default for Mode {
 /// The outcome of one chunk.
 #[derive(Debug, Default)]
 pub struct ChunkOutput {
-    /// The reply body (empty when the request had no rows).
+    /// The reply body (empty when the request had no rows), except the long
+    /// rows of the request, which are not copied: see `splices`.
     pub body: Vec<u8>,
+    /// Input rows of at least [`SPLICE_MIN`] bytes that go into the reply
+    /// unchanged: `(at, from, to)` puts `input[from..to]` at `body[at]`, in
+    /// order. Writing them from the request keeps a chunk with a 100 MB
+    /// field from costing another 100 MB.
+    pub splices: Vec<(usize, usize, usize)>,
     /// Non-fatal problems, for `inspector.messages`.
     pub warnings: Vec<String>,
     /// Rows read.
@@ -68,6 +74,30 @@ pub struct ChunkOutput {
     pub rows_out: usize,
     /// Rows whose fields came from their XML `_raw`.
     pub rows_from_raw: usize,
+}
+
+/// Input rows this long or longer are spliced into the reply, not copied.
+pub const SPLICE_MIN: usize = 64 << 10;
+
+impl ChunkOutput {
+    /// The reply body in pieces, in order: `body` with the spliced rows of
+    /// `input` (the request body it was made from) between them.
+    pub fn parts<'s>(&'s self, input: &'s [u8]) -> Vec<&'s [u8]> {
+        let mut parts = Vec::with_capacity(2 * self.splices.len() + 1);
+        let mut at = 0;
+        for &(to, from, end) in &self.splices {
+            parts.push(&self.body[at..to]);
+            parts.push(&input[from..end]);
+            at = to;
+        }
+        parts.push(&self.body[at..]);
+        parts
+    }
+
+    /// The whole reply body, spliced rows included.
+    pub fn bytes(&self, input: &[u8]) -> Vec<u8> {
+        self.parts(input).concat()
+    }
 }
 
 /// Processes one chunk body.
@@ -126,13 +156,22 @@ pub fn process_body_into(
     // header).
     let mut marks: Vec<(usize, usize)> = Vec::new();
     let base_fields = width - replaced.iter().filter(|&&r| r).count();
-    let mut record = csv::ByteRecord::new();
+    let mut record = Row::default();
+    let mut splices = Vec::new();
+    // Copies input bytes into the reply, or splices them when long.
+    let copy = |rows: &mut Vec<u8>, splices: &mut Vec<_>, from: usize, to: usize| {
+        if to - from >= SPLICE_MIN {
+            splices.push((rows.len(), from, to));
+        } else {
+            rows.extend_from_slice(&body[from..to]);
+        }
+    };
     let mut det = Detection::default();
     let mut extra_width = 0usize;
     let mut long_rows = 0usize;
     loop {
         let start = rdr.position();
-        match rdr.read_byte_record(&mut record) {
+        match rdr.read_row(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
@@ -140,9 +179,8 @@ pub fn process_body_into(
                     "CSV error after {} rows ({e}); the rest of the chunk was passed through unchanged",
                     out.rows_in
                 ));
-                let rest = &body[start.min(body.len())..];
-                rows.extend_from_slice(rest);
-                if !rest.ends_with(b"\n") {
+                copy(&mut rows, &mut splices, start.min(body.len()), body.len());
+                if !body.ends_with(b"\n") {
                     rows.push(b'\n');
                 }
                 break;
@@ -151,7 +189,7 @@ pub fn process_body_into(
         let record = &record;
         out.rows_in += 1;
         let end = rdr.position();
-        let raw = trim_terminator(&body[start.min(end)..end]);
+        let (raw_from, raw_to) = trim_terminator(body, start.min(end), end);
         if record.len() > width {
             long_rows += 1;
             extra_width = extra_width.max(record.len() - width);
@@ -174,7 +212,7 @@ pub fn process_body_into(
         }
         out.rows_out += 1;
         if !adds_columns {
-            rows.extend_from_slice(raw);
+            copy(&mut rows, &mut splices, raw_from, raw_to);
             rows.push(b'\n');
             continue;
         }
@@ -192,7 +230,7 @@ pub fn process_body_into(
             }
             written
         } else {
-            rows.extend_from_slice(raw);
+            copy(&mut rows, &mut splices, raw_from, raw_to);
             record.len()
         };
         rows.extend(std::iter::repeat_n(
@@ -216,10 +254,31 @@ pub fn process_body_into(
 
     if extra_width == 0 {
         out.body = rows;
+        out.splices = splices;
         return out;
     }
     // Rare: some row was wider than the header. Rebuild with a widened
-    // header and every row padded to it.
+    // header and every row padded to it, spliced rows copied in.
+    if !splices.is_empty() {
+        let mut shift = 0;
+        let mut next = splices.iter().peekable();
+        for (mark, _) in marks.iter_mut() {
+            while let Some(&&(at, from, to)) = next.peek() {
+                if at > *mark {
+                    break;
+                }
+                shift += to - from;
+                next.next();
+            }
+            *mark += shift;
+        }
+        rows = ChunkOutput {
+            body: rows,
+            splices,
+            ..ChunkOutput::default()
+        }
+        .bytes(body);
+    }
     let mut body_out = Vec::with_capacity(rows.len() + 256);
     header_line(&mut body_out, &names, &replaced, extra_width, adds_columns);
     let rows = &rows[header_len..];
@@ -275,19 +334,20 @@ fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
         .from_reader(bytes)
 }
 
-/// A record's bytes without line ends around it (with CRLF rows the reader
-/// counts the LF of the previous line as the start of the next record).
-fn trim_terminator(mut s: &[u8]) -> &[u8] {
-    while let [b'\r' | b'\n', rest @ ..] = s {
-        s = rest;
+/// A record's bytes `body[from..to]` without line ends around them (with
+/// CRLF rows the reader counts the LF of the previous line as the start of
+/// the next record), as a range of `body`.
+fn trim_terminator(body: &[u8], mut from: usize, mut to: usize) -> (usize, usize) {
+    while from < to && matches!(body[from], b'\r' | b'\n') {
+        from += 1;
     }
-    if let Some(r) = s.strip_suffix(b"\n") {
-        s = r;
+    if from < to && body[to - 1] == b'\n' {
+        to -= 1;
     }
-    if let Some(r) = s.strip_suffix(b"\r") {
-        s = r;
+    if from < to && body[to - 1] == b'\r' {
+        to -= 1;
     }
-    s
+    (from, to)
 }
 
 /// Writes one CSV field, quoting when needed.
@@ -448,8 +508,9 @@ pub fn collect_evidence(
     let chunk = keep.headers.len();
     keep.headers.push(header);
     let mut det = Detection::default();
+    let mut row = Row::default();
     loop {
-        match rdr.read_byte_record(&mut record) {
+        match rdr.read_row(&mut row) {
             Ok(true) => {}
             Ok(false) => return Vec::new(),
             Err(e) => {
@@ -458,11 +519,11 @@ pub fn collect_evidence(
                 )]
             }
         }
-        let ev = RowEvent::new(&schema, &record);
+        let ev = RowEvent::new(&schema, &row);
         let matched = engine.detect_into(&ev, &mut det);
         if let Some(seq) = corr.add(&ev, matched.then_some(&det)) {
             debug_assert_eq!(seq, keep.rows.len());
-            keep.rows.push((chunk, record.clone()));
+            keep.rows.push((chunk, row.to_byte_record()));
         }
     }
 }
@@ -650,6 +711,53 @@ mod tests {
 
     fn run(body: &str, mode: Mode) -> ChunkOutput {
         process_body(body.as_bytes(), &Engine::default(), mode)
+    }
+
+    /// Long rows are spliced from the request, not copied, in every path:
+    /// passthrough, detection, the widened-header rebuild, and the rest of
+    /// a chunk after a CSV error.
+    #[test]
+    fn long_rows_are_spliced_and_read_back_the_same() {
+        let long = "x".repeat(SPLICE_MIN + 10);
+        let body = format!("a,b\n1,{long}\n2,short\n3,\"{long}\"\n");
+        let pass = Mode {
+            detect: false,
+            ..Mode::default()
+        };
+        let out = run(&body, pass);
+        assert_eq!(out.splices.len(), 2);
+        assert!(out.body.len() < 100);
+        assert_eq!(out.bytes(body.as_bytes()), body.as_bytes());
+
+        let out = run(&body, Mode::default());
+        assert_eq!(out.splices.len(), 2);
+        let t = parse(&out.bytes(body.as_bytes()));
+        assert_eq!(t.len(), 4);
+        assert_eq!((t[1][0].as_str(), t[1][1].as_str()), ("1", long.as_str()));
+        assert_eq!((t[2][0].as_str(), t[2][1].as_str()), ("2", "short"));
+        assert_eq!(t[3][1], long);
+        assert!(t.iter().all(|r| r.len() == t[0].len()));
+
+        // A row wider than the header: rebuilt with the long rows in place.
+        let wide = format!("{body}4,y,extra\n");
+        let out = run(&wide, Mode::default());
+        assert!(out.splices.is_empty());
+        let t = parse(&out.body);
+        assert_eq!(t[0][2], "winrmdetect_extra_1");
+        assert_eq!((t[1][1].as_str(), t[1][2].as_str()), (long.as_str(), ""));
+        assert_eq!(t[3][1], long);
+        assert_eq!((t[4][1].as_str(), t[4][2].as_str()), ("y", "extra"));
+        assert!(t.iter().all(|r| r.len() == t[0].len()));
+
+        // A quote never closed: the rest of the chunk, long, is one field
+        // and goes through as it came.
+        let broken = format!("a,b\n1,2\n3,\"{long}");
+        let out = run(&broken, pass);
+        assert_eq!(out.splices.len(), 1);
+        assert_eq!(
+            out.bytes(broken.as_bytes()),
+            format!("{broken}\n").as_bytes()
+        );
     }
 
     fn parse(body: &[u8]) -> Vec<Vec<String>> {
