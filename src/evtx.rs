@@ -226,9 +226,7 @@ pub fn string_table_loop(chunk: &[u8]) -> Option<u32> {
             .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     };
     for slot in 0..64 {
-        let Some(mut at) = u32_at(128 + 4 * slot) else {
-            return None;
-        };
+        let mut at = u32_at(128 + 4 * slot)?;
         let mut steps = 0;
         while at > 0 {
             let Some(next) = u32_at(at as usize) else {
