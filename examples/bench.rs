@@ -100,10 +100,14 @@ struct Args {
     runs: usize,
     /// Event mix: `stress` (the default) or `real`.
     real_mix: bool,
+    /// `--mix adversarial`.
+    adversarial: bool,
     /// Benchmark correlation instead of per-event detection.
     correlate: bool,
     /// Adds one row to the first chunk whose CommandLine is this many MB.
     field_mb: usize,
+    /// `--linearity`: CPU per event at 100k and at `--events` events.
+    linearity: bool,
 }
 
 fn parse_args() -> Res<Args> {
@@ -113,8 +117,10 @@ fn parse_args() -> Res<Args> {
         bin: default_bin()?,
         runs: 3,
         real_mix: false,
+        adversarial: false,
         correlate: false,
         field_mb: 0,
+        linearity: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -126,15 +132,21 @@ fn parse_args() -> Res<Args> {
             "--runs" => a.runs = number(&value()?)?,
             "--correlate" => a.correlate = true,
             "--field-mb" => a.field_mb = number(&value()?)?,
+            "--linearity" => a.linearity = true,
             "--mix" => {
-                a.real_mix = match value()?.as_str() {
-                    "stress" => false,
-                    "real" => true,
-                    other => return Err(format!("--mix takes stress or real, not {other:?}")),
+                (a.real_mix, a.adversarial) = match value()?.as_str() {
+                    "stress" => (false, false),
+                    "real" => (true, false),
+                    "adversarial" => (false, true),
+                    other => {
+                        return Err(format!(
+                            "--mix takes stress, real or adversarial, not {other:?}"
+                        ))
+                    }
                 }
             }
             "-h" | "--help" => {
-                println!("usage: bench [--events N] [--chunk ROWS] [--bin PATH] [--runs N] [--mix stress|real] [--correlate] [--field-mb MB]");
+                println!("usage: bench [--events N] [--chunk ROWS] [--bin PATH] [--runs N] [--mix stress|real|adversarial] [--correlate] [--field-mb MB] [--linearity]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?}")),
@@ -316,6 +328,10 @@ struct Gen {
     /// 0.35% of Sysmon, Sysmon 3 1.3%; 4688 1.1% of Security, 5156 11.8%,
     /// 4624 1.5%), plus the same 1% attack rows as the stress mix.
     real: bool,
+    /// `--mix adversarial` (issue 5): every event is correlation evidence,
+    /// from and to a million hosts, by 100,000 users, over 30 days (long
+    /// sessions): the correlation caps' worst case.
+    adversarial: bool,
     rng: Rng,
     n: u64,
     mix: Mix,
@@ -325,6 +341,7 @@ impl Gen {
     fn new() -> Self {
         Gen {
             real: false,
+            adversarial: false,
             rng: Rng(0x9E37_79B9_7F4A_7C15),
             n: 0,
             mix: Mix::default(),
@@ -336,9 +353,15 @@ impl Gen {
         let mut r: [String; 16] = Default::default();
         self.n += 1;
         // 2026-11-23T00:00:00Z plus ~37 ms per event.
-        let ms = 1_795_392_000_000u64 + self.n * 37 + self.rng.below(37);
+        let ms = if self.adversarial {
+            1_795_392_000_000u64 + self.rng.below(30 * 86_400_000)
+        } else {
+            1_795_392_000_000u64 + self.n * 37 + self.rng.below(37)
+        };
         r[TIME] = format!("{}.{:03}", ms / 1000, ms % 1000);
-        let host = if self.rng.below(10) == 0 {
+        let host = if self.adversarial {
+            self.target()
+        } else if self.rng.below(10) == 0 {
             format!("SRV{:02}", self.rng.below(20) + 1)
         } else {
             format!("WKS{:03}", self.rng.below(400) + 1)
@@ -347,7 +370,11 @@ impl Gen {
         r[HOST] = host;
         r[SOURCETYPE] = "XmlWinEventLog".into();
         r[INDEX] = "wineventlog".into();
-        r[USER] = self.rng.pick(USERS).into();
+        r[USER] = if self.adversarial {
+            format!("CORP\\u{:05}", self.rng.below(100_000))
+        } else {
+            self.rng.pick(USERS).into()
+        };
         r[PID] = (self.rng.below(12_000) * 4 + 4).to_string();
         r[LOGON] = format!("0x{:x}", self.rng.below(0xff_ffff) + 0x3e7);
 
@@ -359,7 +386,11 @@ impl Gen {
         } else {
             (460, 810, 910)
         };
-        let roll = self.rng.below(1000);
+        let roll = if self.adversarial {
+            0
+        } else {
+            self.rng.below(1000)
+        };
         if roll < 10 {
             self.mix.attack += 1;
             self.attack(&mut r);
@@ -548,8 +579,17 @@ impl Gen {
         }
     }
 
+    /// A remote host: one of 20 servers, or of a million hosts when adversarial.
+    fn target(&mut self) -> String {
+        if self.adversarial {
+            format!("H{:07}", self.rng.below(1_000_000))
+        } else {
+            format!("SRV{:02}", self.rng.below(20) + 1)
+        }
+    }
+
     fn attack(&mut self, r: &mut [String; 16]) {
-        let target = format!("SRV{:02}", self.rng.below(20) + 1);
+        let target = self.target();
         let provider = match self.rng.below(6) {
             0 => {
                 r[SOURCE] = SYSMON.into();
@@ -705,10 +745,11 @@ impl Data {
     }
 }
 
-fn generate(events: usize, chunk: usize, real: bool) -> Data {
+fn generate(events: usize, chunk: usize, real: bool, adversarial: bool) -> Data {
     let header = header_line();
     let mut g = Gen::new();
     g.real = real;
+    g.adversarial = adversarial;
     let mut bodies = Vec::new();
     let mut rows = Vec::new();
     let mut row_bytes = 0;
@@ -743,6 +784,47 @@ fn generate(events: usize, chunk: usize, real: bool) -> Data {
         mix: g.mix,
         row_bytes,
     }
+}
+
+/// `--linearity` (issue 5): the detection mode (or with `--correlate`, the
+/// one-process correlation) over 100,000 events and over `--events`
+/// events, same mix and chunk size; prints CPU-seconds per million events
+/// for each (best of `--runs`) and their ratio: 1.0 is linear, a quadratic
+/// path would show as ~100 at 10M.
+fn linearity(args: &Args, tck: f64) -> Res<()> {
+    let mode = if args.correlate {
+        CORRELATE_MODES[0]
+    } else {
+        MODES[0]
+    };
+    let mut per_million = Vec::new();
+    for events in [100_000, args.events] {
+        let data = generate(events, args.chunk, args.real_mix, args.adversarial);
+        let mut replies = Vec::new();
+        let mut best: Option<Measure> = None;
+        for _ in 0..args.runs {
+            let (me, _) = run_once(&args.bin, mode, &data.feed(), tck, &mut replies)?;
+            if best.as_ref().is_none_or(|b| me.cpu < b.cpu) {
+                best = Some(me);
+            }
+        }
+        let best = best.expect("--runs is positive");
+        let pm = best.cpu / events as f64 * 1e6;
+        println!(
+            "{:<24} {events:>10} events  cpu {:>8.3} s  wall {:>8.3} s  {pm:.3} CPU-s per million events  peak RSS {:.1} MB",
+            mode.name,
+            best.cpu,
+            best.wall,
+            best.rss_kib as f64 / 1024.0
+        );
+        per_million.push(pm);
+    }
+    println!(
+        "linearity: CPU per event at {} / at 100,000 = {:.2} (1.00 = linear)",
+        args.events,
+        per_million[1] / per_million[0].max(1e-12)
+    );
+    Ok(())
 }
 
 /// `--field-mb`: one more Sysmon row in the first chunk, a remote-exec
@@ -1264,9 +1346,12 @@ fn real_main() -> Res<()> {
         ));
     }
     let tck = clock_ticks_per_second();
+    if args.linearity {
+        return linearity(&args, tck);
+    }
 
     let t = Instant::now();
-    let mut data = generate(args.events, args.chunk, args.real_mix);
+    let mut data = generate(args.events, args.chunk, args.real_mix, args.adversarial);
     if args.field_mb > 0 {
         add_big_field(&mut data, args.field_mb);
     }
@@ -1274,6 +1359,8 @@ fn real_main() -> Res<()> {
         "event mix: {}",
         if args.real_mix {
             "real (Mordor proportions)"
+        } else if args.adversarial {
+            "adversarial (all evidence; 1M hosts, 100k users, 30 days)"
         } else {
             "stress"
         }
