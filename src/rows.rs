@@ -164,6 +164,43 @@ impl<'a> Rows<'a> {
     }
 }
 
+/// Whether one record's bytes end inside a quoted field: a quote opened and
+/// never closed, so the `csv` crate read everything after it, to the end of
+/// the body, as one field.
+pub fn ends_in_open_quote(record: &[u8]) -> bool {
+    let mut i = 0;
+    let mut field_start = true;
+    while i < record.len() {
+        match record[i] {
+            b'"' if field_start => {
+                // A quoted field: to the quote that is not doubled.
+                i += 1;
+                loop {
+                    let Some(k) = memchr(b'"', &record[i..]) else {
+                        return true;
+                    };
+                    i += k + 1;
+                    if record.get(i) == Some(&b'"') {
+                        i += 1;
+                    } else {
+                        break;
+                    }
+                }
+                field_start = false;
+            }
+            b',' | b'\n' | b'\r' => {
+                field_start = true;
+                i += 1;
+            }
+            _ => {
+                field_start = false;
+                i += 1;
+            }
+        }
+    }
+    false
+}
+
 /// Where the reader puts a record's fields.
 trait Sink<'a> {
     fn clear(&mut self);
@@ -347,6 +384,27 @@ mod tests {
             fast_only += usize::from(!r.is_slow());
         }
         assert!(fast_only > 2_000, "the fast path is exercised: {fast_only}");
+    }
+
+    #[test]
+    fn an_open_quote_is_told_from_closed_ones() {
+        for (record, open) in [
+            (&b"a,\"b,c"[..], true),
+            (b"\"", true),
+            (b"a,\"b\"\"", true),
+            (b"a,\"b\"\"c\"", false),
+            (b"a,\"b\nc\",d", false),
+            (b"a,b\"c,d", false),
+            (b"\"x\"y,\"z", true),
+            (b"", false),
+        ] {
+            assert_eq!(
+                ends_in_open_quote(record),
+                open,
+                "{:?}",
+                String::from_utf8_lossy(record)
+            );
+        }
     }
 
     #[test]

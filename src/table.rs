@@ -14,7 +14,7 @@ use std::io::Write;
 
 use crate::detect::{Detection, Engine};
 use crate::event::{RowEvent, Schema};
-use crate::rows::{Row, Rows};
+use crate::rows::{ends_in_open_quote, Row, Rows};
 
 /// The fields the command adds, in output order.
 pub const OUTPUT_FIELDS: [&str; 11] = [
@@ -157,6 +157,7 @@ pub fn process_body_into(
     let mut marks: Vec<(usize, usize)> = Vec::new();
     let base_fields = width - replaced.iter().filter(|&&r| r).count();
     let mut record = Row::default();
+    let mut last_row = body.len();
     let mut splices = Vec::new();
     // Copies input bytes into the reply, or splices them when long.
     let copy = |rows: &mut Vec<u8>, splices: &mut Vec<_>, from: usize, to: usize| {
@@ -188,6 +189,7 @@ pub fn process_body_into(
         }
         let record = &record;
         out.rows_in += 1;
+        last_row = start;
         let end = rdr.position();
         let (raw_from, raw_to) = trim_terminator(body, start.min(end), end);
         if record.len() > width {
@@ -243,6 +245,13 @@ pub fn process_body_into(
         rows.push(b'\n');
     }
 
+    if rdr.is_slow() && ends_in_open_quote(&body[last_row.min(body.len())..]) {
+        out.warnings.push(format!(
+            "row {} opens a quote that is never closed: the rest of the chunk ({} bytes) was read as one field and passed through unchanged",
+            out.rows_in,
+            body.len() - last_row
+        ));
+    }
     if out.rows_in == 0 && out.warnings.is_empty() {
         return out;
     }

@@ -504,20 +504,36 @@ fn issue5_bad_input_matrix_csv_passes_through() {
 /// copied as it came: Splunk reads the reply as it read the request.
 #[test]
 fn issue5_bad_input_matrix_raw_pass_through() {
-    for (what, body, rows) in [
+    for (what, body, rows, warn) in [
         (
             "malformed __mv_ field",
             &b"Image,__mv_Image,Computer\nC:\\a.exe,$unterminated$$,SRV\n"[..],
             &[&b"C:\\a.exe,$unterminated$$,SRV,"[..]][..],
+            None,
         ),
         (
             "unbalanced quote",
             b"Image,Computer\nC:\\a.exe,SRV1\n\"C:\\b.exe,SRV2\nC:\\c.exe,SRV3\n",
             &[b"C:\\a.exe,SRV1,", b"\"C:\\b.exe,SRV2\nC:\\c.exe,SRV3"],
+            Some("row 2 opens a quote that is never closed"),
         ),
     ] {
         let run = run_binary_unchecked(session(&[], &[body.to_vec()]));
         assert_eq!(run.exit_code, Some(0), "{what}: {}", run.stderr);
+        let warnings: Vec<String> = run
+            .replies
+            .iter()
+            .flat_map(|r| r.messages())
+            .filter(|(level, _)| level == "WARN")
+            .map(|(_, m)| m)
+            .collect();
+        match warn {
+            Some(w) => assert!(
+                warnings.len() == 1 && warnings[0].contains(w),
+                "{what}: {warnings:?}"
+            ),
+            None => assert!(warnings.is_empty(), "{what}: {warnings:?}"),
+        }
         let out: Vec<u8> = run.replies.iter().flat_map(|r| r.body.clone()).collect();
         let mut at = 0;
         for row in rows {
@@ -540,7 +556,8 @@ fn issue5_bad_input_matrix_raw_pass_through() {
 /// whose one field is 100 MB. Every row comes back unchanged and in order,
 /// and the rows that are remote-execution children (and only those) are
 /// labelled, under the harness's time bound. (Their memory is measured by
-/// `cargo run --release --example bench -- --memory`.)
+/// the benchmark: `bench -- --events 500000 --chunk 500000` and
+/// `bench -- --events 1000 --chunk 1000 --field-mb 100`.)
 #[test]
 fn issue5_bad_input_matrix_500k_rows_and_a_100mb_field() {
     let header = "_time,source,EventCode,Computer,ParentImage,Image,CommandLine\n";
