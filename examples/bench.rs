@@ -1307,7 +1307,14 @@ fn distributed(args: &Args, data: &Data, indexers: usize, tck: f64, hops: usize)
     };
     let mut replies = Vec::new();
     let (reduce, tally) = run_once(&args.bin, CORRELATE_MODES[0], &feed, tck, &mut replies)?;
-    if tally.rows != hops {
+    if args.adversarial {
+        // Over the evidence cap, which evidence is kept depends on the order
+        // it arrives in, and the reduce sees the maps' output interleaved.
+        println!(
+            "  {indexers} indexers: {} hop rows (one process: {hops}; not compared: the evidence cap drops by arrival order)",
+            tally.rows
+        );
+    } else if tally.rows != hops {
         return Err(format!(
             "{indexers} indexers: {} hop rows, one process found {hops}",
             tally.rows
