@@ -110,7 +110,17 @@ fn read_exactly<R: Read>(
     // resident: issue 5's memory bound). Capacity not yet written costs no
     // memory. When the system refuses the whole reservation, up to 256 MiB
     // is reserved and the rest grows as it actually arrives.
-    if buf.try_reserve_exact(len as usize).is_err() {
+    // A buffer too small is dropped, not grown (growing copies its old
+    // capacity, and both would be resident at once), and replaced with room
+    // to spare, so the next, slightly larger, body fits: capacity never
+    // written costs no memory.
+    let len_usize = len as usize;
+    if buf.capacity() < len_usize {
+        *buf = Vec::new();
+        let spare = (len_usize / 2).min(64 << 20);
+        let _ = buf.try_reserve_exact(len_usize + spare);
+    }
+    if buf.try_reserve_exact(len_usize).is_err() {
         buf.reserve(len.min(256 << 20) as usize);
     }
     let got = reader

@@ -148,7 +148,13 @@ pub fn process_body_into(
     // The reply is built in place: header line first (assuming no row is
     // wider than the header, the common case), rows after it.
     let mut rows = buf;
-    rows.reserve(body.len() + body.len() / 4);
+    let want = body.len() + body.len() / 4;
+    if rows.capacity() < want {
+        // Dropped, not grown: growing would copy (and keep resident) the
+        // old capacity while the new one fills. Room to spare for the next
+        // chunk costs nothing until written.
+        rows = Vec::with_capacity(want + (want / 2).min(64 << 20));
+    }
     header_line(&mut rows, &names, &replaced, 0, adds_columns);
     let header_len = rows.len();
     // Per written row: where its input part ends in `rows`, and how many
