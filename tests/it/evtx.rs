@@ -177,6 +177,31 @@ fn issue5_fuzz_evtx_string_table_loop_is_damage_not_a_hang() {
     assert_eq!(read, others);
 }
 
+/// Found by the `evtx_chunk` fuzz target (under AddressSanitizer's
+/// allocation limit): a damaged record whose substitution count is huge
+/// made the evtx crate reserve 7 GB, and a failed allocation aborts the
+/// process (a modular input would then die on the same record at every
+/// restart). `vendor/evtx` caps the reservation; under a 3 GB address-space
+/// limit `hunt` now reports the damaged records and finishes.
+#[test]
+fn issue5_fuzz_evtx_huge_substitution_count_does_not_abort() {
+    let file = fixture_path("fuzz/huge_substitution_count.evtx");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -v 3000000 && exec "$0" hunt "$1""#)
+        .arg(env!("CARGO_BIN_EXE_winrmdetect"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("chunk 0 record 1: skipped"),
+        "the damaged record is reported: {stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 hops"));
+}
+
 fn input_bin() -> &'static str {
     env!("CARGO_BIN_EXE_evtx_input")
 }
