@@ -105,30 +105,44 @@ fn read_exactly<R: Read>(
     place: &'static str,
 ) -> Result<()> {
     buf.clear();
-    // Reserve what is declared, so the bytes are copied once and a large
-    // body never passes through a doubling growth (old and new buffer both
-    // resident: issue 5's memory bound). Capacity not yet written costs no
-    // memory. When the system refuses the whole reservation, up to 256 MiB
-    // is reserved and the rest grows as it actually arrives.
+    // The declared length is trusted as far as bytes arrive: the first
+    // 64 MiB are reserved at once, the rest when they have come. A larger
+    // body is then copied once (64 MiB, before any reply exists, so below
+    // the chunk's later peak) instead of through a doubling growth, with
+    // old and new buffers both resident (issue 5's memory bound); a false
+    // length costs nothing.
     // A buffer too small is dropped, not grown (growing copies its old
-    // capacity, and both would be resident at once), and replaced with room
-    // to spare, so the next, slightly larger, body fits: capacity never
-    // written costs no memory.
-    let len_usize = len as usize;
-    if buf.capacity() < len_usize {
+    // capacity), and replaced with room to spare, so the next, slightly
+    // larger, body fits: capacity never written costs no memory.
+    const TRUSTED: usize = 64 << 20;
+    let len_usize = usize::try_from(len).unwrap_or(usize::MAX);
+    let first = len_usize.min(TRUSTED);
+    if buf.capacity() < first {
         *buf = Vec::new();
-        let spare = (len_usize / 2).min(64 << 20);
-        let _ = buf.try_reserve_exact(len_usize + spare);
+        let _ = buf.try_reserve_exact(first + first / 2);
     }
-    if buf.try_reserve_exact(len_usize).is_err() {
-        buf.reserve(len.min(256 << 20) as usize);
-    }
+    let truncated = |got: usize, want: usize| {
+        if got < want {
+            Err(Error::Truncated(place))
+        } else {
+            Ok(())
+        }
+    };
     let got = reader
-        .take(len)
+        .take(first as u64)
         .read_to_end(buf)
         .map_err(|e| Error::io("reading a chunk", e))?;
-    if (got as u64) < len {
-        return Err(Error::Truncated(place));
+    truncated(got, first)?;
+    if len_usize > first {
+        if buf.capacity() < len_usize {
+            // Refused: the rest grows as it arrives.
+            let _ = buf.try_reserve_exact(len_usize - buf.len());
+        }
+        let got = reader
+            .take(len - first as u64)
+            .read_to_end(buf)
+            .map_err(|e| Error::io("reading a chunk", e))?;
+        truncated(got, len_usize - first)?;
     }
     Ok(())
 }
@@ -235,6 +249,34 @@ mod tests {
     fn huge_lengths_are_refused_before_allocation() {
         let r = read_all(b"chunked 1.0,2,99999999999\n{}");
         assert!(matches!(r, Err(Error::TooLarge { what: "body", .. })));
+    }
+
+    /// Found by the `framing` fuzz target (AddressSanitizer's 2 GiB
+    /// allocation limit): a body length just under the 2 GiB cap, with
+    /// almost no bytes behind it, was reserved in full. Only what arrives
+    /// is trusted now: at most 96 MiB is reserved before the data is there,
+    /// and a body larger than that still arrives whole.
+    #[test]
+    fn issue5_fuzz_framing_a_false_length_reserves_little() {
+        let mut chunk = Chunk::default();
+        let r = read_chunk(&mut &b"chunked 1.0,2,2000000000\n{}abc"[..], &mut chunk);
+        assert!(matches!(r, Err(Error::Truncated("in the body"))), "{r:?}");
+        assert!(
+            chunk.body.capacity() <= 96 << 20,
+            "{}",
+            chunk.body.capacity()
+        );
+
+        let body: Vec<u8> = (0..(70usize << 20)).map(|i| (i % 251) as u8).collect();
+        let mut wire = Vec::new();
+        write_chunk(&mut wire, b"{}", &body).unwrap();
+        assert!(read_chunk(&mut &wire[..], &mut chunk).unwrap());
+        assert_eq!(chunk.body, body);
+        wire.truncate(wire.len() - 1);
+        assert!(matches!(
+            read_chunk(&mut &wire[..], &mut chunk),
+            Err(Error::Truncated("in the body"))
+        ));
     }
 
     #[test]
