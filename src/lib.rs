@@ -24,8 +24,9 @@
 //! * [`detect`]: runs the rules, scores, fills the RBA fields.
 //! * [`config`]: `winrmdetect.conf` overrides (default/ then local/).
 //! * [`correlate`]: source/destination evidence linked into hops and chains.
-//! * [`rows`]: fast CSV records of a chunk body (the `csv` crate for
-//!   anything irregular).
+//! * [`rows`]: fast CSV records of a chunk body, as spans of it (the `csv`
+//!   crate for anything irregular); long rows go from the request into the
+//!   reply uncopied ([`table::ChunkOutput::parts`]).
 //! * [`evtx`]: EVTX records rendered as the Windows add-on renders them;
 //!   [`hunt`] runs detection and correlation over EVTX/CSV files;
 //!   [`modinput`] is the `evtx_input` modular input.
