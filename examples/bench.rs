@@ -761,16 +761,7 @@ fn generate(events: usize, chunk: usize, real: bool, adversarial: bool) -> Data 
         body.extend_from_slice(&header);
         for _ in 0..n {
             let start = body.len();
-            let r = g.row();
-            for (i, v) in r.iter().enumerate() {
-                if i > 0 {
-                    body.push(b',');
-                }
-                push_value(&mut body, v);
-            }
-            // The `__mv_` companions: empty for single values.
-            body.extend_from_slice(&[b','; COLUMNS.len()]);
-            body.push(b'\n');
+            push_row(&mut body, &g.row());
             row_bytes += body.len() - start;
         }
         body.shrink_to_fit();
@@ -833,6 +824,19 @@ fn linearity(args: &Args, tck: f64) -> Res<()> {
     Ok(())
 }
 
+/// One row as splunkd encodes it: the values, then their empty `__mv_`
+/// companions (single values).
+fn push_row(body: &mut Vec<u8>, row: &[String]) {
+    for (i, v) in row.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        push_value(body, v);
+    }
+    body.extend_from_slice(&[b','; COLUMNS.len()]);
+    body.push(b'\n');
+}
+
 /// `--field-mb`: one more Sysmon row in the first chunk, a remote-exec
 /// child whose CommandLine is `mb` MB (issue 5: a chunk with a 100 MB field).
 fn add_big_field(data: &mut Data, mb: usize) {
@@ -855,14 +859,7 @@ fn add_big_field(data: &mut Data, mb: usize) {
     row[COLUMNS.iter().position(|c| *c == "CommandLine").unwrap()] = field;
     let body = &mut data.bodies[0];
     let start = body.len();
-    for (i, v) in row.iter().enumerate() {
-        if i > 0 {
-            body.push(b',');
-        }
-        push_value(body, v);
-    }
-    body.extend_from_slice(&[b','; COLUMNS.len()]);
-    body.push(b'\n');
+    push_row(body, &row);
     data.row_bytes += body.len() - start;
     data.rows[0] += 1;
 }
