@@ -66,9 +66,7 @@ pub fn main_with(args: Vec<OsString>) -> Result<ExitCode> {
             if hops {
                 let mut data = Vec::new();
                 for f in &files {
-                    data.push(
-                        std::fs::read(f).map_err(|e| Error::io("reading the input file", e))?,
-                    );
+                    data.push(read_file(f)?);
                 }
                 let (hops, warnings) = hops_of_files(&data, &engine);
                 for w in warnings {
@@ -79,7 +77,7 @@ pub fn main_with(args: Vec<OsString>) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             for f in files {
-                let data = std::fs::read(f).map_err(|e| Error::io("reading the input file", e))?;
+                let data = read_file(f)?;
                 let (alerts, total, warnings) = scan_csv(&data, &engine, if all { 0 } else { 1 })?;
                 for w in warnings {
                     eprintln!("warning: {f}: {w}");
@@ -142,4 +140,12 @@ pub fn main_with(args: Vec<OsString>) -> Result<ExitCode> {
             "unknown command {other:?}\n{USAGE}"
         ))),
     }
+}
+
+/// Reads an input file; the error names it.
+fn read_file(path: &str) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| Error::File {
+        context: format!("reading {path}"),
+        source,
+    })
 }

@@ -219,14 +219,9 @@ impl Correlator {
     pub fn add(&mut self, ev: &dyn Event, det: Option<&Detection>) -> Option<usize> {
         let kind = kind_of(ev);
         self.learn_addresses(ev, kind);
-        if let (Some(sid), Some(name)) = (
-            ev.get(F::TargetUserSid).value(),
-            ev.get(F::TargetUserName).value(),
-        ) {
-            if sid.len() > 8 && self.names_of_sids.len() < MAX_SIDS {
-                self.names_of_sids
-                    .entry(sid.to_ascii_lowercase())
-                    .or_insert_with(|| name.to_ascii_lowercase());
+        if let Some((sid, name)) = sid_and_name(ev) {
+            if self.names_of_sids.len() < MAX_SIDS {
+                self.names_of_sids.entry(sid).or_insert(name);
             }
         }
         let mut e = evidence_of(ev, kind, det)?;
@@ -240,10 +235,13 @@ impl Correlator {
     }
 
     /// Whether correlation needs this event at all (the map phase keeps
-    /// only these): evidence, or a connection that tells a host's address.
+    /// only these): evidence, a connection that tells a host's address, or
+    /// a logon that names a SID.
     pub fn wants(ev: &dyn Event, det: Option<&Detection>) -> bool {
         let kind = kind_of(ev);
-        kind == Kind::NetworkConnection || evidence_of(ev, kind, det).is_some()
+        kind == Kind::NetworkConnection
+            || sid_and_name(ev).is_some()
+            || evidence_of(ev, kind, det).is_some()
     }
 
     /// Warnings for the user (the evidence cap).
@@ -493,6 +491,16 @@ impl Correlator {
         assign_chains(&mut hops, self.settings.chain_window);
         hops
     }
+}
+
+/// The account SID and name an event carries together (4624), which name
+/// the SIDs other events log their user as.
+/// (lower-cased).
+fn sid_and_name(ev: &dyn Event) -> Option<(String, String)> {
+    let sid = ev.get(F::TargetUserSid);
+    let name = ev.get(F::TargetUserName);
+    let (sid, name) = (sid.value()?, name.value()?);
+    (sid.len() > 8).then(|| (sid.to_ascii_lowercase(), name.to_ascii_lowercase()))
 }
 
 /// Most IP addresses whose owners are learnt (about 100 bytes each).

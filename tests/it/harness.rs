@@ -104,12 +104,18 @@ pub struct Table {
 pub struct Row(pub Vec<(String, Vec<u8>)>);
 
 impl Row {
+    /// The value of column `name`; a column the row does not have fails
+    /// the test (a vanished output column must never read as "").
     pub fn get(&self, name: &str) -> String {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-            .unwrap_or_default()
+        self.try_get(name).unwrap_or_else(|| {
+            let names: Vec<&str> = self.0.iter().map(|(k, _)| k.as_str()).collect();
+            panic!("no column {name:?} in the row; columns: {names:?}")
+        })
+    }
+    /// The value of column `name`, `None` when the row has no such column.
+    pub fn try_get(&self, name: &str) -> Option<String> {
+        self.bytes(name)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
     }
     pub fn bytes(&self, name: &str) -> Option<&[u8]> {
         self.0
@@ -125,8 +131,15 @@ impl Row {
             v.split('\n').map(str::to_string).collect()
         }
     }
+    /// `risk_score` as a number: 0 when empty (an unlabelled event), and
+    /// a failed test when the column is missing or holds anything else.
     pub fn score(&self) -> u32 {
-        self.get("risk_score").parse().unwrap_or(0)
+        let v = self.get("risk_score");
+        if v.is_empty() {
+            return 0;
+        }
+        v.parse()
+            .unwrap_or_else(|_| panic!("risk_score {v:?} is not a number"))
     }
 }
 
@@ -348,20 +361,129 @@ pub fn session(args: &[&str], bodies: &[Vec<u8>]) -> Vec<u8> {
     input
 }
 
+/// What a run of the binary must show, checked on every run. A test that
+/// expects something else opts out by calling the function named for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Exit 0, exactly one reply per request frame, nothing on stdout
+    /// outside frames, every reply table well-formed, no panic.
+    Clean,
+    /// As [`Expect::Clean`], but the reply tables are not parsed: for
+    /// requests whose own CSV is malformed (their rows come back as they
+    /// went, and the harness's CSV reader would refuse them).
+    CleanMalformedCsv,
+    /// The session ends in a finished `error` reply and a non-zero exit,
+    /// with nothing outside frames and no panic.
+    Fatal,
+}
+
 /// Runs the real binary on `input` (written by a thread while stdout is
-/// read), with extra environment variables, under [`TIME_LIMIT`].
+/// read), with extra environment variables, under [`TIME_LIMIT`], and
+/// checks it ran as [`Expect::Clean`].
 pub fn run_binary(input: Vec<u8>, env: &[(&str, &str)]) -> Run {
-    run_binary_with(input, env, true)
+    run_program(
+        env!("CARGO_BIN_EXE_winrmdetect").as_ref(),
+        input,
+        env,
+        Expect::Clean,
+    )
 }
 
-/// [`run_binary`] without the check of each reply's table, for requests
-/// whose own CSV is malformed (their rows come back as they went).
-pub fn run_binary_unchecked(input: Vec<u8>) -> Run {
-    run_binary_with(input, &[], false)
+/// [`run_binary`] for requests whose own CSV is malformed
+/// ([`Expect::CleanMalformedCsv`]).
+pub fn run_binary_malformed_csv(input: Vec<u8>) -> Run {
+    run_program(
+        env!("CARGO_BIN_EXE_winrmdetect").as_ref(),
+        input,
+        &[],
+        Expect::CleanMalformedCsv,
+    )
 }
 
-fn run_binary_with(input: Vec<u8>, env: &[(&str, &str)], check: bool) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_winrmdetect"));
+/// [`run_binary`] for a session that must fail ([`Expect::Fatal`]).
+pub fn run_binary_fatal(input: Vec<u8>) -> Run {
+    run_program(
+        env!("CARGO_BIN_EXE_winrmdetect").as_ref(),
+        input,
+        &[],
+        Expect::Fatal,
+    )
+}
+
+/// Runs `program` (the built binary, or the one unpacked from the app
+/// package) on `input` and checks the run against `expect`.
+pub fn run_program(
+    program: &std::path::Path,
+    input: Vec<u8>,
+    env: &[(&str, &str)],
+    expect: Expect,
+) -> Run {
+    let requests = count_frames(&input);
+    let run = spawn_and_collect(program, input, env, expect != Expect::CleanMalformedCsv);
+    assert!(
+        !run.stderr.contains("panicked"),
+        "the command panicked: {}",
+        run.stderr
+    );
+    assert!(
+        run.stray.is_empty(),
+        "bytes outside reply frames: {:?}",
+        String::from_utf8_lossy(&run.stray)
+    );
+    match expect {
+        Expect::Clean | Expect::CleanMalformedCsv => run.assert_clean(requests),
+        Expect::Fatal => {
+            let last = run
+                .replies
+                .last()
+                .expect("a fatal session still gets a reply");
+            assert!(
+                last.error().is_some() && last.finished(),
+                "a finished error reply: {:?}",
+                last.meta
+            );
+            assert_ne!(run.exit_code, Some(0), "a fatal session exits non-zero");
+            // The error may answer a frame that never arrived whole.
+            assert!(
+                run.replies.len() <= requests + 1,
+                "at most one reply per request: {} replies to {requests} whole frames",
+                run.replies.len()
+            );
+        }
+    }
+    run
+}
+
+/// The number of whole `chunked 1.0,M,B` frames at the start of `input`
+/// (a request stream the tests built; stops at the first malformed one).
+pub fn count_frames(mut input: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(nl) = input.iter().position(|&b| b == b'\n') {
+        let Some(lens) = std::str::from_utf8(&input[..nl])
+            .ok()
+            .and_then(|l| l.strip_prefix("chunked 1.0,"))
+            .and_then(|l| l.split_once(','))
+            .and_then(|(m, b)| Some((m.parse::<usize>().ok()?, b.parse::<usize>().ok()?)))
+        else {
+            break;
+        };
+        let rest = &input[nl + 1..];
+        let Some(len) = lens.0.checked_add(lens.1).filter(|&l| l <= rest.len()) else {
+            break;
+        };
+        n += 1;
+        input = &rest[len..];
+    }
+    n
+}
+
+fn spawn_and_collect(
+    program: &std::path::Path,
+    input: Vec<u8>,
+    env: &[(&str, &str)],
+    check: bool,
+) -> Run {
+    let mut cmd = Command::new(program);
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
