@@ -119,11 +119,6 @@ impl Engine {
         }
     }
 
-    /// The settings of every rule, in `RULES` order.
-    pub fn settings(&self) -> &[RuleSettings] {
-        &self.settings
-    }
-
     /// Runs every enabled rule on one event.
     pub fn detect(&self, ev: &dyn Event) -> Option<Detection> {
         let mut det = Detection::default();
@@ -410,6 +405,35 @@ mod tests {
         assert_eq!(
             substitute("$$ ADMIN$ $risk_object$", &ev, &det),
             "$$ ADMIN$ A"
+        );
+        // An empty name is no token: the second `$` opens the next one.
+        assert_eq!(substitute("$$risk_object$", &ev, &det), "$A");
+    }
+
+    #[test]
+    fn substitution_of_every_own_token() {
+        let ev = PairsEvent::from_pairs(&[("Computer", "SRV02"), ("User", "CORP\\alice")]);
+        let det = Detection {
+            risk_object: "SRV02".into(),
+            targets: vec!["srv03".into(), "srv04".into()],
+            threats: vec![
+                ("whoami.exe".to_string(), "process_name"),
+                ("wsmprovhost.exe".to_string(), "parent_process_name"),
+            ],
+            ..Detection::default()
+        };
+        assert_eq!(
+            substitute(
+                "$dest$|$risk_object$|$target_host$|$process_name$|$parent_process_name$|$threat_object$|$user$|$Computer$|$nope$",
+                &ev,
+                &det
+            ),
+            "SRV02|SRV02|srv03, srv04|whoami.exe|wsmprovhost.exe|whoami.exe|CORP\\alice|SRV02|$nope$"
+        );
+        let none = Detection::default();
+        assert_eq!(
+            substitute("$target_host$ $process_name$", &ev, &none),
+            "an unnamed host $process_name$"
         );
     }
 }

@@ -215,6 +215,11 @@ mod tests {
             ),
             ("", None),
             ("/wsman", None),
+            // A port without a path; a bare IPv6 literal (two colons, no
+            // path) is one host, with a path it is cut at the first colon.
+            ("srv02:5985", Some("srv02")),
+            ("fd00::33", Some("fd00::33")),
+            ("fd00::33/wsman", Some("fd00")),
         ];
         for (input, want) in cases {
             assert_eq!(parse_connection(input).as_deref(), want, "{input}");

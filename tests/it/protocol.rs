@@ -596,17 +596,12 @@ fn issue5_bad_input_matrix_500k_rows_and_a_100mb_field() {
     assert_eq!(rows[2].get("CommandLine"), "after");
 }
 
-/// An app directory whose local `winrmdetect.conf` sets `stanza` to the
-/// given impact and confidence.
-fn app_dir_with(tag: &str, stanza: &str, impact: u32, confidence: u32) -> std::path::PathBuf {
+/// An app directory whose `local/winrmdetect.conf` is `conf`.
+fn app_dir_with(tag: &str, conf: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("winrmdetect-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("local")).unwrap();
-    std::fs::write(
-        dir.join("local/winrmdetect.conf"),
-        format!("[{stanza}]\nimpact = {impact}\nconfidence = {confidence}\n"),
-    )
-    .unwrap();
+    std::fs::write(dir.join("local/winrmdetect.conf"), conf).unwrap();
     dir
 }
 
@@ -615,7 +610,9 @@ fn app_dir_with(tag: &str, stanza: &str, impact: u32, confidence: u32) -> std::p
 #[test]
 fn issue11_risk_score_rounds_down() {
     for (impact, confidence, score) in [(33, 50, 16), (99, 99, 98), (1, 99, 0), (100, 100, 100)] {
-        let dir = app_dir_with("round", "winrm_remoteexec_child", impact, confidence);
+        let conf =
+            format!("[winrm_remoteexec_child]\nimpact = {impact}\nconfidence = {confidence}\n");
+        let dir = app_dir_with("round", &conf);
         let run = run_binary(
             session(&[], &[sysmon_rows()]),
             &[("WINRMDETECT_APP_DIR", dir.to_str().unwrap())],
@@ -644,4 +641,37 @@ fn issue11_min_score_is_inclusive() {
     assert!(kept(&["alerts_only=true", "min_score=46"]).is_empty());
     // Without alerts_only every event comes back, whatever min_score says.
     assert_eq!(kept(&["min_score=46"]).len(), 2);
+}
+
+/// Two rules of equal score on one event: the one listed first in the rule
+/// table gives the event its risk message (the order is part of the
+/// contract, so a re-run or a reordered input never flips it).
+#[test]
+fn issue11_equal_scores_keep_the_first_rules_message() {
+    let dir = app_dir_with(
+        "tie",
+        "[winrm_psremoting]\nimpact = 60\nconfidence = 90\n\n[winrm_directtool]\nimpact = 90\nconfidence = 60\n",
+    );
+    let body = splunk_csv(
+        &["source", "EventCode", "Computer", "Image", "CommandLine"],
+        &[vec![
+            SYSMON,
+            "1",
+            "WKS01",
+            "C:\\w\\powershell.exe",
+            "powershell Invoke-Command -ComputerName SRV02 {winrm e x}",
+        ]],
+    );
+    let run = run_binary(
+        session(&[], &[body]),
+        &[("WINRMDETECT_APP_DIR", dir.to_str().unwrap())],
+    );
+    let r = &run.rows()[0];
+    assert_eq!(r.alert_types(), ["WinRM_PSRemoting", "WinRM_DirectTool"]);
+    assert_eq!(r.score(), 54);
+    assert_eq!(
+        r.get("risk_message"),
+        "PowerShell remoting from WKS01 to SRV02"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
