@@ -6,14 +6,24 @@
 //! * `WINRMDETECT_APP_TGZ`: absolute path of the app tarball
 //! * `WINRMDETECT_APPINSPECT`: absolute path of the `splunk-appinspect` executable
 //!
-//! Without them these tests fail (they never skip silently).
+//! * `WINRMDETECT_WINE` (optional): the `wine` program that runs the Windows
+//!   binaries; without it `wine64`/`wine` on `PATH` or Debian's
+//!   `/usr/lib/wine/wine64`
+//!
+//! Without them these tests fail (they never skip silently). The package must
+//! hold both platforms' programs: a Linux-only package
+//! (`WINRMDETECT_BIN_WINDOWS=none`) fails them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::harness::{csv_chunks, fixture, fixture_path, run_binary, run_program, session};
+use crate::harness::{Expect, Run, TIME_LIMIT};
 
 const APP_ID: &str = "winrmdetect";
 const HOW_TO_RUN: &str = "run scripts/test (it builds the app and sets WINRMDETECT_APP_TGZ)";
@@ -37,6 +47,8 @@ const REQUIRED_FILES: &[&str] = &[
     "static/appLogo_2x.png",
     "linux_x86_64/bin/winrmdetect",
     "linux_x86_64/bin/evtx_input",
+    "windows_x86_64/bin/winrmdetect.exe",
+    "windows_x86_64/bin/evtx_input.exe",
     "default/inputs.conf",
     "README/inputs.conf.spec",
 ];
@@ -267,6 +279,63 @@ fn assert_static_pie_x86_64(path: &Path) {
     }
 }
 
+/// Checks the headers of a Windows x86-64 console executable: `MZ`, the
+/// `PE\0\0` signature at `e_lfanew`, COFF machine `IMAGE_FILE_MACHINE_AMD64`
+/// (0x8664), an executable image that is not a DLL, a PE32+ optional header
+/// (magic 0x20b) and the console subsystem (stdin/stdout are the protocol).
+fn assert_pe32_plus_x86_64_console(path: &Path) {
+    const IMAGE_FILE_MACHINE_AMD64: u16 = 0x8664;
+    const IMAGE_FILE_EXECUTABLE_IMAGE: u16 = 0x0002;
+    const IMAGE_FILE_DLL: u16 = 0x2000;
+    const PE32_PLUS_MAGIC: u16 = 0x20b;
+    const IMAGE_SUBSYSTEM_WINDOWS_CUI: u16 = 3;
+    let what = path.display();
+    let bytes = fs::read(path).unwrap_or_else(|e| panic!("reading {what}: {e}"));
+    assert!(
+        bytes.len() >= 0x40 && bytes.starts_with(b"MZ"),
+        "{what} is not a PE file (no MZ header)"
+    );
+    let u16_at = |off: usize| u16::from_le_bytes([bytes[off], bytes[off + 1]]);
+    let u32_at = |off: usize| u32::from_le_bytes(bytes[off..off + 4].try_into().expect("4 bytes"));
+    let pe = usize::try_from(u32_at(0x3c)).expect("e_lfanew fits usize");
+    let coff = pe + 4;
+    let optional = coff + 20;
+    // The optional header up to and including Subsystem (offset 68).
+    assert!(
+        optional + 70 <= bytes.len(),
+        "{what}: PE headers (e_lfanew {pe:#x}) out of bounds"
+    );
+    assert_eq!(
+        &bytes[pe..coff],
+        b"PE\0\0",
+        "{what}: no PE signature at e_lfanew {pe:#x}"
+    );
+    let machine = u16_at(coff);
+    assert_eq!(
+        machine, IMAGE_FILE_MACHINE_AMD64,
+        "{what}: COFF machine {machine:#06x} is not x86-64 (0x8664)"
+    );
+    let characteristics = u16_at(coff + 18);
+    assert!(
+        characteristics & IMAGE_FILE_EXECUTABLE_IMAGE != 0 && characteristics & IMAGE_FILE_DLL == 0,
+        "{what}: COFF characteristics {characteristics:#06x}: not an executable image, or a DLL"
+    );
+    assert!(
+        usize::from(u16_at(coff + 16)) >= 70,
+        "{what}: optional header too short"
+    );
+    let magic = u16_at(optional);
+    assert_eq!(
+        magic, PE32_PLUS_MAGIC,
+        "{what}: optional header magic {magic:#06x} is not PE32+ (0x20b)"
+    );
+    let subsystem = u16_at(optional + 68);
+    assert_eq!(
+        subsystem, IMAGE_SUBSYSTEM_WINDOWS_CUI,
+        "{what}: subsystem {subsystem} is not the console (3)"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // tests
 // ---------------------------------------------------------------------------
@@ -324,22 +393,19 @@ fn app_package_layout_and_file_modes() {
             "required file missing from package: {full}"
         );
     }
-    let linux = entries
-        .iter()
-        .find(|e| e.path == LINUX_BIN)
-        .unwrap_or_else(|| panic!("{LINUX_BIN} missing"));
-    assert_eq!(linux.mode, "-rwxr-xr-x", "{LINUX_BIN} must be 755");
-    let windows = entries.iter().any(|e| e.path == WINDOWS_BIN);
-    assert_eq!(
-        windows,
-        entries.iter().any(|e| e.path == WINDOWS_INPUT),
-        "both Windows programs or neither"
-    );
+    // Both platforms' programs, executable: a package without the Windows
+    // ones (no cross linker, or WINRMDETECT_BIN_WINDOWS=none) fails here.
+    for bin in [LINUX_BIN, LINUX_INPUT, WINDOWS_BIN, WINDOWS_INPUT] {
+        let entry = entries
+            .iter()
+            .find(|e| e.path == bin)
+            .unwrap_or_else(|| panic!("{bin} missing from {}", tgz.display()));
+        assert_eq!(entry.mode, "-rwxr-xr-x", "{bin} must be 755");
+    }
     println!(
-        "package {}: {} entries, windows binary {}",
+        "package {}: {} entries, Linux and Windows programs present",
         tgz.display(),
-        entries.len(),
-        if windows { "present" } else { "absent" }
+        entries.len()
     );
 }
 
@@ -463,22 +529,13 @@ fn check_saved_searches_and_macros(app: &Path) -> (usize, usize) {
     (searches.len(), macros.len())
 }
 
-/// The Linux programs are static-pie x86-64 ELFs; the Windows ones (if any) PEs.
+/// The Linux programs are static-pie x86-64 ELFs, the Windows ones PE32+
+/// x86-64 console executables; all four must be there.
 fn check_binaries(app: &Path) {
     assert_static_pie_x86_64(&app.join("linux_x86_64/bin/winrmdetect"));
     assert_static_pie_x86_64(&app.join("linux_x86_64/bin/evtx_input"));
-    for exe in ["winrmdetect.exe", "evtx_input.exe"] {
-        let exe = app.join("windows_x86_64/bin").join(exe);
-        if !exe.exists() {
-            continue;
-        }
-        let bytes = fs::read(&exe).unwrap_or_else(|e| panic!("reading {}: {e}", exe.display()));
-        assert!(
-            bytes.starts_with(b"MZ"),
-            "{} is not a PE file",
-            exe.display()
-        );
-    }
+    assert_pe32_plus_x86_64_console(&app.join("windows_x86_64/bin/winrmdetect.exe"));
+    assert_pe32_plus_x86_64_console(&app.join("windows_x86_64/bin/evtx_input.exe"));
 }
 
 /// The packaged modular input: its scheme (from the packaged Linux binary)
@@ -558,8 +615,20 @@ fn app_package_passes_appinspect() {
     let json: serde_json::Value =
         serde_json::from_str(&text).expect("AppInspect JSON report does not parse");
     let summary = &json["summary"];
-    let count = |key: &str| summary[key].as_u64().unwrap_or(0);
     println!("AppInspect summary: {summary}");
+    // A report without the counts (another format, a crash half way) must
+    // not read as "0 failures".
+    let count = |key: &str| {
+        summary
+            .get(key)
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or_else(|| {
+                panic!(
+                    "AppInspect summary has no numeric `{key}` (exit {:?}): {summary}",
+                    out.status.code()
+                )
+            })
+    };
 
     let mut problems = Vec::new();
     for report in json["reports"].as_array().into_iter().flatten() {
@@ -592,5 +661,444 @@ fn app_package_passes_appinspect() {
         (0, 0),
         "AppInspect failures/errors:\n{}",
         problems.join("\n")
+    );
+    assert!(
+        count("success") > 0,
+        "AppInspect ran no check successfully: {summary}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// the packaged programs, run
+// ---------------------------------------------------------------------------
+
+/// The protocol session every packaged search command runs: getinfo, the
+/// PowerShell-remoting fixture in chunks of 50 rows, a header-only finish.
+fn psremoting_session() -> Vec<u8> {
+    let bodies = csv_chunks(&fixture("mordor_psremoting.csv"), 50);
+    assert!(bodies.len() > 2, "the fixture spans several chunks");
+    session(&[], &bodies)
+}
+
+/// The number of rows with a non-empty `AlertType`.
+fn labelled_rows(run: &Run) -> usize {
+    run.rows()
+        .iter()
+        .filter(|r| !r.get("AlertType").is_empty())
+        .count()
+}
+
+/// `got` replied exactly as `want`: the same number of replies, the same
+/// metadata and the same body bytes, reply by reply.
+fn assert_same_replies(got: &Run, want: &Run, what: &str) {
+    assert_eq!(
+        got.replies.len(),
+        want.replies.len(),
+        "{what}: number of replies"
+    );
+    for (i, (g, w)) in got.replies.iter().zip(&want.replies).enumerate() {
+        assert_eq!(
+            g.meta, w.meta,
+            "{what}: metadata of reply {i} differs from the built binary's"
+        );
+        if g.body != w.body {
+            let at = g
+                .body
+                .iter()
+                .zip(&w.body)
+                .position(|(a, b)| a != b)
+                .unwrap_or(g.body.len().min(w.body.len()));
+            let around = |b: &[u8]| {
+                String::from_utf8_lossy(&b[at.min(b.len())..(at + 200).min(b.len())]).into_owned()
+            };
+            panic!(
+                "{what}: body of reply {i} differs from the built binary's at byte {at} ({} vs {} bytes)\n{what}: {:?}\nbuilt: {:?}",
+                g.body.len(),
+                w.body.len(),
+                around(&g.body),
+                around(&w.body)
+            );
+        }
+    }
+}
+
+/// The modular input's stdin: one stanza reading `evtx` into `wineventlog`,
+/// checkpoints in `checkpoint_dir` (as tests/it/evtx.rs `config()`).
+fn input_config(checkpoint_dir: &Path, evtx: &Path) -> String {
+    fs::create_dir_all(checkpoint_dir)
+        .unwrap_or_else(|e| panic!("creating {}: {e}", checkpoint_dir.display()));
+    format!(
+        "<input><server_host>sh</server_host><session_key>SECRETKEY</session_key><checkpoint_dir>{}</checkpoint_dir><configuration><stanza name=\"evtx_input://t\" app=\"winrmdetect\"><param name=\"path\">{}</param><param name=\"index\">wineventlog</param></stanza></configuration></input>",
+        checkpoint_dir.display(),
+        evtx.display()
+    )
+}
+
+/// The EVTX file the packaged inputs read.
+fn input_fixture() -> PathBuf {
+    fixture_path("evtx/mdec_wmiexec_via_smb.evtx")
+}
+
+/// Runs a modular input (`cmd`, stdin `cfg`) under [`TIME_LIMIT`]; checks it
+/// exited 0 and wrote a `<stream>` of whole `<event>`s; returns the stream
+/// and the number of events.
+fn run_modular_input(mut cmd: Command, cfg: &str, what: &str) -> (Vec<u8>, usize) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning {what}: {e}"));
+    let mut stdin = child.stdin.take().expect("stdin");
+    let cfg = cfg.as_bytes().to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&cfg));
+    let mut stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        stdout.read_to_end(&mut v).map(|_| v)
+    });
+    let mut stderr = child.stderr.take().expect("stderr");
+    let err_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stderr.read_to_end(&mut v);
+        String::from_utf8_lossy(&v).into_owned()
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for the input") {
+            break status;
+        }
+        if start.elapsed() > TIME_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} hung for more than {TIME_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    writer
+        .join()
+        .expect("stdin writer")
+        .unwrap_or_else(|e| panic!("writing the configuration to {what}: {e}"));
+    let out = reader
+        .join()
+        .expect("stdout reader")
+        .unwrap_or_else(|e| panic!("reading {what}'s stdout: {e}"));
+    let err = err_reader.join().expect("stderr reader");
+    assert!(status.success(), "{what} exited with {status}: {err}");
+    assert!(
+        !err.contains("SECRETKEY"),
+        "{what}: the session key reached stderr"
+    );
+    let text = String::from_utf8(out.clone()).unwrap_or_else(|e| panic!("{what}: stdout: {e}"));
+    let body = text
+        .strip_prefix("<stream>\n")
+        .and_then(|t| t.strip_suffix("</stream>\n"))
+        .unwrap_or_else(|| panic!("{what}: not one <stream>...</stream>: {text:.300}"));
+    let mut events = 0;
+    let mut rest = body;
+    while !rest.is_empty() {
+        let end = rest
+            .find("</event>\n")
+            .map(|i| i + "</event>\n".len())
+            .unwrap_or_else(|| panic!("{what}: an unterminated <event>: {rest:.300}"));
+        assert!(
+            rest.starts_with("<event "),
+            "{what}: garbage between events: {rest:.300}"
+        );
+        events += 1;
+        rest = &rest[end..];
+    }
+    assert!(events > 0, "{what} emitted no event; stderr: {err}");
+    (out, events)
+}
+
+/// The packaged Linux search command runs a whole protocol session through
+/// the splunkd emulation and replies byte for byte as the freshly built
+/// binary does (it reads the packaged `default/winrmdetect.conf`, the built
+/// one its compiled-in defaults), labelling events on the way.
+#[test]
+fn app_package_linux_search_command_replies_as_the_built_one() {
+    let (_tmp, app) = extract_app(&app_tgz());
+    let packaged = app.join("linux_x86_64/bin/winrmdetect");
+    let input = psremoting_session();
+    let got = run_program(&packaged, input.clone(), &[], Expect::Clean);
+    let want = run_binary(input, &[]);
+    assert_same_replies(&got, &want, "packaged linux_x86_64/bin/winrmdetect");
+    let labelled = labelled_rows(&got);
+    assert!(
+        labelled > 0,
+        "the packaged command labelled no event of mordor_psremoting.csv"
+    );
+    println!(
+        "packaged winrmdetect: {} replies, {} rows, {labelled} labelled, as the built binary",
+        got.replies.len(),
+        got.rows().len()
+    );
+}
+
+/// The packaged Linux modular input emits the same `<event>` stream as the
+/// freshly built one for a bundled EVTX file.
+#[test]
+fn app_package_linux_modular_input_emits_what_the_built_one_does() {
+    let (tmp, app) = extract_app(&app_tgz());
+    let evtx = input_fixture();
+    let (got, events) = run_modular_input(
+        Command::new(app.join("linux_x86_64/bin/evtx_input")),
+        &input_config(&tmp.0.join("cp-packaged"), &evtx),
+        "packaged linux_x86_64/bin/evtx_input",
+    );
+    let (want, _) = run_modular_input(
+        Command::new(env!("CARGO_BIN_EXE_evtx_input")),
+        &input_config(&tmp.0.join("cp-built"), &evtx),
+        "built evtx_input",
+    );
+    assert!(
+        got == want,
+        "the packaged evtx_input's stream ({} bytes) differs from the built one's ({} bytes)",
+        got.len(),
+        want.len()
+    );
+    println!("packaged evtx_input: {events} events, as the built one");
+}
+
+// ---------------------------------------------------------------------------
+// the Windows programs, under Wine
+// ---------------------------------------------------------------------------
+
+/// The `wine` program: `WINRMDETECT_WINE`, else `wine64` or `wine` on `PATH`,
+/// else Debian's `/usr/lib/wine/wine64` (the wine64 package alone installs
+/// no `PATH` wrapper).
+fn wine_program() -> PathBuf {
+    if std::env::var_os("WINRMDETECT_WINE").is_some_and(|v| !v.is_empty()) {
+        return env_path("WINRMDETECT_WINE");
+    }
+    let on_path = std::env::var_os("PATH").into_iter().flat_map(|p| {
+        std::env::split_paths(&p)
+            .flat_map(|dir| [dir.join("wine64"), dir.join("wine")])
+            .collect::<Vec<_>>()
+    });
+    on_path
+        .chain([PathBuf::from("/usr/lib/wine/wine64")])
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "wine not found (WINRMDETECT_WINE, wine64/wine on PATH, /usr/lib/wine/wine64): \
+                 the packaged Windows programs are run under Wine; install Debian's wine64 \
+                 ({HOW_TO_RUN}; it installs it as root)"
+            )
+        })
+}
+
+/// A Wine prefix in a temporary directory; its wineserver is stopped and the
+/// directory removed on drop.
+struct Wine {
+    wine: PathBuf,
+    prefix: TempDir,
+}
+
+/// `ProcessPrng`, which Rust's std imports from `bcryptprimitives.dll` on
+/// Windows 10+, for a Wine without that DLL (Wine < 9, e.g. Debian 12's 8.0).
+const BCRYPTPRIMITIVES_SHIM: &str = r#"#include <windows.h>
+BOOLEAN WINAPI SystemFunction036(PVOID buffer, ULONG length); /* RtlGenRandom */
+BOOL WINAPI ProcessPrng(PBYTE data, SIZE_T len) {
+    while (len > 0) {
+        ULONG n = len > 0x10000000 ? 0x10000000 : (ULONG)len;
+        if (!SystemFunction036(data, n)) return FALSE;
+        data += n;
+        len -= n;
+    }
+    return TRUE;
+}
+"#;
+
+impl Wine {
+    /// Creates the prefix by running `exe --help` (Wine's first start is
+    /// slow). When the Windows program cannot start because this Wine lacks
+    /// `bcryptprimitives.dll`, a shim providing `ProcessPrng` is built with
+    /// the MinGW-w64 compiler into the prefix's system32 (outside the
+    /// package) and the program must then start.
+    fn start(exe: &Path) -> Wine {
+        let wine = Wine {
+            wine: wine_program(),
+            prefix: TempDir::new("wineprefix"),
+        };
+        let probe = wine
+            .command(exe, "err+module")
+            .arg("--help")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "running {} under {}: {e}",
+                    exe.display(),
+                    wine.wine.display()
+                )
+            });
+        let stderr = String::from_utf8_lossy(&probe.stderr);
+        let probe = if !probe.status.success() && stderr.contains("bcryptprimitives.dll") {
+            println!("this Wine has no bcryptprimitives.dll: installing a ProcessPrng shim in the prefix");
+            wine.install_bcryptprimitives_shim();
+            wine.command(exe, "-all")
+                .arg("--help")
+                .stdin(Stdio::null())
+                .output()
+                .unwrap_or_else(|e| panic!("running {} under Wine: {e}", exe.display()))
+        } else {
+            probe
+        };
+        assert!(
+            probe.status.success()
+                && String::from_utf8_lossy(&probe.stdout).starts_with("usage: winrmdetect"),
+            "{} --help under {} (prefix {}): exit {:?}\nstdout:\n{}\nstderr:\n{}",
+            exe.display(),
+            wine.wine.display(),
+            wine.prefix.0.display(),
+            probe.status.code(),
+            String::from_utf8_lossy(&probe.stdout),
+            String::from_utf8_lossy(&probe.stderr)
+        );
+        wine
+    }
+
+    fn env(&self) -> [(&str, &str); 2] {
+        [
+            (
+                "WINEPREFIX",
+                self.prefix.0.to_str().expect("a UTF-8 temp dir"),
+            ),
+            ("WINEDEBUG", "-all"),
+        ]
+    }
+
+    /// `wine exe` in this prefix, with `WINEDEBUG=debug`.
+    fn command(&self, exe: &Path, debug: &str) -> Command {
+        let mut cmd = Command::new(&self.wine);
+        cmd.arg(exe)
+            .env("WINEPREFIX", &self.prefix.0)
+            .env("WINEDEBUG", debug)
+            .env_remove("WINRMDETECT_APP_DIR");
+        cmd
+    }
+
+    /// A shell script running `wine exe "$@"`, for the harness, which runs a
+    /// program without arguments (the environment comes from [`Wine::env`]).
+    fn wrapper(&self, exe: &Path) -> PathBuf {
+        let quote = |p: &Path| {
+            let s = p.to_str().expect("a UTF-8 path");
+            format!("'{}'", s.replace('\'', r"'\''"))
+        };
+        let script = self.prefix.0.join("run-under-wine.sh");
+        fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nexec {} {} \"$@\"\n",
+                quote(&self.wine),
+                quote(exe)
+            ),
+        )
+        .unwrap_or_else(|e| panic!("writing {}: {e}", script.display()));
+        let mut perms = fs::metadata(&script)
+            .expect("script metadata")
+            .permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        fs::set_permissions(&script, perms).expect("chmod 755 the wrapper");
+        script
+    }
+
+    fn install_bcryptprimitives_shim(&self) {
+        let system32 = self.prefix.0.join("drive_c/windows/system32");
+        assert!(
+            system32.is_dir(),
+            "Wine did not create {}",
+            system32.display()
+        );
+        let source = self.prefix.0.join("bcryptprimitives.c");
+        fs::write(&source, BCRYPTPRIMITIVES_SHIM).expect("writing the shim source");
+        let out = Command::new("x86_64-w64-mingw32-gcc")
+            .args(["-shared", "-O2", "-s", "-o"])
+            .arg(system32.join("bcryptprimitives.dll"))
+            .arg(&source)
+            .arg("-ladvapi32")
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("running x86_64-w64-mingw32-gcc (Debian gcc-mingw-w64-x86-64, {HOW_TO_RUN}): {e}")
+            });
+        assert!(
+            out.status.success(),
+            "building the bcryptprimitives.dll shim failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Wine {
+    fn drop(&mut self) {
+        // Stop this prefix's wineserver (and the Wine processes it started)
+        // before its directory goes.
+        let wineserver = Some(self.wine.with_file_name("wineserver"))
+            .filter(|p| p.is_file())
+            .unwrap_or_else(|| PathBuf::from("wineserver"));
+        let _ = Command::new(wineserver)
+            .arg("-k")
+            .env("WINEPREFIX", &self.prefix.0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// The packaged Windows programs run under Wine: `winrmdetect.exe` through
+/// the same protocol session as the Linux build, with identical replies, and
+/// `evtx_input.exe` on the same EVTX file as the built Linux input, with an
+/// identical `<event>` stream.
+#[test]
+fn app_package_windows_programs_run_under_wine_as_the_linux_ones() {
+    let (tmp, app) = extract_app(&app_tgz());
+    let exe = app.join("windows_x86_64/bin/winrmdetect.exe");
+    let input_exe = app.join("windows_x86_64/bin/evtx_input.exe");
+    let t0 = Instant::now();
+    let wine = Wine::start(&exe);
+    println!(
+        "Wine prefix ready in {:?} ({})",
+        t0.elapsed(),
+        wine.wine.display()
+    );
+
+    let input = psremoting_session();
+    let got = run_program(
+        &wine.wrapper(&exe),
+        input.clone(),
+        &wine.env(),
+        Expect::Clean,
+    );
+    let want = run_binary(input, &[]);
+    assert_same_replies(&got, &want, "windows_x86_64/bin/winrmdetect.exe under Wine");
+    let labelled = labelled_rows(&got);
+    assert!(
+        labelled > 0,
+        "winrmdetect.exe labelled no event of mordor_psremoting.csv"
+    );
+    let replies = got.replies.len();
+
+    let evtx = input_fixture();
+    let (got, events) = run_modular_input(
+        wine.command(&input_exe, "-all"),
+        &input_config(&tmp.0.join("cp-windows"), &evtx),
+        "windows_x86_64/bin/evtx_input.exe under Wine",
+    );
+    let (want, _) = run_modular_input(
+        Command::new(env!("CARGO_BIN_EXE_evtx_input")),
+        &input_config(&tmp.0.join("cp-built"), &evtx),
+        "built evtx_input",
+    );
+    assert!(
+        got == want,
+        "evtx_input.exe's stream under Wine ({} bytes) differs from the built Linux input's ({} bytes)",
+        got.len(),
+        want.len()
+    );
+    println!(
+        "under Wine: winrmdetect.exe {replies} replies, {labelled} rows labelled; evtx_input.exe {events} events; as on Linux"
     );
 }
