@@ -36,6 +36,8 @@ VERSION="$(awk '/^\[/{p=($0=="[package]");next} p&&$1=="version"{gsub(/[" \t]/,"
 TGZ="${WINRMDETECT_APP_TGZ:-$ROOT/dist/winrmdetect-$VERSION.tgz}"
 if [[ ! -f "$TGZ" ]]; then
   echo "== building the app package"
+  # The Linux Splunk image needs only the Linux programs.
+  command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || export WINRMDETECT_BIN_WINDOWS=none
   TGZ="$(bash scripts/build-app | tail -n 1)"
 fi
 TGZ="$(cd "$(dirname "$TGZ")" && pwd)/$(basename "$TGZ")"
