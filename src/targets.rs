@@ -236,6 +236,9 @@ mod tests {
             "::1",
             "[::1]",
             ".",
+            "localhost.localdomain",
+            "0:0:0:0:0:0:0:1",
+            "0.0.0.0",
         ] {
             assert!(is_loopback(h), "{h}");
         }
