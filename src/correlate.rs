@@ -991,4 +991,262 @@ mod tests {
         assert_eq!(c.evidence[0].parent.as_deref(), Some("2"));
         assert!(c.finish().is_empty());
     }
+
+    /// Evidence for the linking tests: `role` evidence of `technique` on
+    /// `host` at `time`, naming `target` (sources) if given.
+    fn ev(seq: usize, time: f64, host: &str, role: Role, technique: Technique) -> Evidence {
+        Evidence {
+            role,
+            technique,
+            time,
+            host: host.into(),
+            process: None,
+            parent: None,
+            alert_types: vec!["X"],
+            ..node(seq, "", "", false)
+        }
+    }
+
+    fn aimed(mut e: Evidence, target: &str) -> Evidence {
+        e.target = Some(target.into());
+        e
+    }
+
+    fn hops_of(evidence: Vec<Evidence>, addresses: &[(&str, &str, usize)]) -> Vec<String> {
+        let mut c = Correlator::new(Settings::default());
+        c.evidence = evidence;
+        for (ip, host, n) in addresses {
+            c.hosts_of_ip
+                .entry(ip.to_string())
+                .or_default()
+                .insert(host.to_string(), *n);
+        }
+        c.finish()
+            .iter()
+            .map(|h| {
+                format!(
+                    "{}->{} {} {}",
+                    h.src,
+                    h.dest,
+                    h.technique.as_str(),
+                    h.events
+                )
+            })
+            .collect()
+    }
+
+    /// A source naming its target and destination evidence there within
+    /// the window make a hop, unless an end is empty, the target is the
+    /// source itself or a loopback name.
+    #[test]
+    fn a_hop_needs_two_real_ends() {
+        use Role::{Destination as D, Source as S};
+        use Technique::WinRm as W;
+        let pair = |src: &str, target: &str, dest: &str| {
+            hops_of(
+                vec![
+                    aimed(ev(0, 10.0, src, S, W), target),
+                    ev(1, 11.0, dest, D, W),
+                ],
+                &[],
+            )
+        };
+        assert_eq!(pair("wks", "srv", "srv"), ["wks->srv WinRM 2"]);
+        assert!(pair("", "srv", "srv").is_empty(), "no source host");
+        assert!(
+            pair("wks", "wks", "wks").is_empty(),
+            "a host reaching itself"
+        );
+        assert!(pair("wks", "", "").is_empty(), "no destination host");
+        assert!(pair("wks", "localhost", "localhost").is_empty(), "loopback");
+    }
+
+    /// Addresses resolve to the host that showed them most often, brackets
+    /// and case aside.
+    #[test]
+    fn targets_resolve_through_learnt_addresses() {
+        use Role::{Destination as D, Source as S};
+        use Technique::WinRm as W;
+        let evidence = || {
+            vec![
+                aimed(ev(0, 10.0, "wks", S, W), "[FD00::5]"),
+                ev(1, 11.0, "srv", D, W),
+            ]
+        };
+        let learnt = [("fd00::5", "srv", 3), ("fd00::5", "aaa", 1)];
+        assert_eq!(hops_of(evidence(), &learnt), ["wks->srv WinRM 2"]);
+        let learnt = [("fd00::5", "srv", 1), ("fd00::5", "aaa", 3)];
+        assert!(hops_of(evidence(), &learnt).is_empty());
+    }
+
+    /// The first specific technique of a hop stays: a later, other
+    /// specific one does not replace it (WinRM gives way to either).
+    #[test]
+    fn a_hops_technique_is_its_first_specific_one() {
+        use Role::{Destination as D, Source as S};
+        use Technique::{PsRemoting, WinRm, Winrs};
+        let got = hops_of(
+            vec![
+                aimed(ev(0, 10.0, "wks", S, WinRm), "srv"),
+                ev(1, 11.0, "srv", D, PsRemoting),
+                ev(2, 12.0, "srv", D, Winrs),
+            ],
+            &[],
+        );
+        assert_eq!(got, ["wks->srv PSRemoting 3"]);
+    }
+
+    fn conn<'a>(
+        host: &'a str,
+        initiated: &'a str,
+        src: &'a str,
+        dst: &'a str,
+        port: &'a str,
+    ) -> PairsEvent<'a> {
+        PairsEvent::from_pairs(&[
+            ("_time", "100"),
+            (
+                "source",
+                "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational",
+            ),
+            ("EventCode", "3"),
+            ("Computer", host),
+            ("Initiated", initiated),
+            ("SourceIp", src),
+            ("DestinationIp", dst),
+            ("DestinationPort", port),
+        ])
+    }
+
+    /// A host's own address is the source of what it opens, and the
+    /// destination of what it accepts on a service port (not of a reply
+    /// logged with the ends swapped); a connection to itself or from a
+    /// loopback address tells nothing.
+    #[test]
+    fn addresses_are_learnt_from_the_owning_end() {
+        let mut c = Correlator::new(Settings::default());
+        for (host, initiated, src, dst, port) in [
+            ("a", "true", "10.0.0.1", "10.0.0.9", "50000"),
+            ("a", "true", "10.0.0.1", "10.0.0.8", "445"),
+            ("b", "false", "10.0.0.1", "10.0.0.2", "1023"),
+            ("c", "false", "10.0.0.1", "10.0.0.3", "5985"),
+            ("d", "FALSE", "10.0.0.1", "10.0.0.4", " 5986 "),
+            ("e", "false", "10.0.0.1", "10.0.0.5", "1024"),
+            ("f", "false", "10.0.0.1", "10.0.0.6", "5987"),
+            ("g", "", "10.0.0.7", "10.0.0.1", "445"),
+            ("h", "true", "10.0.0.8", "10.0.0.8", "445"),
+            ("i", "true", "127.0.0.1", "10.0.0.1", "445"),
+        ] {
+            c.add(&conn(host, initiated, src, dst, port), None);
+        }
+        let learnt: Vec<String> = c
+            .hosts_of_ip
+            .iter()
+            .flat_map(|(ip, hosts)| hosts.iter().map(move |(h, n)| format!("{ip} {h} {n}")))
+            .collect();
+        assert_eq!(
+            learnt,
+            [
+                "10.0.0.1 a 2",
+                "10.0.0.2 b 1",
+                "10.0.0.3 c 1",
+                "10.0.0.4 d 1"
+            ]
+        );
+        assert!(c.warnings().is_empty(), "{:?}", c.warnings());
+    }
+
+    /// The address table's two caps: a full table takes no new address but
+    /// still counts the ones it has; an address takes no more hosts past
+    /// its cap but still counts its own. Each drop is told.
+    #[test]
+    fn the_address_table_caps_hold_and_warn() {
+        let mut c = Correlator::new(Settings::default());
+        for i in 0..MAX_HOSTS_PER_ADDRESS + 1 {
+            c.add(
+                &conn(&format!("h{i}"), "true", "10.0.0.1", "10.0.0.9", "445"),
+                None,
+            );
+        }
+        c.add(&conn("h0", "true", "10.0.0.1", "10.0.0.9", "445"), None);
+        let hosts = &c.hosts_of_ip["10.0.0.1"];
+        assert_eq!(hosts.len(), MAX_HOSTS_PER_ADDRESS);
+        assert_eq!((hosts["h0"], c.dropped_addresses), (2, 1));
+
+        let mut c = Correlator::new(Settings::default());
+        for i in 0..MAX_ADDRESSES {
+            c.hosts_of_ip.insert(format!("a{i}"), BTreeMap::new());
+        }
+        c.hosts_of_ip.insert("10.0.0.1".into(), BTreeMap::new());
+        c.hosts_of_ip.remove("a0");
+        c.add(&conn("a", "true", "10.0.0.1", "10.0.0.9", "445"), None);
+        c.add(&conn("b", "true", "10.0.0.2", "10.0.0.9", "445"), None);
+        assert_eq!(c.hosts_of_ip["10.0.0.1"]["a"], 1);
+        assert!(!c.hosts_of_ip.contains_key("10.0.0.2"));
+        assert_eq!(c.dropped_addresses, 1);
+        assert_eq!(
+            c.warnings(),
+            [format!("the address table is full ({MAX_ADDRESSES} addresses, {MAX_HOSTS_PER_ADDRESS} hosts each); 1 address observations were not used to resolve IPs to hosts (narrow the search)")]
+        );
+    }
+
+    fn logon<'a>(sid: &'a str, name: &'a str) -> PairsEvent<'a> {
+        PairsEvent::from_pairs(&[
+            ("source", "XmlWinEventLog:Security"),
+            ("EventCode", "4624"),
+            ("Computer", "srv"),
+            ("TargetUserSid", sid),
+            ("TargetUserName", name),
+        ])
+    }
+
+    /// SIDs are named from logons up to the table's cap; short "SIDs"
+    /// (`S-1-0`, `-`) name nothing.
+    #[test]
+    fn sid_names_are_learnt_up_to_the_cap() {
+        let mut c = Correlator::new(Settings::default());
+        c.add(&logon("S-1-5-21-1-2-3-1104", "Alice"), None);
+        c.add(&logon("S-1-0-0", "nobody"), None);
+        assert_eq!(
+            c.names_of_sids.iter().collect::<Vec<_>>(),
+            [(&"s-1-5-21-1-2-3-1104".to_string(), &"alice".to_string())]
+        );
+        for i in c.names_of_sids.len()..MAX_SIDS - 1 {
+            c.names_of_sids.insert(format!("s-{i}"), String::new());
+        }
+        c.add(&logon("S-1-5-21-1-2-3-1105", "bob"), None);
+        assert_eq!(c.names_of_sids.len(), MAX_SIDS);
+        c.add(&logon("S-1-5-21-1-2-3-1106", "carol"), None);
+        assert_eq!(c.names_of_sids.len(), MAX_SIDS);
+        assert!(!c.names_of_sids.contains_key("s-1-5-21-1-2-3-1106"));
+    }
+
+    /// Over the evidence cap: the first `max_evidence` are kept, the rest
+    /// counted and told.
+    #[test]
+    fn the_evidence_cap_keeps_the_first_and_warns() {
+        let mut c = Correlator::new(Settings {
+            max_evidence: 2,
+            ..Settings::default()
+        });
+        let child = PairsEvent::from_pairs(&[
+            ("_time", "100"),
+            (
+                "source",
+                "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational",
+            ),
+            ("EventCode", "1"),
+            ("Computer", "srv"),
+            ("Image", "C:\\x\\a.exe"),
+            ("ParentImage", "C:\\x\\b.exe"),
+            ("ProcessGuid", "{1}"),
+            ("ParentProcessGuid", "{2}"),
+        ]);
+        let kept: Vec<Option<usize>> = (0..4).map(|_| c.add(&child, None)).collect();
+        assert_eq!(kept, [Some(0), Some(1), None, None]);
+        assert_eq!(
+            c.warnings(),
+            ["correlation kept the first 2 evidence events and dropped 2 (raise max_evidence or narrow the search)"]
+        );
+    }
 }
