@@ -286,6 +286,11 @@ mod tests {
             ["10.0.0.5"]
         );
         assert_eq!(t("wmic /node:srv1,srv2 os get caption"), ["srv1", "srv2"]);
+        // Quotes group a list whose items are padded with blanks.
+        assert_eq!(
+            t("wmic /node:\" srv1 , srv2 \",'srv3' os get caption"),
+            ["srv1", "srv2", "srv3"]
+        );
         assert_eq!(
             t("wmic /node:@hosts.txt process list"),
             Vec::<String>::new()
