@@ -417,12 +417,10 @@ impl Correlator {
                 continue;
             }
             add_to(&s.host, &dest, s, false, &["target_name", "time"]);
+            // (`user` is a reason once the hop's two ends share a user,
+            // which is decided over all its evidence below.)
             for d in matches {
-                let mut reasons = vec!["target_name", "time"];
-                if same_user(s, d) {
-                    reasons.push("user");
-                }
-                add_to(&s.host, &dest, d, false, &reasons);
+                add_to(&s.host, &dest, d, false, &["target_name", "time"]);
             }
         }
         // Destination evidence that names its source address.
@@ -512,13 +510,6 @@ pub const MAX_SIDS: usize = 100_000;
 
 /// A hop under construction: (source, destination, WMI transport?, failed?).
 type HopKey = (String, String, bool, bool);
-
-fn same_user(a: &Evidence, b: &Evidence) -> bool {
-    match (&a.user, &b.user) {
-        (Some(x), Some(y)) => !is_service_account(x) && user_key(x) == user_key(y),
-        _ => false,
-    }
-}
 
 /// SYSTEM, NETWORK SERVICE and LOCAL SERVICE (by name or SID): the
 /// machine's own accounts, never the person who moved.
@@ -1248,5 +1239,48 @@ mod tests {
             c.warnings(),
             ["correlation kept the first 2 evidence events and dropped 2 (raise max_evidence or narrow the search)"]
         );
+    }
+
+    /// Processes that join a hop through its process tree lend it their
+    /// users, but never the machine's own accounts.
+    #[test]
+    fn joined_processes_lend_their_users_but_not_system() {
+        use Role::{Destination as D, Source as S};
+        use Technique::WinRm as W;
+        let mut parent = ev(1, 11.0, "srv", D, W);
+        parent.process = Some("p1".into());
+        let mut by_system = node(2, "p2", "p1", true);
+        by_system.user = Some("nt authority\\system".into());
+        let mut by_bob = node(3, "p3", "p1", true);
+        by_bob.user = Some("corp\\bob".into());
+        let mut c = Correlator::new(Settings::default());
+        c.evidence = vec![
+            aimed(ev(0, 10.0, "wks", S, W), "srv"),
+            parent,
+            by_system,
+            by_bob,
+        ];
+        let hops = c.finish();
+        assert_eq!(hops.len(), 1);
+        assert_eq!(hops[0].events, 4);
+        assert_eq!(hops[0].dest_users.iter().collect::<Vec<_>>(), ["bob"]);
+    }
+
+    /// A WinRM and a WMI hop between the same hosts at the same time are
+    /// two hops, in a fixed order (WinRM's first).
+    #[test]
+    fn the_same_pair_over_two_transports_is_two_hops_in_a_fixed_order() {
+        use Role::{Destination as D, Source as S};
+        use Technique::{WinRm, Wmi};
+        let got = hops_of(
+            vec![
+                aimed(ev(0, 10.0, "wks", S, Wmi), "srv"),
+                ev(1, 11.0, "srv", D, Wmi),
+                aimed(ev(2, 10.0, "wks", S, WinRm), "srv"),
+                ev(3, 11.0, "srv", D, WinRm),
+            ],
+            &[],
+        );
+        assert_eq!(got, ["wks->srv WinRM 2", "wks->srv WMI 2"]);
     }
 }

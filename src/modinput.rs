@@ -855,5 +855,69 @@ mod tests {
         assert!(!s.host_from_computer);
         let bad = xml.replace("4624,91", "4624,x");
         assert!(parse_input(&bad).unwrap_err().to_string().contains("\"x\""));
+        // Without the parameter, the host is the event's Computer.
+        let plain = xml.replace("<param name=\"host_from_computer\">0</param>", "");
+        assert!(parse_input(&plain).unwrap().stanzas[0].host_from_computer);
+    }
+
+    /// FNV-1a 64 (the published test vectors): the checksum that tells a
+    /// torn slot is the algorithm the checkpoint format names.
+    #[test]
+    fn fnv_is_fnv1a_64() {
+        assert_eq!(fnv(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    /// A slot reads back as written; one changed byte (a torn or damaged
+    /// write) makes it no position at all.
+    #[test]
+    fn a_damaged_slot_is_no_position() {
+        let pos = Position {
+            chunk: 3,
+            record_id: 47_635,
+        };
+        let slot = slot_text(7, pos);
+        assert_eq!(slot.len(), SLOT);
+        assert_eq!(parse_slot(&slot), Some((7, pos)));
+        let text = String::from_utf8(slot.clone()).unwrap();
+        for (from, to) in [("chunk=0000000003", "chunk=0000000004"), ("seq=0", "seq=1")] {
+            let damaged = text.replacen(from, to, 1);
+            assert_ne!(damaged, text);
+            assert_eq!(parse_slot(damaged.as_bytes()), None, "{damaged}");
+        }
+        assert_eq!(parse_slot(&slot[..40]), None);
+    }
+
+    /// A file's identity is its first record's id and time; a file still
+    /// being copied (no first record yet) has none; another file is an error.
+    #[test]
+    fn identity_of_whole_partial_and_foreign_files() {
+        let dir = std::env::temp_dir().join(format!("wd-identity-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/evtx/mdec_wmiexec_via_smb.evtx");
+        let whole = std::fs::read(&fixture).unwrap();
+        let id = identity(&fixture).unwrap().expect("a record");
+        assert_eq!(id.len(), 32);
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+        for (name, bytes) in [
+            ("header.evtx", &whole[..0x1000]),
+            ("head.evtx", &whole[..0x1217]),
+        ] {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            assert_eq!(identity(&path).unwrap(), None, "{name}");
+        }
+        let path = dir.join("first.evtx");
+        std::fs::write(&path, &whole[..0x1218]).unwrap();
+        assert_eq!(identity(&path).unwrap().as_deref(), Some(id.as_str()));
+        let path = dir.join("other.evtx");
+        std::fs::write(&path, b"not an evtx file at all").unwrap();
+        assert!(identity(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("not an EVTX file"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
