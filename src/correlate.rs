@@ -1283,4 +1283,114 @@ mod tests {
         );
         assert_eq!(got, ["wks->srv WinRM 2", "wks->srv WMI 2"]);
     }
+
+    /// A WinRM failure (12/162) takes the target and technique of the
+    /// first session-initiated 6 by a source in its host's second, and that
+    /// 6 becomes the failed attempt; nothing else lends or takes a target
+    /// or a failure.
+    #[test]
+    fn failures_inherit_the_same_second_session_target() {
+        use Role::{Destination as D, Source as S};
+        use Technique::{PsRemoting, WinRm};
+        let with =
+            |mut e: Evidence, types: Vec<&'static str>, failed: bool, target: Option<&str>| {
+                e.alert_types = types;
+                e.failed = failed;
+                e.target = target.map(str::to_string);
+                e
+            };
+        const SIX: &str = "WinRM_SessionInitiated";
+        let mut evidence = vec![
+            // Second 100 on wks: a 6 to srv, a failure, a failure with its
+            // own target, a context event, a destination event.
+            with(
+                ev(0, 100.2, "wks", S, PsRemoting),
+                vec![SIX],
+                false,
+                Some("srv"),
+            ),
+            with(
+                ev(1, 100.7, "wks", S, WinRm),
+                vec!["WinRM_SessionFailed"],
+                true,
+                None,
+            ),
+            with(
+                ev(2, 100.9, "wks", S, WinRm),
+                vec!["WinRM_SessionFailed"],
+                true,
+                Some("own"),
+            ),
+            with(
+                ev(3, 100.1, "wks", S, WinRm),
+                vec!["WinRM_SessionContext"],
+                false,
+                None,
+            ),
+            with(
+                ev(4, 100.3, "wks", D, WinRm),
+                vec!["WinRM_SessionCreated"],
+                false,
+                None,
+            ),
+            // Second 200: only a context event names a target.
+            with(
+                ev(5, 200.1, "wks", S, WinRm),
+                vec!["WinRM_SessionContext"],
+                false,
+                Some("ctx"),
+            ),
+            with(
+                ev(6, 200.5, "wks", S, WinRm),
+                vec!["WinRM_SessionFailed"],
+                true,
+                None,
+            ),
+            // Second 300: the 6 is a destination's or already failed.
+            with(ev(7, 300.1, "wks", D, WinRm), vec![SIX], false, Some("dst")),
+            with(ev(8, 300.2, "wks", S, WinRm), vec![SIX], true, Some("old")),
+            with(
+                ev(9, 300.5, "wks", S, WinRm),
+                vec!["WinRM_SessionFailed"],
+                true,
+                None,
+            ),
+            // Second 100 on another host.
+            with(
+                ev(10, 100.5, "oth", S, WinRm),
+                vec!["WinRM_SessionFailed"],
+                true,
+                None,
+            ),
+        ];
+        inherit_failure_targets(&mut evidence);
+        let got: Vec<String> = evidence
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {} {} {}",
+                    e.seq,
+                    e.target.as_deref().unwrap_or("-"),
+                    e.technique.as_str(),
+                    e.failed
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "0 srv PSRemoting true",
+                "1 srv PSRemoting true",
+                "2 own WinRM true",
+                "3 - WinRM false",
+                "4 - WinRM false",
+                "5 ctx WinRM false",
+                "6 - WinRM true",
+                "7 dst WinRM false",
+                "8 old WinRM true",
+                "9 - WinRM true",
+                "10 - WinRM true",
+            ]
+        );
+    }
 }
