@@ -1393,4 +1393,170 @@ mod tests {
             ]
         );
     }
+
+    /// What correlation takes from every rule's positive examples (and a
+    /// few events whose technique the event itself refines): role,
+    /// technique and target, through the real engine. Correlation reads
+    /// AlertTypes and descriptions today, so a renamed AlertType or a
+    /// reworded description shows here.
+    #[test]
+    fn every_rule_example_gives_its_evidence() {
+        const WINRM: &str = "XmlWinEventLog:Microsoft-Windows-WinRM/Operational";
+        let engine = crate::detect::Engine::default();
+        let extra: &[(&str, &[(&str, &str)])] = &[
+            (
+                "91 cmd shell",
+                &[
+                    ("source", WINRM),
+                    ("EventCode", "91"),
+                    ("Computer", "SRV03"),
+                    (
+                        "resourceUri",
+                        "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd",
+                    ),
+                ],
+            ),
+            (
+                "6 with PSVersion",
+                &[
+                    ("source", WINRM),
+                    ("EventCode", "6"),
+                    ("Computer", "WKS01"),
+                    ("connection", "srv02/wsman?PSVersion=5.1"),
+                ],
+            ),
+            (
+                "4648 by powershell",
+                &[
+                    ("source", "XmlWinEventLog:Security"),
+                    ("EventCode", "4648"),
+                    ("Computer", "WKS01"),
+                    (
+                        "ProcessName",
+                        "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+                    ),
+                    ("TargetServerName", "SRV02"),
+                ],
+            ),
+            (
+                "6 without PSVersion",
+                &[
+                    ("source", WINRM),
+                    ("EventCode", "6"),
+                    ("Computer", "WKS01"),
+                    ("connection", "srv02/wsman"),
+                ],
+            ),
+        ];
+        let examples = crate::rules::RULES
+            .iter()
+            .flat_map(|r| {
+                r.positives
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, p)| (format!("{} {i}", r.id), p.event))
+            })
+            .chain(extra.iter().map(|(n, e)| (n.to_string(), *e)));
+        let mut got = Vec::new();
+        for (name, example) in examples {
+            let mut pairs = vec![("_time", "100")];
+            pairs.extend_from_slice(example);
+            let ev = PairsEvent::from_pairs(&pairs);
+            let det = engine.detect(&ev);
+            let line = match evidence_of(&ev, kind_of(&ev), det.as_ref()) {
+                Some(e) => format!(
+                    "{name}: {:?} {} {}{}",
+                    e.role,
+                    e.technique.as_str(),
+                    e.target.as_deref().unwrap_or("-"),
+                    if e.failed { " failed" } else { "" }
+                ),
+                None => format!("{name}: none"),
+            };
+            got.push(line);
+        }
+        let want: &[&str] = &[
+            "winrm_remoteexec_child 0: Destination PSRemoting -",
+            "winrm_remoteexec_child 1: Destination PSRemoting -",
+            "winrm_remoteexec_child 2: Destination PSRemoting -",
+            "winrm_remoteexec_child 3: Destination PSRemoting -",
+            "winrm_remoteexec_child_lolbas 0: Destination PSRemoting -",
+            "winrm_psremoting 0: Source PSRemoting srv03",
+            "winrm_psremoting 1: Source PSRemoting srv03",
+            "winrm_psremoting 2: Source PSRemoting srv03",
+            "winrm_psremoting_scriptblock 0: Source PSRemoting srv03",
+            "winrm_directtool 0: Source winrs srv03",
+            "winrm_directtool 1: Source winrs srv03",
+            "winrm_session_created 0: Destination PSRemoting -",
+            "winrm_session_created 1: Destination WinRM -",
+            "winrm_session_created 2: Destination WinRM -",
+            "winrm_session_initiated 0: Source PSRemoting srv03.corp.example",
+            "winrm_session_initiated 1: Source WinRM 10.0.1.33",
+            "winrm_session_failed 0: Source WinRM - failed",
+            "winrm_session_failed 1: Source WinRM - failed",
+            "winrm_session_context 0: none",
+            "winrm_session_context 1: none",
+            "winrm_session_context 2: Source WinRM srv03.corp.example",
+            "winrm_session_context 3: none",
+            "winrm_session_context 4: none",
+            "winrm_server_context 0: none",
+            "winrm_server_context 1: none",
+            "winrm_network_connection 0: Source WinRM 172.18.39.6",
+            "winrm_network_connection 1: Source WinRM 10.0.1.33",
+            "winrm_inbound_connection 0: Destination WinRM -",
+            "lm_explicit_credentials 0: Source WMI win-77ltaphiq1r",
+            "winrm_host_process 0: Destination WinRM -",
+            "winrm_remoteshell_child 0: Destination winrs -",
+            "ps_remote_session_400 0: Destination PSRemoting -",
+            "ps_remote_session_400 1: Destination PSRemoting -",
+            "ps_remote_session_4103 0: Destination PSRemoting -",
+            "winrm_evilwinrm 0: Source WinRM 10.0.1.33",
+            "winrm_lsass_access 0: Destination WinRM -",
+            "winrm_enablement 0: none",
+            "winrm_enablement 1: none",
+            "winrm_trustedhosts 0: none",
+            "winrm_trustedhosts 1: none",
+            "pswa_enabled 0: none",
+            "pswa_enabled 1: none",
+            "pswa_activity 0: Source WinRM srv03",
+            "winrm_althost 0: none",
+            "wmi_remoteexec_source_create 0: Source WMI 10.0.1.33",
+            "wmi_remoteexec_source_query 0: Source WMI srv1",
+            "wmi_remoteexec_ps_create 0: Source WMI srv03",
+            "wmi_remoteexec_ps_cim 0: Source WMI srv03",
+            "wmi_remoteexec_ps_query 0: Source WMI srv03",
+            "wmi_invoke_wmiexec 0: none",
+            "wmi_offensive_tool 0: none",
+            "wmi_remoteexec_child 0: Destination WMI -",
+            "wmi_remoteexec_child 1: Destination WMI -",
+            "wmi_remoteexec_child_lolbas 0: Destination WMI -",
+            "wmi_impacket_wmiexec 0: Destination WMI -",
+            "wmi_impacket_wmiexec 1: Destination WMI -",
+            "wmi_token_access 0: Destination WMI -",
+            "wmi_dll_hijack 0: Destination WMI -",
+            "wmi_subscription_permanent_consumer 0: none",
+            "wmi_subscription_permanent_consumer 1: none",
+            "wmi_subscription_permanent_binding 0: none",
+            "wmi_subscription_permanent_binding 1: none",
+            "wmi_subscription_temporary 0: none",
+            "wmi_activity_context 0: none",
+            "wmi_activity_context 1: none",
+            "wmi_consumer_exec 0: none",
+            "wmi_mof_compile 0: none",
+            "wmi_scheduled_job 0: none",
+            "91 cmd shell: Destination winrs -",
+            "6 with PSVersion: Source PSRemoting srv02",
+            "4648 by powershell: Source WinRM srv02",
+            "6 without PSVersion: Source WinRM srv02",
+        ];
+        if got != want {
+            // The actual lines, to review and paste.
+            panic!(
+                "{}",
+                got.iter()
+                    .map(|l| format!("            {l:?},\n"))
+                    .collect::<String>()
+            );
+        }
+    }
 }

@@ -920,4 +920,26 @@ mod tests {
             .contains("not an EVTX file"));
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    /// A checkpoint that exists but cannot be read is an error that names
+    /// it, not a silent fresh start (which would index the file again), and
+    /// leaves nothing behind.
+    #[test]
+    fn an_unreadable_checkpoint_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("wd-cp-unreadable-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("s-1.ckpt");
+        std::fs::create_dir_all(&path).unwrap();
+        std::fs::write(path.with_extension("json"), r#"{"chunk":1,"record_id":5}"#).unwrap();
+        let err = Checkpoint::open(&path, Path::new("/logs/Security.evtx"))
+            .err()
+            .expect("an error");
+        assert!(err.to_string().contains("s-1.ckpt"), "{err}");
+        assert!(!path.with_extension("tmp").exists());
+        assert!(
+            path.with_extension("json").exists(),
+            "the v1 checkpoint is kept"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
