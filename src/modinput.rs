@@ -942,4 +942,42 @@ mod tests {
         );
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    /// Commits survive a reopen (the newer of the two slots wins), and
+    /// opening a good checkpoint reads it in place: no rewrite, no new file.
+    #[test]
+    #[cfg(unix)]
+    fn a_checkpoint_reopens_where_it_was_without_a_rewrite() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = std::env::temp_dir().join(format!("wd-cp-reopen-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s-1.ckpt");
+        let evtx = Path::new("/logs/Security.evtx");
+        let mut cp = Checkpoint::open(&path, evtx).unwrap();
+        assert_eq!(cp.position, Position::default());
+        for record_id in [5, 6, 7] {
+            cp.commit(Position {
+                chunk: 1,
+                record_id,
+            })
+            .unwrap();
+        }
+        drop(cp);
+        let inode = std::fs::metadata(&path).unwrap().ino();
+        let cp = Checkpoint::open(&path, evtx).unwrap();
+        assert_eq!(
+            cp.position,
+            Position {
+                chunk: 1,
+                record_id: 7
+            }
+        );
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().ino(),
+            inode,
+            "not rewritten"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
