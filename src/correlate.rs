@@ -1559,4 +1559,37 @@ mod tests {
             );
         }
     }
+
+    /// A connection to RPC (135) that no rule labels is WMI transport
+    /// evidence: outbound names its target, inbound its peer; other ports,
+    /// a host's own address, loopback and an unknown direction give none.
+    #[test]
+    fn rpc_connections_are_wmi_transport_evidence() {
+        let line = |initiated: &str, src: &str, dst: &str, port: &str| {
+            let ev = conn("wks", initiated, src, dst, port);
+            match evidence_of(&ev, kind_of(&ev), None) {
+                Some(e) => format!(
+                    "{:?} {} {} {}",
+                    e.role,
+                    e.technique.as_str(),
+                    e.target.as_deref().unwrap_or("-"),
+                    e.peer_ip.as_deref().unwrap_or("-")
+                ),
+                None => "none".into(),
+            }
+        };
+        assert_eq!(
+            line("true", "10.0.0.1", "10.0.0.9", "135"),
+            "Source WMI 10.0.0.9 -"
+        );
+        assert_eq!(
+            line("false", "10.0.0.5", "10.0.0.1", " 135"),
+            "Destination WMI - 10.0.0.5"
+        );
+        assert_eq!(line("true", "10.0.0.1", "10.0.0.9", "445"), "none");
+        assert_eq!(line("true", "10.0.0.1", "10.0.0.1", "135"), "none");
+        assert_eq!(line("true", "127.0.0.1", "10.0.0.9", "135"), "none");
+        assert_eq!(line("true", "10.0.0.1", "127.0.0.1", "135"), "none");
+        assert_eq!(line("", "10.0.0.1", "10.0.0.9", "135"), "none");
+    }
 }
