@@ -980,4 +980,166 @@ mod tests {
         );
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    /// Records what reaches the pipe, one entry per flush (a unit).
+    #[derive(Default)]
+    struct Units {
+        pending: Vec<u8>,
+        units: Vec<Vec<u8>>,
+    }
+
+    impl Write for Units {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.pending.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.units.push(std::mem::take(&mut self.pending));
+            Ok(())
+        }
+    }
+
+    fn events_of(unit: &[u8]) -> Vec<&[u8]> {
+        let end = b"</event>\n";
+        let mut out = Vec::new();
+        let mut rest = unit;
+        while let Some(i) = rest.windows(end.len()).position(|w| w == end) {
+            out.push(&rest[..i + end.len()]);
+            rest = &rest[i + end.len()..];
+        }
+        assert!(rest.is_empty(), "a unit ends on an event boundary");
+        out
+    }
+
+    fn test_stanza(dir: &Path) -> (InputConfig, Stanza, PathBuf) {
+        let evtx = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/evtx/mdec_wmiexec_via_smb.evtx");
+        let s = Stanza {
+            name: "evtx_input://t".into(),
+            path: evtx.display().to_string(),
+            host_from_computer: true,
+            ..Stanza::default()
+        };
+        let config = InputConfig {
+            checkpoint_dir: dir.to_path_buf(),
+            stanzas: vec![s.clone()],
+        };
+        (config, s, evtx)
+    }
+
+    /// A file goes out in units as full as the pipe's room allows: each
+    /// unit is whole events, at most the room (unless one event is bigger),
+    /// and the next event would not have fitted; each unit is committed.
+    /// Stopped after a unit, a second run sends exactly the rest.
+    #[test]
+    fn units_are_as_full_as_fit_and_a_stop_resumes_after_one() {
+        let dir = std::env::temp_dir().join(format!("wd-units-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (config, s, evtx) = test_stanza(&dir.join("all"));
+        std::fs::create_dir_all(&config.checkpoint_dir).unwrap();
+        let room = 8192;
+        let mut out = Units::default();
+        let go = AtomicBool::new(false);
+        stream_file(&config, &s, &evtx, &mut out, &mut || room, &go).unwrap();
+        let units: Vec<Vec<&[u8]>> = out.units.iter().map(|u| events_of(u)).collect();
+        assert!(units.len() > 3, "{} units", units.len());
+        for (i, u) in units.iter().enumerate() {
+            let len: usize = u.iter().map(|e| e.len()).sum();
+            assert!(!u.is_empty(), "unit {i} is empty");
+            assert!(len <= room || u.len() == 1, "unit {i}: {len} bytes");
+            if let Some(next) = units.get(i + 1) {
+                assert!(
+                    len + next[0].len() > room,
+                    "unit {i} had room for the next event"
+                );
+            }
+        }
+        let all: Vec<&[u8]> = units.concat();
+
+        let (config, s, _) = test_stanza(&dir.join("stopped"));
+        std::fs::create_dir_all(&config.checkpoint_dir).unwrap();
+        let mut first = Units::default();
+        let stop = AtomicBool::new(true);
+        stream_file(&config, &s, &evtx, &mut first, &mut || room, &stop).unwrap();
+        let first: Vec<&[u8]> = first.units.iter().flat_map(|u| events_of(u)).collect();
+        assert_eq!(first, all[..units[0].len()], "one unit, then the stop");
+        let mut rest = Units::default();
+        stream_file(&config, &s, &evtx, &mut rest, &mut || room, &go).unwrap();
+        let rest: Vec<&[u8]> = rest.units.iter().flat_map(|u| events_of(u)).collect();
+        assert_eq!([first, rest].concat(), all, "the rest, once");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Commits alternate between the two slots, so the newer position and
+    /// the one before it are both on disk (a torn write loses one only).
+    #[test]
+    fn commits_alternate_between_the_two_slots() {
+        let dir = std::env::temp_dir().join(format!("wd-cp-slots-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s-1.ckpt");
+        let mut cp = Checkpoint::open(&path, Path::new("/logs/Security.evtx")).unwrap();
+        let (a, b) = (
+            Position {
+                chunk: 1,
+                record_id: 5,
+            },
+            Position {
+                chunk: 2,
+                record_id: 9,
+            },
+        );
+        cp.commit(a).unwrap();
+        cp.commit(b).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let mut slots: Vec<(u64, Position)> =
+            bytes.chunks(SLOT).take(2).filter_map(parse_slot).collect();
+        slots.sort_by_key(|(seq, _)| *seq);
+        assert_eq!(slots, [(1, a), (2, b)]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A version-1 JSON checkpoint is taken over (and removed); one of
+    /// another version is a fresh start.
+    #[test]
+    fn a_version_1_checkpoint_is_taken_over() {
+        let dir = std::env::temp_dir().join(format!("wd-cp-v1-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let evtx = Path::new("/logs/Security.evtx");
+        for (name, json, want) in [
+            (
+                "a",
+                r#"{"version":1,"chunk":2,"record_id":9}"#,
+                Position {
+                    chunk: 2,
+                    record_id: 9,
+                },
+            ),
+            (
+                "b",
+                r#"{"version":3,"chunk":2,"record_id":9}"#,
+                Position::default(),
+            ),
+            ("c", "not json", Position::default()),
+        ] {
+            let path = dir.join(format!("{name}.ckpt"));
+            std::fs::write(path.with_extension("json"), json).unwrap();
+            let cp = Checkpoint::open(&path, evtx).unwrap();
+            assert_eq!(cp.position, want, "{name}");
+            assert!(path.exists());
+            assert!(
+                !path.with_extension("json").exists(),
+                "{name}: the v1 file is gone"
+            );
+            drop(cp);
+            assert_eq!(
+                Checkpoint::open(&path, evtx).unwrap().position,
+                want,
+                "{name}: kept"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
