@@ -1142,4 +1142,54 @@ mod tests {
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    /// With an EventID filter, records filtered out before the first kept
+    /// one do not end a stopped run early: the first unit of kept events
+    /// still goes out, and the next run sends the rest.
+    #[test]
+    fn a_filtered_stop_still_sends_its_first_unit() {
+        let dir = std::env::temp_dir().join(format!("wd-units-filtered-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let run = |cp: &str, stop: bool| -> Vec<Vec<u8>> {
+            let (mut config, mut s, evtx) = test_stanza(&dir.join(cp));
+            s.event_ids = [4688].into_iter().collect();
+            config.stanzas = vec![s.clone()];
+            std::fs::create_dir_all(&config.checkpoint_dir).unwrap();
+            let mut out = Units::default();
+            stream_file(
+                &config,
+                &s,
+                &evtx,
+                &mut out,
+                &mut || 4096,
+                &AtomicBool::new(stop),
+            )
+            .unwrap();
+            out.units
+                .iter()
+                .flat_map(|u| events_of(u))
+                .map(<[u8]>::to_vec)
+                .collect()
+        };
+        let all = run("all", false);
+        let is_4688 = |e: &Vec<u8>| {
+            let needle = b"&lt;EventID&gt;4688&lt;/EventID&gt;";
+            e.windows(needle.len()).any(|w| w == needle)
+        };
+        assert!(
+            all.len() > 2 && all.iter().all(is_4688),
+            "{} events",
+            all.len()
+        );
+        let first = run("stopped", true);
+        assert!(
+            !first.is_empty() && first.len() < all.len(),
+            "{} of {}",
+            first.len(),
+            all.len()
+        );
+        let rest = run("stopped", false);
+        assert_eq!([first, rest].concat(), all);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
