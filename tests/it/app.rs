@@ -841,11 +841,26 @@ fn app_package_linux_search_command_replies_as_the_built_one() {
 #[test]
 fn app_package_linux_modular_input_emits_what_the_built_one_does() {
     let (tmp, app) = extract_app(&app_tgz());
+    let events = assert_input_streams_as_built(
+        &tmp,
+        Command::new(app.join("linux_x86_64/bin/evtx_input")),
+        "packaged linux_x86_64/bin/evtx_input",
+    );
+    println!("packaged evtx_input: {events} events, as the built one");
+}
+
+/// Runs a modular input program (`what`) on the bundled EVTX fixture and
+/// asserts its stream is byte for byte the freshly built input's; returns
+/// the number of events.
+fn assert_input_streams_as_built(tmp: &TempDir, program: Command, what: &str) -> usize {
     let evtx = input_fixture();
     let (got, events) = run_modular_input(
-        Command::new(app.join("linux_x86_64/bin/evtx_input")),
-        &input_config(&tmp.0.join("cp-packaged"), &evtx),
-        "packaged linux_x86_64/bin/evtx_input",
+        program,
+        &input_config(
+            &tmp.0.join(format!("cp-{}", what.replace(['/', ' '], "_"))),
+            &evtx,
+        ),
+        what,
     );
     let (want, _) = run_modular_input(
         Command::new(env!("CARGO_BIN_EXE_evtx_input")),
@@ -854,11 +869,11 @@ fn app_package_linux_modular_input_emits_what_the_built_one_does() {
     );
     assert!(
         got == want,
-        "the packaged evtx_input's stream ({} bytes) differs from the built one's ({} bytes)",
+        "{what}'s stream ({} bytes) differs from the built input's ({} bytes)",
         got.len(),
         want.len()
     );
-    println!("packaged evtx_input: {events} events, as the built one");
+    events
 }
 
 // ---------------------------------------------------------------------------
@@ -1081,22 +1096,10 @@ fn app_package_windows_programs_run_under_wine_as_the_linux_ones() {
     );
     let replies = got.replies.len();
 
-    let evtx = input_fixture();
-    let (got, events) = run_modular_input(
+    let events = assert_input_streams_as_built(
+        &tmp,
         wine.command(&input_exe, "-all"),
-        &input_config(&tmp.0.join("cp-windows"), &evtx),
         "windows_x86_64/bin/evtx_input.exe under Wine",
-    );
-    let (want, _) = run_modular_input(
-        Command::new(env!("CARGO_BIN_EXE_evtx_input")),
-        &input_config(&tmp.0.join("cp-built"), &evtx),
-        "built evtx_input",
-    );
-    assert!(
-        got == want,
-        "evtx_input.exe's stream under Wine ({} bytes) differs from the built Linux input's ({} bytes)",
-        got.len(),
-        want.len()
     );
     println!(
         "under Wine: winrmdetect.exe {replies} replies, {labelled} rows labelled; evtx_input.exe {events} events; as on Linux"
