@@ -1056,6 +1056,13 @@ mod tests {
             }
         }
         let all: Vec<&[u8]> = units.concat();
+        // Room for exactly the first unit: it fills it to the byte.
+        let exact: usize = units[0].iter().map(|e| e.len()).sum();
+        let (config, s, _) = test_stanza(&dir.join("exact"));
+        std::fs::create_dir_all(&config.checkpoint_dir).unwrap();
+        let mut fitted = Units::default();
+        stream_file(&config, &s, &evtx, &mut fitted, &mut || exact, &go).unwrap();
+        assert_eq!(fitted.units[0].len(), exact);
 
         let (config, s, _) = test_stanza(&dir.join("stopped"));
         std::fs::create_dir_all(&config.checkpoint_dir).unwrap();
