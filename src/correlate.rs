@@ -1592,4 +1592,24 @@ mod tests {
         assert_eq!(line("true", "10.0.0.1", "127.0.0.1", "135"), "none");
         assert_eq!(line("", "10.0.0.1", "10.0.0.9", "135"), "none");
     }
+
+    /// Process GUIDs lose braces and case; an empty or all-zero GUID (a
+    /// parent Sysmon never saw) is none, so it links nothing.
+    #[test]
+    fn null_process_guids_are_none() {
+        let of = |guid: &str, parent: &str| {
+            let ev =
+                PairsEvent::from_pairs(&[("ProcessGuid", guid), ("ParentProcessGuid", parent)]);
+            guids(&ev)
+        };
+        assert_eq!(
+            of(" {ABCD-0001} ", "{00000000-0000-0000-0000-000000000000}"),
+            (Some("abcd-0001".to_string()), None)
+        );
+        assert_eq!(
+            of("{}", "{0000-000a}"),
+            (None, Some("0000-000a".to_string()))
+        );
+        assert_eq!(of("-", "{0-0}"), (None, None));
+    }
 }
