@@ -220,6 +220,9 @@ mod tests {
             ("srv02:5985", Some("srv02")),
             ("fd00::33", Some("fd00::33")),
             ("fd00::33/wsman", Some("fd00")),
+            // Quoted whole, scheme and all.
+            ("'https://srv02:5986/wsman'", Some("srv02")),
+            ("\"http://10.0.1.33:5985\"", Some("10.0.1.33")),
         ];
         for (input, want) in cases {
             assert_eq!(parse_connection(input).as_deref(), want, "{input}");
