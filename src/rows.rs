@@ -341,6 +341,26 @@ mod tests {
         (a, b)
     }
 
+    /// A trailing comma before LF, CRLF, CR or the end is one more, empty,
+    /// field, as the `csv` crate reads it.
+    #[test]
+    fn a_trailing_comma_is_an_empty_last_field() {
+        for body in [
+            &b"a,\nb,c\n"[..],
+            b"a,\r\nb,c\r\n",
+            b"a,\rb,c\r",
+            b"b,c\na,",
+        ] {
+            let (fast, slow) = both(body);
+            assert_eq!(fast, slow, "{:?}", String::from_utf8_lossy(body));
+            let fields: Vec<Vec<Vec<u8>>> = fast.into_iter().map(|(f, _)| f).collect();
+            assert!(
+                fields.contains(&vec![b"a".to_vec(), Vec::new()]),
+                "{fields:?}"
+            );
+        }
+    }
+
     /// Raw row slices (what the table copies) agree when positions do; the
     /// `csv` crate's positions count up to the line end, not past it.
     #[test]

@@ -728,6 +728,20 @@ mod tests {
         process_body(body.as_bytes(), &Engine::default(), mode)
     }
 
+    /// Line ends around a record's bytes go; an empty range stays empty
+    /// whatever surrounds it.
+    #[test]
+    fn trim_terminator_cuts_line_ends_only() {
+        let body = b"\na,b\r\n\nc";
+        // Leading line ends, then one trailing LF and one CR before it.
+        assert_eq!(trim_terminator(body, 0, 6), (1, 4));
+        assert_eq!(trim_terminator(body, 1, 7), (1, 6));
+        assert_eq!(trim_terminator(body, 5, 8), (7, 8));
+        for at in 0..body.len() {
+            assert_eq!(trim_terminator(body, at, at), (at, at), "at {at}");
+        }
+    }
+
     /// Long rows are spliced from the request, not copied, in every path:
     /// passthrough, detection, the widened-header rebuild, and the rest of
     /// a chunk after a CSV error.
