@@ -728,6 +728,38 @@ mod tests {
         process_body(body.as_bytes(), &Engine::default(), mode)
     }
 
+    /// A value and its `__mv_` companion, byte for byte: nothing for no
+    /// value, the plain value and an empty companion for one, a quoted
+    /// newline list and `$a$;$b$` for several (quoted when a value needs it).
+    #[test]
+    fn write_list_writes_a_value_and_its_mv_companion() {
+        let bytes = |vals: &[&str]| {
+            let mut out = Vec::new();
+            write_list(&mut out, vals.iter().copied());
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(bytes(&[]), ",,");
+        assert_eq!(bytes(&["a"]), "a,,");
+        assert_eq!(bytes(&["a,b"]), "\"a,b\",,");
+        assert_eq!(bytes(&["a", "b$"]), "\"a\nb$\",$a$;$b$$$,");
+        assert_eq!(bytes(&["a\"", "b"]), "\"a\"\"\nb\",\"$a\"\"$;$b$\",");
+    }
+
+    /// An event without a detection gets exactly the empty cells of every
+    /// output field and its companion (one separator fewer when they lead
+    /// the row).
+    #[test]
+    fn no_detection_is_empty_cells_of_the_row_width() {
+        for (leading, n) in [
+            (false, 2 * OUTPUT_FIELDS.len()),
+            (true, 2 * OUTPUT_FIELDS.len() - 1),
+        ] {
+            let mut out = Vec::new();
+            write_cells(&mut out, None, leading);
+            assert_eq!(out, vec![b','; n], "leading {leading}");
+        }
+    }
+
     /// Line ends around a record's bytes go; an empty range stays empty
     /// whatever surrounds it.
     #[test]
