@@ -239,9 +239,7 @@ impl Correlator {
     /// a logon that names a SID.
     pub fn wants(ev: &dyn Event, det: Option<&Detection>) -> bool {
         let kind = kind_of(ev);
-        kind == Kind::NetworkConnection
-            || sid_and_name(ev).is_some()
-            || evidence_of(ev, kind, det).is_some()
+        kind == Kind::NetworkConnection || names_a_sid(ev) || evidence_of(ev, kind, det).is_some()
     }
 
     /// Warnings for the user (the evidence cap).
@@ -491,14 +489,23 @@ impl Correlator {
     }
 }
 
-/// The account SID and name an event carries together (4624), which name
-/// the SIDs other events log their user as.
-/// (lower-cased).
+/// Whether an event carries an account SID and its name together (4624),
+/// which name the SIDs other events log their user as.
+fn names_a_sid(ev: &dyn Event) -> bool {
+    ev.get(F::TargetUserSid)
+        .value()
+        .is_some_and(|s| s.len() > 8)
+        && ev.get(F::TargetUserName).value().is_some()
+}
+
+/// The SID and name of [`names_a_sid`], lower-cased.
 fn sid_and_name(ev: &dyn Event) -> Option<(String, String)> {
-    let sid = ev.get(F::TargetUserSid);
-    let name = ev.get(F::TargetUserName);
-    let (sid, name) = (sid.value()?, name.value()?);
-    (sid.len() > 8).then(|| (sid.to_ascii_lowercase(), name.to_ascii_lowercase()))
+    if !names_a_sid(ev) {
+        return None;
+    }
+    let sid = ev.get(F::TargetUserSid).value()?.to_ascii_lowercase();
+    let name = ev.get(F::TargetUserName).value()?.to_ascii_lowercase();
+    Some((sid, name))
 }
 
 /// Most IP addresses whose owners are learnt (about 100 bytes each).

@@ -834,6 +834,19 @@ fn decode(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    /// A fresh, empty scratch directory for one test.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("wd-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// The bundled EVTX file the checkpoint and unit tests read.
+    fn fixture_evtx() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/evtx/mdec_wmiexec_via_smb.evtx")
+    }
+
     #[test]
     fn wildcards_match_file_names() {
         assert!(wildcard("*.evtx", "Security.evtx"));
@@ -893,10 +906,8 @@ mod tests {
     /// being copied (no first record yet) has none; another file is an error.
     #[test]
     fn identity_of_whole_partial_and_foreign_files() {
-        let dir = std::env::temp_dir().join(format!("wd-identity-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/evtx/mdec_wmiexec_via_smb.evtx");
+        let dir = scratch("identity");
+        let fixture = fixture_evtx();
         let whole = std::fs::read(&fixture).unwrap();
         let id = identity(&fixture).unwrap().expect("a record");
         assert_eq!(id.len(), 32);
@@ -926,8 +937,7 @@ mod tests {
     /// leaves nothing behind.
     #[test]
     fn an_unreadable_checkpoint_is_an_error() {
-        let dir = std::env::temp_dir().join(format!("wd-cp-unreadable-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = scratch("cp-unreadable");
         let path = dir.join("s-1.ckpt");
         std::fs::create_dir_all(&path).unwrap();
         std::fs::write(path.with_extension("json"), r#"{"chunk":1,"record_id":5}"#).unwrap();
@@ -949,9 +959,7 @@ mod tests {
     #[cfg(unix)]
     fn a_checkpoint_reopens_where_it_was_without_a_rewrite() {
         use std::os::unix::fs::MetadataExt;
-        let dir = std::env::temp_dir().join(format!("wd-cp-reopen-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch("cp-reopen");
         let path = dir.join("s-1.ckpt");
         let evtx = Path::new("/logs/Security.evtx");
         let mut cp = Checkpoint::open(&path, evtx).unwrap();
@@ -1012,14 +1020,14 @@ mod tests {
     }
 
     fn test_stanza(dir: &Path) -> (InputConfig, Stanza, PathBuf) {
-        let evtx = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/evtx/mdec_wmiexec_via_smb.evtx");
+        let evtx = fixture_evtx();
         let s = Stanza {
             name: "evtx_input://t".into(),
             path: evtx.display().to_string(),
             host_from_computer: true,
             ..Stanza::default()
         };
+        std::fs::create_dir_all(dir).unwrap();
         let config = InputConfig {
             checkpoint_dir: dir.to_path_buf(),
             stanzas: vec![s.clone()],
@@ -1033,11 +1041,8 @@ mod tests {
     /// Stopped after a unit, a second run sends exactly the rest.
     #[test]
     fn units_are_as_full_as_fit_and_a_stop_resumes_after_one() {
-        let dir = std::env::temp_dir().join(format!("wd-units-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch("units");
         let (config, s, evtx) = test_stanza(&dir.join("all"));
-        std::fs::create_dir_all(&config.checkpoint_dir).unwrap();
         let room = 8192;
         let mut out = Units::default();
         let go = AtomicBool::new(false);
@@ -1059,13 +1064,11 @@ mod tests {
         // Room for exactly the first unit: it fills it to the byte.
         let exact: usize = units[0].iter().map(|e| e.len()).sum();
         let (config, s, _) = test_stanza(&dir.join("exact"));
-        std::fs::create_dir_all(&config.checkpoint_dir).unwrap();
         let mut fitted = Units::default();
         stream_file(&config, &s, &evtx, &mut fitted, &mut || exact, &go).unwrap();
         assert_eq!(fitted.units[0].len(), exact);
 
         let (config, s, _) = test_stanza(&dir.join("stopped"));
-        std::fs::create_dir_all(&config.checkpoint_dir).unwrap();
         let mut first = Units::default();
         let stop = AtomicBool::new(true);
         stream_file(&config, &s, &evtx, &mut first, &mut || room, &stop).unwrap();
@@ -1082,9 +1085,7 @@ mod tests {
     /// the one before it are both on disk (a torn write loses one only).
     #[test]
     fn commits_alternate_between_the_two_slots() {
-        let dir = std::env::temp_dir().join(format!("wd-cp-slots-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch("cp-slots");
         let path = dir.join("s-1.ckpt");
         let mut cp = Checkpoint::open(&path, Path::new("/logs/Security.evtx")).unwrap();
         let (a, b) = (
@@ -1111,9 +1112,7 @@ mod tests {
     /// another version is a fresh start.
     #[test]
     fn a_version_1_checkpoint_is_taken_over() {
-        let dir = std::env::temp_dir().join(format!("wd-cp-v1-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch("cp-v1");
         let evtx = Path::new("/logs/Security.evtx");
         for (name, json, want) in [
             (
@@ -1155,13 +1154,11 @@ mod tests {
     /// still goes out, and the next run sends the rest.
     #[test]
     fn a_filtered_stop_still_sends_its_first_unit() {
-        let dir = std::env::temp_dir().join(format!("wd-units-filtered-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = scratch("units-filtered");
         let run = |cp: &str, stop: bool| -> Vec<Vec<u8>> {
             let (mut config, mut s, evtx) = test_stanza(&dir.join(cp));
             s.event_ids = [4688].into_iter().collect();
             config.stanzas = vec![s.clone()];
-            std::fs::create_dir_all(&config.checkpoint_dir).unwrap();
             let mut out = Units::default();
             stream_file(
                 &config,

@@ -197,11 +197,7 @@ fn issue11_scan_hops_are_the_search_commands_hops() {
         .collect();
     let run = run_binary(session(&["correlate=true", "summary=true"], &bodies), &[]);
     let want: Vec<Vec<String>> = run
-        .replies
-        .last()
-        .unwrap()
-        .table()
-        .rows()
+        .last_rows()
         .iter()
         .map(|h| {
             let users = h.get("dest_user");

@@ -469,7 +469,7 @@ fn hops(name: &str, rows: usize, args: &[&str]) -> Vec<Row> {
     for r in &run.replies[1..run.replies.len() - 1] {
         assert!(r.body.is_empty(), "rows only in the last reply");
     }
-    run.replies.last().unwrap().table().rows()
+    run.last_rows()
 }
 
 /// `src->dest technique reasons` per hop, for assertion messages.
@@ -601,7 +601,7 @@ fn issue3_same_hops_whatever_the_order_and_chunking() {
         let mut bodies = csv_chunks(&data, 1);
         bodies.reverse();
         let run = run_binary(session(&["correlate=true", "summary=true"], &bodies), &[]);
-        let reversed = hop_lines(&run.replies.last().unwrap().table().rows());
+        let reversed = hop_lines(&run.last_rows());
         assert_eq!(one, reversed, "{name}: newest first");
     }
 }
@@ -648,7 +648,7 @@ fn issue3_map_reduce_gives_the_same_hops_as_one_process() {
         assert!(rows_kept < rows_in, "{name}: the map phase filters");
         eprintln!("{name}: map phase kept {rows_kept} of {rows_in} rows, {bytes_kept} of {bytes_in} bytes");
         let run = run_binary(session(&["correlate=true", "summary=true"], &map_out), &[]);
-        let reduced = run.replies.last().unwrap().table().rows();
+        let reduced = run.last_rows();
         assert!(!single.is_empty(), "{name}: the fixture has hops");
         assert_eq!(hop_lines(&single), hop_lines(&reduced), "{name}");
     }
@@ -681,7 +681,7 @@ fn issue3_events_of_a_hop_are_annotated_with_both_roles() {
     let bodies = csv_chunks(&data, 50);
     let run = run_binary(session(&["correlate=true"], &bodies), &[]);
     run.assert_clean(bodies.len() + 2);
-    let events = run.replies.last().unwrap().table().rows();
+    let events = run.last_rows();
     assert!(!events.is_empty());
     let ins: Vec<Row> = bodies.iter().flat_map(|b| input_rows(b)).collect();
     for e in &events {
@@ -787,7 +787,7 @@ fn issue3_loopback_and_self_connections_are_not_hops() {
     );
     let run = run_binary(session(&["correlate=true", "summary=true"], &[body]), &[]);
     run.assert_clean(3);
-    assert!(run.replies.last().unwrap().table().rows().is_empty());
+    assert!(run.last_rows().is_empty());
 }
 
 /// What an operator ran inside a remote session is part of the hop: the
@@ -804,7 +804,7 @@ fn issue3_processes_below_a_remote_session_join_its_hop() {
         }
         let run = run_binary(session(&["correlate=true"], &bodies), &[]);
         run.assert_clean(bodies.len() + 2);
-        run.replies.last().unwrap().table().rows()
+        run.last_rows()
     };
     let guid_of = |rows: &[Row], image: &str| -> Vec<String> {
         rows.iter()
@@ -890,11 +890,7 @@ fn member_lines(name: &str) -> Vec<String> {
     let bodies = csv_chunks(&data, 50);
     let run = run_binary(session(&["correlate=true"], &bodies), &[]);
     let mut lines: Vec<String> = run
-        .replies
-        .last()
-        .unwrap()
-        .table()
-        .rows()
+        .last_rows()
         .iter()
         .map(|e| {
             let id = e
@@ -1111,7 +1107,7 @@ fn issue11_pair_window_edges() {
         let mut all = vec!["correlate=true", "summary=true"];
         all.extend_from_slice(args);
         let run = run_binary(session(&all, &[winrm_pair(delta)]), &[]);
-        let got = hop_lines(&run.replies.last().unwrap().table().rows());
+        let got = hop_lines(&run.last_rows());
         if hop {
             let first = if delta < 0.0 {
                 1_715_677_803

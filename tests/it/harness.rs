@@ -81,6 +81,12 @@ impl Run {
         assert_eq!(self.replies.len(), n, "one reply per request");
     }
 
+    /// The data rows of the last reply: where correlation answers (its
+    /// hops, or the events of its hops).
+    pub fn last_rows(&self) -> Vec<Row> {
+        self.replies.last().expect("a reply").table().rows()
+    }
+
     /// All data rows of all replies, as one table (header of the first
     /// non-empty reply; each row keyed by name).
     pub fn rows(&self) -> Vec<Row> {

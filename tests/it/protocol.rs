@@ -370,19 +370,15 @@ fn closed_stdout_is_a_clean_exit() {
 
 #[test]
 fn rule_settings_come_from_default_then_local_conf() {
-    let dir = std::env::temp_dir().join(format!("winrmdetect-conf-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = app_dir_with(
+        "conf",
+        "[winrm_remoteexec_child]\nimpact = 100\nconfidence = 90\nmessage = tuned $Computer$\n\n[winrm_host_process]\ndisabled = true\nimpact = lots\n",
+    );
     std::fs::create_dir_all(dir.join("default")).unwrap();
-    std::fs::create_dir_all(dir.join("local")).unwrap();
     std::fs::copy(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("app/winrmdetect/default/winrmdetect.conf"),
         dir.join("default/winrmdetect.conf"),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("local/winrmdetect.conf"),
-        "[winrm_remoteexec_child]\nimpact = 100\nconfidence = 90\nmessage = tuned $Computer$\n\n[winrm_host_process]\ndisabled = true\nimpact = lots\n",
     )
     .unwrap();
     let run = run_binary(
