@@ -123,7 +123,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 continue;
             };
             matched += 1;
-            let ev = winrmdetect::xml::parse_event(&r.xml);
+            let ev = winrmdetect::event::raw_xml::parse_event(&r.xml);
             let pairs: HashMap<&str, &str> = ev
                 .as_ref()
                 .map(|e| {

@@ -5,6 +5,6 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let env = winrmdetect::command::Environment::default();
-    let _ = winrmdetect::command::run(data, Vec::new(), &env);
+    let env = winrmdetect::scp::session::Environment::default();
+    let _ = winrmdetect::scp::session::run(data, Vec::new(), &env);
 });

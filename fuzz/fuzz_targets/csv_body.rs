@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use winrmdetect::correlate::{Correlator, Settings};
 use winrmdetect::detect::Engine;
-use winrmdetect::table::{self, EvidenceRows, Mode};
+use winrmdetect::chunk::{self, EvidenceRows, Mode};
 
 fuzz_target!(|data: &[u8]| {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
@@ -25,12 +25,12 @@ fuzz_target!(|data: &[u8]| {
         let mut keep = EvidenceRows::default();
         let split = usize::from(flags & 0x3f) * body.len() / 63;
         let (a, b) = body.split_at(split.min(body.len()));
-        let _ = table::collect_evidence(a, engine, &mut corr, &mut keep);
-        let _ = table::collect_evidence(b, engine, &mut corr, &mut keep);
+        let _ = chunk::collect_evidence(a, engine, &mut corr, &mut keep);
+        let _ = chunk::collect_evidence(b, engine, &mut corr, &mut keep);
         let _ = corr.warnings();
         let hops = corr.finish();
-        let _ = table::hops_body(&hops);
-        let _ = table::annotated_events_body(&keep, &hops);
+        let _ = chunk::hops_body(&hops);
+        let _ = chunk::annotated_events_body(&keep, &hops);
     } else {
         let mode = Mode {
             detect: flags & 1 == 0,
@@ -38,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
             min_score: u32::from(flags >> 2 & 0x1f) * 4,
             evidence_only: flags & 0x40 != 0,
         };
-        let out = table::process_body(body, engine, mode);
+        let out = chunk::process_body(body, engine, mode);
         // No row is written that was not read.
         assert!(out.rows_out <= out.rows_in);
     }

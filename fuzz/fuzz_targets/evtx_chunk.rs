@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
     f.read_from(
         Position::default(),
         |rec, _| {
-            let _ = winrmdetect::xml::parse_event(&rec.xml);
+            let _ = winrmdetect::event::raw_xml::parse_event(&rec.xml);
             true
         },
         |_| {},

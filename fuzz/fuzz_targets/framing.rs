@@ -4,6 +4,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let mut r = data;
-    let mut chunk = winrmdetect::framing::Chunk::default();
-    while let Ok(true) = winrmdetect::framing::read_chunk(&mut r, &mut chunk) {}
+    let mut chunk = winrmdetect::scp::frame::Chunk::default();
+    while let Ok(true) = winrmdetect::scp::frame::read_chunk(&mut r, &mut chunk) {}
 });

@@ -11,11 +11,11 @@ fuzz_target!(|data: &[u8]| {
         let mut input = format!("chunked 1.0,{},0\n", data.len()).into_bytes();
         input.extend_from_slice(data);
         input.extend_from_slice(EXECUTE);
-        let env = winrmdetect::command::Environment::default();
-        let _ = winrmdetect::command::run(&input[..], Vec::new(), &env);
+        let env = winrmdetect::scp::session::Environment::default();
+        let _ = winrmdetect::scp::session::run(&input[..], Vec::new(), &env);
     } else {
         let text = String::from_utf8_lossy(data);
         let args: Vec<&str> = text.split('\n').collect();
-        let _ = winrmdetect::options::parse_args(&args);
+        let _ = winrmdetect::scp::options::parse_args(&args);
     }
 });

@@ -3,5 +3,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = winrmdetect::xml::parse_event(&String::from_utf8_lossy(data));
+    let _ = winrmdetect::event::raw_xml::parse_event(&String::from_utf8_lossy(data));
 });

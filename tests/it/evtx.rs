@@ -43,7 +43,7 @@ fn issue4_rendering_agrees_with_the_csv_of_the_same_file() {
             "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>"
         ));
         assert!(!r.xml.contains('"') && !r.xml.contains("<?xml"));
-        let ev = winrmdetect::xml::parse_event(&r.xml).expect("rendered XML parses");
+        let ev = winrmdetect::event::raw_xml::parse_event(&r.xml).expect("rendered XML parses");
         let id = ev
             .get(winrmdetect::event::F::EventCode)
             .value()
@@ -99,7 +99,7 @@ fn issue4_an_empty_data_keeps_its_place_among_unnamed_data() {
         .find(|r| r.xml.contains("<EventRecordID>28810<"))
         .expect("record 28810");
     assert!(r.xml.contains("<EventData><Data/><Data>"), "{}", r.xml);
-    let ev = winrmdetect::xml::parse_event(&r.xml).unwrap();
+    let ev = winrmdetect::event::raw_xml::parse_event(&r.xml).unwrap();
     assert_eq!(field(&ev, "Data_1"), "");
     assert!(field(&ev, "Data_2").starts_with("\tDetailSequence=1"));
     assert!(field(&ev, "Data_3").starts_with("CommandInvocation(PSConsoleHostReadline)"));

@@ -430,7 +430,7 @@ fn issue2_readme_documents_every_rule_option_and_field() {
     let readme =
         std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
             .unwrap();
-    for r in winrmdetect::rules::RULES {
+    for r in winrmdetect::detect::rules::RULES {
         assert!(
             readme.contains(&format!("`{}`", r.id)),
             "README lacks rule {}",
@@ -442,7 +442,7 @@ fn issue2_readme_documents_every_rule_option_and_field() {
             r.alert_type
         );
     }
-    for f in winrmdetect::table::OUTPUT_FIELDS {
+    for f in winrmdetect::chunk::OUTPUT_FIELDS {
         assert!(
             readme.contains(&format!("`{f}`")),
             "README lacks output field {f}"

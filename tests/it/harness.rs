@@ -59,6 +59,8 @@ impl Reply {
 #[derive(Debug)]
 pub struct Run {
     pub replies: Vec<Reply>,
+    /// Everything the program wrote to stdout, as it wrote it.
+    pub stdout: Vec<u8>,
     pub stray: Vec<u8>,
     pub exit_code: Option<i32>,
     pub stderr: String,
@@ -545,6 +547,7 @@ fn spawn_and_collect(
     let (replies, stray) = parse_replies_with(&out, check);
     Run {
         replies,
+        stdout: out,
         stray,
         exit_code: status.code(),
         stderr,

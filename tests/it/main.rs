@@ -2,6 +2,7 @@
 
 mod app;
 mod cli;
+mod differential;
 mod evtx;
 mod golden;
 mod harness;

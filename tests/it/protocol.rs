@@ -408,14 +408,14 @@ fn shipped_default_conf_matches_the_compiled_defaults() {
             .join("app/winrmdetect/default/winrmdetect.conf"),
     )
     .unwrap();
-    assert_eq!(shipped, winrmdetect::config::default_conf(), "regenerate with: winrmdetect print-default-conf > app/winrmdetect/default/winrmdetect.conf");
+    assert_eq!(shipped, winrmdetect::conf::default_conf(), "regenerate with: winrmdetect print-default-conf > app/winrmdetect/default/winrmdetect.conf");
 }
 
 #[test]
 fn in_memory_loop_matches_the_binary() {
     let input = session(&[], &[sysmon_rows()]);
     let mut out = Vec::new();
-    winrmdetect::command::run(
+    winrmdetect::scp::session::run(
         std::io::Cursor::new(input.clone()),
         &mut out,
         &Default::default(),

@@ -73,7 +73,7 @@ pub fn read_chunk<R: BufRead>(reader: &mut R, chunk: &mut Chunk) -> Result<bool>
 /// Writes one frame and flushes.
 ///
 /// ```
-/// use winrmdetect::framing::{read_chunk, write_chunk, Chunk};
+/// use winrmdetect::scp::frame::{read_chunk, write_chunk, Chunk};
 /// let mut wire = Vec::new();
 /// write_chunk(&mut wire, br#"{"finished":true}"#, "a\n\u{e9}\n".as_bytes()).unwrap();
 /// assert!(wire.starts_with(b"chunked 1.0,17,5\n")); // lengths are bytes

@@ -5,15 +5,15 @@
 //! ([`crate::evtx`]) and become Splunk-shaped rows (`_time`, `host`,
 //! `source`, `sourcetype`, `EventCode`, `_raw`); the fields come from `_raw`
 //! as they would in a search. Rows then go through the same chunk code as
-//! `| winrmdetect` ([`crate::scan`]).
+//! `| winrmdetect` ([`crate::cli::scan`]).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+use crate::cli::scan::{hops_of_files, print_hops, print_table, scan_csv, Alert};
 use crate::detect::Engine;
 use crate::error::{Error, Result};
 use crate::evtx::{EvtxFile, Position};
-use crate::scan::{hops_of_files, print_hops, print_table, scan_csv, Alert};
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,7 +204,7 @@ pub fn hunt<W: Write>(
                 .map_err(|x| Error::Csv(x.error().to_string()))?;
             out.write_all(&body).map_err(io)?;
             writeln!(out).map_err(io)?;
-            out.write_all(&crate::table::hops_body(&hops)).map_err(io)?;
+            out.write_all(&crate::chunk::hops_body(&hops)).map_err(io)?;
         }
         Format::Json => {
             for (f, a) in &alerts {

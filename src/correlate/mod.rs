@@ -16,10 +16,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use crate::detect::targets::{is_loopback, short_host};
 use crate::detect::Detection;
+use crate::event::kind::{kind_of, Kind};
 use crate::event::{Event, F};
-use crate::kind::{kind_of, Kind};
-use crate::targets::{is_loopback, short_host};
 
 /// Correlation settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -1455,7 +1455,7 @@ mod tests {
                 ],
             ),
         ];
-        let examples = crate::rules::RULES
+        let examples = crate::detect::rules::RULES
             .iter()
             .flat_map(|r| {
                 r.positives

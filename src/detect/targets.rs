@@ -15,7 +15,7 @@ use regex::Regex;
 /// `[fd00::1]:5985/wsman`, a bare `host`.
 ///
 /// ```
-/// use winrmdetect::targets::parse_connection;
+/// use winrmdetect::detect::targets::parse_connection;
 /// assert_eq!(parse_connection("SRV02.corp.example/wsman?PSVersion=5.1").as_deref(), Some("SRV02.corp.example"));
 /// assert_eq!(parse_connection("https://[fd00::33]:5986/wsman").as_deref(), Some("fd00::33"));
 /// ```

@@ -4,9 +4,9 @@
 //! Unknown, repeated, positional or malformed arguments are rejected with a
 //! message that names the argument and lists the accepted ones.
 
-use crate::config::parse_bool;
+use crate::chunk::Mode;
+use crate::conf::parse_bool;
 use crate::error::Error;
-use crate::table::Mode;
 
 /// Accepted options, as shown in error messages.
 pub const ACCEPTED: &str = "alerts_only=<bool>, min_score=<0-100>, detect=<bool>, local=<bool>, \

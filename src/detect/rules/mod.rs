@@ -7,16 +7,16 @@
 //! with the exact targets, threat objects and detail it must produce
 //! ([`Positive`]), and negatives it must not match.
 //! Defaults live here; `winrmdetect.conf` may override impact, confidence,
-//! message and enabled-state per rule id (see [`crate::config`]).
+//! message and enabled-state per rule id (see [`crate::conf`]).
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use regex::Regex;
 
+use crate::detect::targets::{command_line_targets, is_loopback, parse_connection};
+use crate::event::kind::{kind_of, Class, Kind};
 use crate::event::{Event, F};
-use crate::kind::{kind_of, Class, Kind};
-use crate::targets::{command_line_targets, is_loopback, parse_connection};
 
 /// Which end of a lateral movement an event is evidence of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

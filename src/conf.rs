@@ -14,9 +14,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::detect::rules::RULES;
 use crate::detect::{Engine, RuleSettings};
 use crate::error::Error;
-use crate::rules::RULES;
 
 /// The conf file name.
 pub const CONF_NAME: &str = "winrmdetect.conf";

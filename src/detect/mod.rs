@@ -8,12 +8,15 @@
 //! that highest-scoring rule (the first in rule order on a tie). Context
 //! rules (impact or confidence 0) label events but score 0.
 
+pub mod rules;
+pub mod targets;
+
 use std::borrow::Cow;
 
+use crate::detect::rules::{Ctx, Rule, Side, KEYWORD_ONLY, RULES};
+use crate::detect::targets::is_loopback;
+use crate::event::kind::{kind_of, Class};
 use crate::event::{Event, Field, F};
-use crate::kind::{kind_of, Class};
-use crate::rules::{Ctx, Rule, Side, KEYWORD_ONLY, RULES};
-use crate::targets::is_loopback;
 
 /// One rule as configured: defaults with `winrmdetect.conf` overrides.
 #[derive(Debug, Clone)]

@@ -2,14 +2,17 @@
 //! (that is how splunkd starts us); `scan FILE...` and
 //! `print-default-conf` are for people.
 
+pub mod hunt;
+pub mod scan;
+
 use std::ffi::OsString;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::process::ExitCode;
 
-use crate::command::{run, Environment};
-use crate::config::{app_dir, default_conf, load_engine};
+use crate::cli::scan::{hops_of_files, print_hops, print_table, scan_csv};
+use crate::conf::{app_dir, default_conf, load_engine};
 use crate::error::{Error, Result};
-use crate::scan::{hops_of_files, print_hops, print_table, scan_csv};
+use crate::scp::session::{run, Environment};
 
 const USAGE: &str = "usage: winrmdetect                      (Splunk chunked protocol on stdin/stdout)\n       winrmdetect scan [--all] FILE.csv...  (label a Splunk CSV export, print a table)
        winrmdetect scan --hops FILE.csv...   (correlate the files into hops, print a table)\n       winrmdetect hunt [--format table|csv|json] [--all] PATH...
@@ -90,7 +93,7 @@ pub fn main_with(args: Vec<OsString>) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some("hunt") => {
-            let mut format = crate::hunt::Format::Table;
+            let mut format = crate::cli::hunt::Format::Table;
             let mut all = false;
             let mut paths = Vec::new();
             let mut it = args[1..].iter();
@@ -99,9 +102,9 @@ pub fn main_with(args: Vec<OsString>) -> Result<ExitCode> {
                     "--all" => all = true,
                     "--format" => {
                         format = match it.next().map(String::as_str) {
-                            Some("table") => crate::hunt::Format::Table,
-                            Some("csv") => crate::hunt::Format::Csv,
-                            Some("json") => crate::hunt::Format::Json,
+                            Some("table") => crate::cli::hunt::Format::Table,
+                            Some("csv") => crate::cli::hunt::Format::Csv,
+                            Some("json") => crate::cli::hunt::Format::Json,
                             other => {
                                 return Err(Error::Argument(format!(
                                     "--format takes table, csv or json, not {other:?}"
@@ -123,7 +126,7 @@ pub fn main_with(args: Vec<OsString>) -> Result<ExitCode> {
                 eprintln!("warning: {w}");
             }
             let mut out = BufWriter::new(io::stdout().lock());
-            crate::hunt::hunt(&mut out, &paths, &engine, format, if all { 0 } else { 1 })?;
+            crate::cli::hunt::hunt(&mut out, &paths, &engine, format, if all { 0 } else { 1 })?;
             out.flush()
                 .map_err(|e| Error::io("writing the report", e))?;
             Ok(ExitCode::SUCCESS)

@@ -14,16 +14,16 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
-use crate::config::load_engine;
-use crate::correlate::Correlator;
-use crate::detect::Engine;
-use crate::error::{Error, Result};
-use crate::framing::{read_chunk, write_chunk, write_chunk_parts, Chunk};
-use crate::options::{parse_args, Options};
-use crate::table::{
+use crate::chunk::{
     annotated_events_body, collect_evidence, hops_body, process_body_into, ChunkOutput,
     EvidenceRows,
 };
+use crate::conf::load_engine;
+use crate::correlate::Correlator;
+use crate::detect::Engine;
+use crate::error::{Error, Result};
+use crate::scp::frame::{read_chunk, write_chunk, write_chunk_parts, Chunk};
+use crate::scp::options::{parse_args, Options};
 
 /// Where the command finds its configuration.
 #[derive(Debug, Clone, Default)]
@@ -254,7 +254,7 @@ fn fail<W: Write>(writer: &mut W, e: Error) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framing::read_chunk;
+    use crate::scp::frame::read_chunk;
     use std::io::Cursor;
 
     fn frame(meta: &str, body: &str) -> Vec<u8> {

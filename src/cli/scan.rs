@@ -2,15 +2,15 @@
 //! (`| table *` or `outputcsv`), printed as a table a person can read.
 //!
 //! The file is cut into 50,000-row chunks exactly as splunkd would send it
-//! and each chunk goes through [`crate::table::process_body`], so the scan
+//! and each chunk goes through [`crate::chunk::process_body`], so the scan
 //! exercises the same code as the search command; the table is read back
 //! from the output chunks.
 
 use std::io::Write;
 
+use crate::chunk::{process_body, write_table_row, Mode};
 use crate::detect::Engine;
 use crate::error::{Error, Result};
-use crate::table::{process_body, write_table_row, Mode};
 
 /// Rows per chunk, as splunkd's default `maxresultrows`.
 pub const CHUNK_ROWS: usize = 50_000;
@@ -41,7 +41,7 @@ pub fn scan_csv(
     engine: &Engine,
     min_score: u32,
 ) -> Result<(Vec<Alert>, usize, Vec<String>)> {
-    let mut rdr = crate::rows::Rows::new(data);
+    let mut rdr = crate::csvio::read::Rows::new(data);
     let mut rec = csv::ByteRecord::new();
     if !rdr
         .read_byte_record(&mut rec)
@@ -199,10 +199,10 @@ pub fn hops_of_files(
     engine: &Engine,
 ) -> (Vec<crate::correlate::Hop>, Vec<String>) {
     let mut corr = crate::correlate::Correlator::new(crate::correlate::Settings::default());
-    let mut keep = crate::table::EvidenceRows::default();
+    let mut keep = crate::chunk::EvidenceRows::default();
     let mut warnings = Vec::new();
     for data in files {
-        warnings.extend(crate::table::collect_evidence(
+        warnings.extend(crate::chunk::collect_evidence(
             data, engine, &mut corr, &mut keep,
         ));
     }

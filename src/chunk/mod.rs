@@ -12,9 +12,9 @@
 
 use std::io::Write;
 
+use crate::csvio::read::{ends_in_open_quote, Row, Rows};
 use crate::detect::{Detection, Engine};
 use crate::event::{RowEvent, Schema};
-use crate::rows::{ends_in_open_quote, Row, Rows};
 
 /// The fields the command adds, in output order.
 pub const OUTPUT_FIELDS: [&str; 11] = [

@@ -11,8 +11,11 @@
 //! for Microsoft Windows (XmlWinEventLog), classic WinEventLog extractions and
 //! CIM names. [`Schema`] resolves them once per chunk header, so a lookup on a
 //! row is a few index reads. When a row has no extracted fields but an XML
-//! `_raw`, [`crate::xml`] parses it once and the same names are looked up
+//! `_raw`, [`crate::event::raw_xml`] parses it once and the same names are looked up
 //! there.
+
+pub mod kind;
+pub mod raw_xml;
 
 use std::borrow::Cow;
 
@@ -214,7 +217,7 @@ impl Event for PairsEvent<'_> {
 }
 
 /// A CSV row's fields by position: an owned `csv::ByteRecord`, or a
-/// [`crate::rows::Row`] of spans into the chunk body.
+/// [`crate::csvio::read::Row`] of spans into the chunk body.
 pub trait Fields {
     /// Field `i`, if the row has it.
     fn field(&self, i: usize) -> Option<&[u8]>;
@@ -226,7 +229,7 @@ impl Fields for csv::ByteRecord {
     }
 }
 
-impl Fields for crate::rows::Row<'_> {
+impl Fields for crate::csvio::read::Row<'_> {
     fn field(&self, i: usize) -> Option<&[u8]> {
         self.get(i)
     }
@@ -256,7 +259,7 @@ impl<'r> RowEvent<'r> {
         if ev.event_code.is_none() {
             if let Some(raw) = ev.column_value(F::Raw) {
                 if raw.trim_start().starts_with('<') {
-                    ev.xml = crate::xml::parse_event(&raw);
+                    ev.xml = crate::event::raw_xml::parse_event(&raw);
                 }
             }
         }
