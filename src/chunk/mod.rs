@@ -210,7 +210,8 @@ pub fn process_body_into(
             let ev = RowEvent::new(&schema, record);
             out.rows_from_raw += usize::from(ev.from_raw_xml());
             let d = (mode.detect && engine.detect_into(&ev, &mut det)).then_some(&det);
-            keep = !mode.evidence_only || crate::correlate::Correlator::wants(&ev, d);
+            keep = !mode.evidence_only
+                || crate::correlate::Correlator::wants(&ev, d.map(Detection::finding));
             d
         } else {
             None
@@ -398,7 +399,7 @@ fn write_cells(out: &mut Vec<u8>, d: Option<&Detection>, leading: bool) {
     write_list(out, d.alert_types.iter().copied());
     write_list(out, d.descriptions.iter().map(|s| &**s));
     write_list(out, d.mitre.iter().copied());
-    write_list(out, std::iter::once(d.side));
+    write_list(out, std::iter::once(d.side.as_str()));
     write_list(out, d.targets.iter().map(String::as_str));
     write_list(out, std::iter::once(score.as_str()));
     write_list(out, std::iter::once(d.risk_message.as_str()));
@@ -536,7 +537,7 @@ pub fn collect_evidence(
         }
         let ev = RowEvent::new(&schema, &row);
         let matched = engine.detect_into(&ev, &mut det);
-        if let Some(seq) = corr.add(&ev, matched.then_some(&det)) {
+        if let Some(seq) = corr.add(&ev, matched.then_some(det.finding())) {
             debug_assert_eq!(seq, keep.rows.len());
             keep.rows.push((chunk, row.to_byte_record()));
         }
@@ -563,7 +564,7 @@ pub const HOP_EVENT_FIELDS: [&str; 12] = [
 /// chunks' columns) and the hop's `lm_*` fields; in arrival order. An event
 /// in several hops is annotated with the first.
 pub fn annotated_events_body(keep: &EvidenceRows, hops: &[crate::correlate::Hop]) -> Vec<u8> {
-    let mut member: Vec<Option<(usize, crate::correlate::Role)>> = vec![None; keep.rows.len()];
+    let mut member: Vec<Option<(usize, crate::detect::Side)>> = vec![None; keep.rows.len()];
     for (h, hop) in hops.iter().enumerate() {
         for &(seq, role) in &hop.members {
             if let Some(slot @ None) = member.get_mut(seq) {
@@ -612,10 +613,7 @@ pub fn annotated_events_body(keep: &EvidenceRows, hops: &[crate::correlate::Hop]
         }
         out.push(b',');
         let hop = &hops[h];
-        let role = match role {
-            crate::correlate::Role::Source => "source",
-            crate::correlate::Role::Destination => "destination",
-        };
+        let role = role.as_str();
         let (index, confidence) = (hop.hop_index.to_string(), hop.confidence.to_string());
         write_list(&mut out, std::iter::once(hop.id.as_str()));
         write_list(&mut out, std::iter::once(hop.chain_id.as_str()));
@@ -626,9 +624,9 @@ pub fn annotated_events_body(keep: &EvidenceRows, hops: &[crate::correlate::Hop]
         write_list(&mut out, hop.src_users.iter().map(String::as_str));
         write_list(&mut out, hop.dest_users.iter().map(String::as_str));
         write_list(&mut out, std::iter::once(hop.technique.as_str()));
-        write_list(&mut out, std::iter::once(hop.outcome));
+        write_list(&mut out, std::iter::once(hop.outcome.as_str()));
         write_list(&mut out, std::iter::once(confidence.as_str()));
-        write_list(&mut out, hop.reasons.iter().copied());
+        write_list(&mut out, hop.reasons.iter().map(|r| r.as_str()));
         out.pop();
         out.push(b'\n');
     }
@@ -678,7 +676,7 @@ pub fn hops_body(hops: &[crate::correlate::Hop]) -> Vec<u8> {
             h.src,
             h.dest,
             h.technique.as_str(),
-            h.outcome,
+            h.outcome.as_str(),
             h.confidence
         );
         let cols: [Vec<String>; 20] = [
@@ -691,13 +689,13 @@ pub fn hops_body(hops: &[crate::correlate::Hop]) -> Vec<u8> {
             h.src_users.iter().cloned().collect(),
             h.dest_users.iter().cloned().collect(),
             one(h.technique.as_str().to_string()),
-            one(h.outcome.to_string()),
+            one(h.outcome.as_str().to_string()),
             one(format!("{:.3}", h.first_seen)),
             one(format!("{:.3}", h.last_seen)),
             h.evidence.iter().map(|s| s.to_string()).collect(),
             one(h.events.to_string()),
             one(h.confidence.to_string()),
-            h.reasons.iter().map(|s| s.to_string()).collect(),
+            h.reasons.iter().map(|s| s.as_str().to_string()).collect(),
             one(h.risk_score.to_string()),
             one(message),
             // RBA for both ends, and the user(s) who moved.

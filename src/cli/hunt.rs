@@ -221,11 +221,11 @@ pub fn hunt<W: Write>(
                     "kind": "hop", "lm_hop_id": h.id, "lm_chain_id": h.chain_id,
                     "lm_hop": h.hop_index, "src_host": h.src, "dest_host": h.dest,
                     "src_user": h.src_users, "dest_user": h.dest_users,
-                    "lm_technique": h.technique.as_str(), "lm_outcome": h.outcome,
+                    "lm_technique": h.technique.as_str(), "lm_outcome": h.outcome.as_str(),
                     "first_seen": h.first_seen, "last_seen": h.last_seen,
                     "evidence": h.evidence, "event_count": h.events,
                     "lm_confidence": h.confidence,
-                    "lm_confidence_reasons": h.reasons, "risk_score": h.risk_score,
+                    "lm_confidence_reasons": h.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>(), "risk_score": h.risk_score,
                 });
                 writeln!(out, "{v}").map_err(io)?;
             }

@@ -242,7 +242,7 @@ pub fn print_hops<W: Write>(w: &mut W, hops: &[crate::correlate::Hop]) -> std::i
             .union(&h.dest_users)
             .map(String::as_str)
             .collect();
-        let reasons: Vec<&str> = h.reasons.iter().copied().collect();
+        let reasons: Vec<&str> = h.reasons.iter().map(|r| r.as_str()).collect();
         let evidence: Vec<&str> = h.evidence.iter().copied().collect();
         write_table_row(
             w,
@@ -254,7 +254,7 @@ pub fn print_hops<W: Write>(w: &mut W, hops: &[crate::correlate::Hop]) -> std::i
                 &h.src,
                 &h.dest,
                 h.technique.as_str(),
-                h.outcome,
+                h.outcome.as_str(),
                 &users.join(","),
                 &format!("{} ({})", h.confidence, reasons.join(",")),
                 &risk,

@@ -1,6 +1,6 @@
 //! Lateral-movement correlation: source-host evidence ("A reached out to
 //! B") and destination-host evidence ("B was entered from A") linked into
-//! hops, and hops into chains (`docs/detections.md` §4).
+//! hops, and hops into chains (the team's detection catalogue, `detections.md` §4).
 //!
 //! Events arrive in any order and any chunking; [`Correlator::add`] keeps
 //! only the compact [`Evidence`] of the events that can take part in a hop
@@ -14,10 +14,18 @@
 //! destination address of its inbound ones). Loopback targets and a host
 //! reaching itself are never hops.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+mod chain;
+mod evidence;
+mod link;
 
-use crate::detect::targets::{is_loopback, short_host};
-use crate::detect::Detection;
+use std::collections::BTreeMap;
+
+pub use crate::correlate::chain::{Hop, Reason};
+pub use crate::correlate::evidence::Evidence;
+use crate::correlate::evidence::{evidence_of, host_of, inherit_failure_targets};
+use crate::correlate::link::{HopSet, Resolver};
+use crate::detect::targets::is_loopback;
+use crate::detect::{Finding, Side};
 use crate::event::kind::{kind_of, Kind};
 use crate::event::{Event, F};
 
@@ -42,151 +50,6 @@ impl Default for Settings {
             window: 120.0,
             chain_window: 3600.0,
             max_evidence: 500_000,
-        }
-    }
-}
-
-/// How the movement travelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Technique {
-    /// WinRM transport without more detail.
-    WinRm,
-    /// PowerShell remoting over WinRM.
-    PsRemoting,
-    /// winrs over WinRM.
-    Winrs,
-    /// WMI over DCOM.
-    Wmi,
-}
-
-impl Technique {
-    /// The `lm_technique` value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Technique::WinRm => "WinRM",
-            Technique::PsRemoting => "PSRemoting",
-            Technique::Winrs => "winrs",
-            Technique::Wmi => "WMI",
-        }
-    }
-
-    fn transport_is_wmi(self) -> bool {
-        self == Technique::Wmi
-    }
-}
-
-/// Which end of a hop an event shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    /// The host moving out.
-    Source,
-    /// The host moved to.
-    Destination,
-}
-
-/// What one event contributes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Evidence {
-    /// Order of arrival among kept evidence (what [`Correlator::add`] returned).
-    pub seq: usize,
-    /// Event time, epoch seconds.
-    pub time: f64,
-    /// Short host name of the logging host.
-    pub host: String,
-    /// The user, as logged (lower-case).
-    pub user: Option<String>,
-    /// Source or destination.
-    pub role: Role,
-    /// Transport.
-    pub technique: Technique,
-    /// Source: the remote host named (short name or IP).
-    pub target: Option<String>,
-    /// Destination: the remote address seen.
-    pub peer_ip: Option<String>,
-    /// Destination: the logon session it belongs to.
-    pub logon_id: Option<String>,
-    /// A failed attempt (WinRM 162/12 inherit the same-second 6's target).
-    pub failed: bool,
-    /// A network logon: it only lends its source address to the other
-    /// evidence of its logon session, and makes no hop by itself.
-    pub session_only: bool,
-    /// A process creation that no rule flags: it joins the hop of the
-    /// process it descends from (through `ParentProcessGuid`), if any, and
-    /// makes no hop by itself.
-    pub tree_only: bool,
-    /// Process creations: the process's `ProcessGuid` (lower-case).
-    pub process: Option<String>,
-    /// Process creations: the parent's `ProcessGuid` (lower-case).
-    pub parent: Option<String>,
-    /// The AlertTypes of the event.
-    pub alert_types: Vec<&'static str>,
-    /// The event's risk score.
-    pub risk: u32,
-}
-
-/// One source → destination movement.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hop {
-    /// `hop-<n>`, stable for the same input.
-    pub id: String,
-    /// Source host (short name, or the IP when it could not be resolved).
-    pub src: String,
-    /// Destination host.
-    pub dest: String,
-    /// Users seen on the source side.
-    pub src_users: BTreeSet<String>,
-    /// Users seen on the destination side.
-    pub dest_users: BTreeSet<String>,
-    /// Transport.
-    pub technique: Technique,
-    /// First and last evidence time.
-    pub first_seen: f64,
-    /// Last evidence time.
-    pub last_seen: f64,
-    /// AlertTypes of the evidence.
-    pub evidence: BTreeSet<&'static str>,
-    /// Number of evidence events.
-    pub events: usize,
-    /// `success` or `failed`.
-    pub outcome: &'static str,
-    /// What the link rests on: `target_name`, `source_ip`, `user`,
-    /// `logon_id`, `time`.
-    pub reasons: BTreeSet<&'static str>,
-    /// 0–100.
-    pub confidence: u32,
-    /// Risk of the hop: the highest evidence score plus a bonus for a
-    /// confirmed link, at most 100.
-    pub risk_score: u32,
-    /// `chain-<n>`.
-    pub chain_id: String,
-    /// 1-based position in the chain.
-    pub hop_index: usize,
-    /// The evidence events of the hop: `(seq, role)`, by `seq`.
-    pub members: Vec<(usize, Role)>,
-}
-
-impl Hop {
-    /// An empty hop seen first (and last) at `time`; evidence, users,
-    /// reasons, scores and chain come later.
-    fn new(src: &str, dest: &str, technique: Technique, time: f64, outcome: &'static str) -> Self {
-        Hop {
-            id: String::new(),
-            src: src.to_string(),
-            dest: dest.to_string(),
-            src_users: BTreeSet::new(),
-            dest_users: BTreeSet::new(),
-            technique,
-            first_seen: time,
-            last_seen: time,
-            evidence: BTreeSet::new(),
-            events: 0,
-            outcome,
-            reasons: BTreeSet::new(),
-            confidence: 0,
-            risk_score: 0,
-            chain_id: String::new(),
-            hop_index: 0,
-            members: Vec::new(),
         }
     }
 }
@@ -216,7 +79,7 @@ impl Correlator {
 
     /// Looks at one event (with its per-event detection, if any).
     /// Returns the evidence's `seq` when the event was kept as evidence.
-    pub fn add(&mut self, ev: &dyn Event, det: Option<&Detection>) -> Option<usize> {
+    pub fn add(&mut self, ev: &dyn Event, finding: Option<Finding<'_>>) -> Option<usize> {
         let kind = kind_of(ev);
         self.learn_addresses(ev, kind);
         if let Some((sid, name)) = sid_and_name(ev) {
@@ -224,7 +87,7 @@ impl Correlator {
                 self.names_of_sids.entry(sid).or_insert(name);
             }
         }
-        let mut e = evidence_of(ev, kind, det)?;
+        let mut e = evidence_of(ev, kind, finding)?;
         if self.evidence.len() >= self.settings.max_evidence {
             self.dropped += 1;
             return None;
@@ -237,9 +100,11 @@ impl Correlator {
     /// Whether correlation needs this event at all (the map phase keeps
     /// only these): evidence, a connection that tells a host's address, or
     /// a logon that names a SID.
-    pub fn wants(ev: &dyn Event, det: Option<&Detection>) -> bool {
+    pub fn wants(ev: &dyn Event, finding: Option<Finding<'_>>) -> bool {
         let kind = kind_of(ev);
-        kind == Kind::NetworkConnection || names_a_sid(ev) || evidence_of(ev, kind, det).is_some()
+        kind == Kind::NetworkConnection
+            || names_a_sid(ev)
+            || evidence_of(ev, kind, finding).is_some()
     }
 
     /// Warnings for the user (the evidence cap).
@@ -302,27 +167,29 @@ impl Correlator {
 
     /// Links everything seen into hops and chains.
     pub fn finish(mut self) -> Vec<Hop> {
-        // Each address goes to the host that showed it most often.
-        let host_of_ip: HashMap<String, String> = self
-            .hosts_of_ip
-            .iter()
-            .filter_map(|(ip, hosts)| {
-                let best = hosts
-                    .iter()
-                    .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))?;
-                Some((ip.clone(), best.0.clone()))
-            })
-            .collect();
-        let resolve = |name: &str| -> String {
-            let n = name
-                .trim_matches(|c| c == '[' || c == ']')
-                .to_ascii_lowercase();
-            host_of_ip
-                .get(&n)
-                .cloned()
-                .unwrap_or_else(|| short_host(&n))
-        };
-        // Sort so the result does not depend on arrival order.
+        let resolver = Resolver::new(&self.hosts_of_ip);
+        self.normalise();
+        let (sources, dests): (Vec<&Evidence>, Vec<&Evidence>) =
+            self.evidence.iter().partition(|e| e.role == Side::Source);
+        let mut set = HopSet::default();
+        link::by_target(&mut set, &sources, &dests, &resolver, self.settings.window);
+        link::by_source_ip(&mut set, &dests, &resolver);
+        let mut hops = set.into_hops();
+        link::join_descendants(&mut hops, &self.evidence);
+        chain::score(&mut hops);
+        hops.sort_by(|a, b| {
+            a.first_seen
+                .total_cmp(&b.first_seen)
+                .then_with(|| (&a.src, &a.dest).cmp(&(&b.src, &b.dest)))
+        });
+        chain::assign_chains(&mut hops, self.settings.chain_window);
+        hops
+    }
+
+    /// Sorts the evidence so the result does not depend on arrival order,
+    /// lends failures their session's target, and names users logged as
+    /// SIDs with the account name the logons gave them.
+    fn normalise(&mut self) {
         self.evidence.sort_by(|a, b| {
             a.time
                 .total_cmp(&b.time)
@@ -330,162 +197,11 @@ impl Correlator {
                 .then_with(|| a.role.cmp(&b.role))
         });
         inherit_failure_targets(&mut self.evidence);
-        // Users logged as SIDs take the account name the logons gave them.
         for e in &mut self.evidence {
             if let Some(name) = e.user.as_ref().and_then(|u| self.names_of_sids.get(u)) {
                 e.user = Some(name.clone());
             }
         }
-
-        let window = self.settings.window;
-        let (sources, dests): (Vec<&Evidence>, Vec<&Evidence>) =
-            self.evidence.iter().partition(|e| e.role == Role::Source);
-
-        // Key: (src, dest, wmi transport?) → hop under construction.
-        // Each hop with the set of evidence already in it.
-        let mut hops: BTreeMap<HopKey, (Hop, HashSet<usize>)> = BTreeMap::new();
-        let mut add_to =
-            |src: &str, dest: &str, e: &Evidence, failed: bool, reasons: &[&'static str]| {
-                if src == dest || src.is_empty() || dest.is_empty() || is_loopback(dest) {
-                    return;
-                }
-                let key = (
-                    src.to_string(),
-                    dest.to_string(),
-                    e.technique.transport_is_wmi(),
-                    failed,
-                );
-                let (hop, seen) = hops.entry(key).or_insert_with(|| {
-                    let outcome = if failed { "failed" } else { "success" };
-                    (
-                        Hop::new(src, dest, e.technique, e.time, outcome),
-                        HashSet::new(),
-                    )
-                });
-                hop.first_seen = hop.first_seen.min(e.time);
-                hop.last_seen = hop.last_seen.max(e.time);
-                if seen.insert(e.seq) {
-                    hop.members.push((e.seq, e.role));
-                    hop.events += 1;
-                }
-                hop.evidence.extend(e.alert_types.iter().copied());
-                hop.reasons.extend(reasons.iter().copied());
-                hop.risk_score = hop.risk_score.max(e.risk);
-                // The more specific technique wins (PSRemoting/winrs over WinRM).
-                if hop.technique == Technique::WinRm && e.technique != Technique::WinRm {
-                    hop.technique = e.technique;
-                }
-                if let Some(u) = e.user.as_deref().filter(|u| !is_service_account(u)) {
-                    match e.role {
-                        Role::Source => hop.src_users.insert(user_key(u)),
-                        Role::Destination => hop.dest_users.insert(user_key(u)),
-                    };
-                }
-            };
-
-        let mut dests_by_host: HashMap<&str, Vec<&Evidence>> = HashMap::new();
-        for d in &dests {
-            dests_by_host.entry(d.host.as_str()).or_default().push(d);
-        }
-        // Source evidence that names its destination.
-        for s in &sources {
-            let Some(target) = &s.target else { continue };
-            let dest = resolve(target);
-            if s.failed {
-                add_to(&s.host, &dest, s, true, &["target_name"]);
-                continue;
-            }
-            // Destination evidence of that host within the window: a
-            // binary search in its time-sorted list, not a scan of all.
-            let on_host = dests_by_host
-                .get(dest.as_str())
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            let from = on_host.partition_point(|d| d.time < s.time - window);
-            let matches: Vec<&&Evidence> = on_host[from..]
-                .iter()
-                .take_while(|d| d.time <= s.time + window)
-                .filter(|d| {
-                    !d.session_only
-                        && !d.tree_only
-                        && d.technique.transport_is_wmi() == s.technique.transport_is_wmi()
-                })
-                .collect();
-            if matches.is_empty() {
-                continue;
-            }
-            add_to(&s.host, &dest, s, false, &["target_name", "time"]);
-            // (`user` is a reason once the hop's two ends share a user,
-            // which is decided over all its evidence below.)
-            for d in matches {
-                add_to(&s.host, &dest, d, false, &["target_name", "time"]);
-            }
-        }
-        // Destination evidence that names its source address.
-        let by_logon: HashMap<(&str, &str), &str> = dests
-            .iter()
-            .filter_map(|d| {
-                Some((
-                    (d.host.as_str(), d.logon_id.as_deref()?),
-                    d.peer_ip.as_deref()?,
-                ))
-            })
-            .collect();
-        for d in dests.iter().filter(|d| !d.session_only && !d.tree_only) {
-            let ip = d.peer_ip.as_deref().or_else(|| {
-                d.logon_id
-                    .as_deref()
-                    .and_then(|l| by_logon.get(&(d.host.as_str(), l)).copied())
-            });
-            let Some(ip) = ip else { continue };
-            let src = resolve(ip);
-            let mut reasons = vec!["source_ip"];
-            if d.peer_ip.is_none() {
-                reasons.push("logon_id");
-            }
-            add_to(&src, &d.host, d, false, &reasons);
-        }
-
-        let mut hops: Vec<Hop> = hops.into_values().map(|(h, _)| h).collect();
-        // A hop needs more than one kind of link, or a failure on record.
-        hops.retain(|h| h.outcome == "failed" || h.reasons.len() >= 2);
-        // What ran inside a session joins its hop.
-        let position: HashMap<usize, usize> = self
-            .evidence
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.seq, i))
-            .collect();
-        let joined = descendants(&self.evidence, &position, &hops);
-        for (h, seqs) in hops.iter_mut().zip(joined) {
-            let ok = h.outcome == "success";
-            for seq in seqs.into_iter().filter(|_| ok) {
-                let e = &self.evidence[position[&seq]];
-                h.members.push((seq, Role::Destination));
-                h.events += 1;
-                h.last_seen = h.last_seen.max(e.time);
-                if let Some(u) = e.user.as_deref().filter(|u| !is_service_account(u)) {
-                    h.dest_users.insert(user_key(u));
-                }
-            }
-        }
-        for h in &mut hops {
-            h.members.sort();
-            if !h.src_users.is_empty() && h.src_users.intersection(&h.dest_users).next().is_some() {
-                h.reasons.insert("user");
-            }
-            h.confidence = confidence(&h.reasons);
-            if h.outcome == "success" {
-                h.risk_score = (h.risk_score + 20).clamp(64, 100);
-            }
-        }
-        hops.sort_by(|a, b| {
-            a.first_seen
-                .total_cmp(&b.first_seen)
-                .then_with(|| (&a.src, &a.dest).cmp(&(&b.src, &b.dest)))
-        });
-        assign_chains(&mut hops, self.settings.chain_window);
-        hops
     }
 }
 
@@ -515,394 +231,31 @@ pub const MAX_HOSTS_PER_ADDRESS: usize = 64;
 /// Most SIDs whose account names are learnt.
 pub const MAX_SIDS: usize = 100_000;
 
-/// A hop under construction: (source, destination, WMI transport?, failed?).
-type HopKey = (String, String, bool, bool);
-
-/// SYSTEM, NETWORK SERVICE and LOCAL SERVICE (by name or SID): the
-/// machine's own accounts, never the person who moved.
-fn is_service_account(u: &str) -> bool {
-    let u = u.to_ascii_lowercase();
-    let names = ["system", "network service", "local service"];
-    names
-        .iter()
-        .any(|s| u == *s || u.ends_with(&format!("\\{s}")))
-        || ["s-1-5-18", "s-1-5-19", "s-1-5-20"].contains(&u.as_str())
-}
-
-/// `DOMAIN\user`, `user@domain` and `user` compare equal.
-fn user_key(u: &str) -> String {
-    let u = u.rsplit('\\').next().unwrap_or(u);
-    u.split('@').next().unwrap_or(u).to_ascii_lowercase()
-}
-
-fn confidence(reasons: &BTreeSet<&'static str>) -> u32 {
-    let score: u32 = reasons
-        .iter()
-        .map(|r| match *r {
-            "target_name" => 35,
-            "source_ip" => 35,
-            "logon_id" => 15,
-            "user" => 15,
-            "time" => 10,
-            _ => 0,
-        })
-        .sum();
-    score.min(100)
-}
-
-/// WinRM 162/12 carry no target: they take the target of an event 6 on the
-/// same host in the same second.
-fn inherit_failure_targets(ev: &mut [Evidence]) {
-    // (host, second) → the first 6's target there.
-    let mut sixes: HashMap<(String, i64), (String, Technique)> = HashMap::new();
-    for e in ev.iter().filter(|e| {
-        e.role == Role::Source && !e.failed && e.alert_types.contains(&"WinRM_SessionInitiated")
-    }) {
-        if let Some(t) = &e.target {
-            sixes
-                .entry((e.host.clone(), e.time.floor() as i64))
-                .or_insert_with(|| (t.clone(), e.technique));
-        }
-    }
-    for e in ev.iter_mut().filter(|e| e.failed && e.target.is_none()) {
-        if let Some((t, tech)) = sixes.get(&(e.host.clone(), e.time.floor() as i64)) {
-            e.target = Some(t.clone());
-            e.technique = *tech;
-        }
-    }
-    // A 6 followed by a failure in its second is the failed attempt itself.
-    let failed_seconds: BTreeSet<(String, i64)> = ev
-        .iter()
-        .filter(|e| e.failed)
-        .map(|e| (e.host.clone(), e.time.floor() as i64))
-        .collect();
-    for e in ev
-        .iter_mut()
-        .filter(|e| e.role == Role::Source && e.alert_types.contains(&"WinRM_SessionInitiated"))
-    {
-        if failed_seconds.contains(&(e.host.clone(), e.time.floor() as i64)) {
-            e.failed = true;
-        }
-    }
-}
-
-fn assign_chains(hops: &mut [Hop], chain_window: f64) {
-    // Hops are sorted by first_seen: the latest earlier successful hop into
-    // a host is the last one recorded for it. One pass, not a scan per hop.
-    let mut last_into: HashMap<String, usize> = HashMap::new();
-    let mut next_chain = 0usize;
-    for i in 0..hops.len() {
-        hops[i].id = format!("hop-{}", i + 1);
-        // Continue the chain of the latest earlier hop into this hop's source.
-        let parent = last_into.get(&hops[i].src).copied().filter(|&j| {
-            hops[i].first_seen >= hops[j].first_seen
-                && hops[i].first_seen - hops[j].first_seen <= chain_window
-        });
-        match parent {
-            Some(j) => {
-                hops[i].chain_id = hops[j].chain_id.clone();
-                hops[i].hop_index = hops[j].hop_index + 1;
-            }
-            None => {
-                next_chain += 1;
-                hops[i].chain_id = format!("chain-{next_chain}");
-                hops[i].hop_index = 1;
-            }
-        }
-        if hops[i].outcome == "success" {
-            last_into.insert(hops[i].dest.clone(), i);
-        }
-    }
-}
-
-fn host_of(ev: &dyn Event) -> Option<String> {
-    ev.get(F::Computer)
-        .value()
-        .or(ev.get(F::Host).value())
-        .map(short_host)
-        .filter(|h| !h.is_empty())
-}
-
-fn time_of(ev: &dyn Event) -> Option<f64> {
-    ev.get(F::Time)
-        .value()?
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|t| t.is_finite())
-}
-
-fn technique_of(alert_types: &[&str]) -> Technique {
-    if alert_types.iter().any(|t| t.starts_with("WMI_")) {
-        Technique::Wmi
-    } else if alert_types.iter().any(|t| {
-        *t == "WinRM_PSRemoting" || *t == "PS_RemoteSession" || *t == "WinRM_RemoteExec_Child"
-    }) {
-        Technique::PsRemoting
-    } else if alert_types
-        .iter()
-        .any(|t| *t == "WinRM_DirectTool" || *t == "WinRM_RemoteShell_Child")
-    {
-        Technique::Winrs
-    } else {
-        Technique::WinRm
-    }
-}
-
-/// What the event itself says beyond its AlertTypes: a 91 for a `cmd`
-/// shell is winrs, one for the PowerShell plugin (or a 6 naming a
-/// PowerShell version) is PowerShell remoting; explicit credentials used by
-/// wmic are WMI.
-fn refine_technique(d: &Detection, t: Technique) -> Technique {
-    let winrs_shell = d.alert_types.contains(&"WinRM_SessionCreated")
-        && d.descriptions
-            .iter()
-            .any(|x| x.contains("/windows/shell/cmd"));
-    let by_wmic = d.alert_types.contains(&"LM_ExplicitCredentials")
-        && d.threats.iter().any(|(name, _)| name == "wmic.exe");
-    // A PowerShell plugin shell, or a client session that carries a
-    // PowerShell version, is PowerShell remoting.
-    let powershell = (d.alert_types.contains(&"WinRM_SessionCreated")
-        && d.descriptions.iter().any(|x| x.contains("/powershell/")))
-        || (d.alert_types.contains(&"WinRM_SessionInitiated")
-            && d.descriptions.iter().any(|x| x.contains("PSVersion=")));
-    if winrs_shell {
-        Technique::Winrs
-    } else if powershell && t == Technique::WinRm {
-        Technique::PsRemoting
-    } else if by_wmic {
-        Technique::Wmi
-    } else {
-        t
-    }
-}
-
-/// The evidence an event gives, if any.
-fn evidence_of(ev: &dyn Event, kind: Kind, det: Option<&Detection>) -> Option<Evidence> {
-    let time = time_of(ev)?;
-    let host = host_of(ev)?;
-    let user = ev.get(F::User).value().map(|u| u.to_ascii_lowercase());
-    let base = |role, technique, alert_types: Vec<&'static str>, risk| Evidence {
-        seq: 0,
-        time,
-        host: host.clone(),
-        user: user.clone(),
-        role,
-        technique,
-        target: None,
-        peer_ip: None,
-        logon_id: None,
-        failed: false,
-        session_only: false,
-        tree_only: false,
-        process: None,
-        parent: None,
-        alert_types,
-        risk,
-    };
-    if let Some(d) = det {
-        let technique = refine_technique(d, technique_of(&d.alert_types));
-        let failed = d.alert_types.contains(&"WinRM_SessionFailed");
-        match d.side {
-            "source" if failed || !d.targets.is_empty() => {
-                let mut e = base(Role::Source, technique, d.alert_types.clone(), d.risk_score);
-                e.target = d
-                    .targets
-                    .iter()
-                    .find(|t| !is_loopback(t))
-                    .map(|t| t.to_ascii_lowercase());
-                e.failed = failed;
-                if e.target.is_none() && !failed {
-                    return None;
-                }
-                return Some(e);
-            }
-            "destination" if d.risk_score > 0 => {
-                let mut e = base(
-                    Role::Destination,
-                    technique,
-                    d.alert_types.clone(),
-                    d.risk_score,
-                );
-                if kind == Kind::NetworkConnection {
-                    e.peer_ip = ev.get(F::SrcIp).value().map(|v| v.to_ascii_lowercase());
-                }
-                e.logon_id = ev.get(F::LogonId).value().map(|v| v.to_ascii_lowercase());
-                if kind == Kind::ProcessCreate {
-                    (e.process, e.parent) = guids(ev);
-                }
-                return Some(e);
-            }
-            _ => {}
-        }
-    }
-    // Evidence that no per-event rule alerts on by itself.
-    let code = ev
-        .get(F::EventCode)
-        .value()
-        .and_then(|c| c.trim().parse::<u32>().ok());
-    match (kind, code) {
-        (Kind::NetworkConnection, _) => {
-            let port = ev
-                .get(F::DestPort)
-                .value()
-                .map(str::trim)
-                .map(str::to_string);
-            if port.as_deref() != Some("135") {
-                return None;
-            }
-            let outbound = ev
-                .get(F::Initiated)
-                .value()
-                .map(|v| v.eq_ignore_ascii_case("true"))?;
-            let (src, dst) = (
-                ev.get(F::SrcIp).value()?.to_ascii_lowercase(),
-                ev.get(F::DestIp).value()?.to_ascii_lowercase(),
-            );
-            if src == dst || is_loopback(&src) || is_loopback(&dst) {
-                return None;
-            }
-            let mut e = base(
-                if outbound {
-                    Role::Source
-                } else {
-                    Role::Destination
-                },
-                Technique::Wmi,
-                vec![],
-                0,
-            );
-            if outbound {
-                e.target = Some(dst);
-            } else {
-                e.peer_ip = Some(src);
-            }
-            Some(e)
-        }
-        (Kind::Other, Some(4624)) => {
-            if ev.get(F::LogonType).value().map(str::trim) != Some("3") {
-                return None;
-            }
-            let ip = ev
-                .get(F::IpAddress)
-                .value()
-                .map(|v| v.to_ascii_lowercase())
-                .filter(|ip| !is_loopback(ip))?;
-            let mut e = base(Role::Destination, Technique::Wmi, vec![], 0);
-            e.user = ev
-                .get(F::TargetUserName)
-                .value()
-                .map(|u| u.to_ascii_lowercase());
-            e.peer_ip = Some(ip);
-            e.logon_id = ev
-                .get(F::TargetLogonId)
-                .value()
-                .map(|v| v.to_ascii_lowercase());
-            e.session_only = true;
-            Some(e)
-        }
-        (Kind::ProcessCreate, _) => {
-            let (process, parent) = guids(ev);
-            let mut e = base(Role::Destination, Technique::WinRm, vec![], 0);
-            e.process = Some(process?);
-            e.parent = Some(parent?);
-            e.tree_only = true;
-            Some(e)
-        }
-        _ => None,
-    }
-}
-
-/// A process creation's `ProcessGuid` and `ParentProcessGuid` (Sysmon 1),
-/// lower-case, without braces.
-fn guids(ev: &dyn Event) -> (Option<String>, Option<String>) {
-    let g = |f| {
-        ev.get(f)
-            .value()
-            .map(|v| {
-                v.trim()
-                    .trim_matches(|c| c == '{' || c == '}')
-                    .to_ascii_lowercase()
-            })
-            .filter(|v| !v.is_empty() && v.bytes().any(|b| b != b'0' && b != b'-'))
-    };
-    (g(F::ProcessGuid), g(F::ParentProcessGuid))
-}
-
-/// Joins the process creations that no rule flags to the hop of their
-/// nearest flagged ancestor on the same host: what an operator ran inside a
-/// remote session (`wsmprovhost.exe` → `powershell.exe` → `whoami.exe`)
-/// belongs to that session's hop. Returns, per hop, the evidence `seq`s
-/// to add.
-fn descendants(
-    evidence: &[Evidence],
-    position: &HashMap<usize, usize>,
-    hops: &[Hop],
-) -> Vec<Vec<usize>> {
-    // (host, process guid) → the first hop (in key order) it is a
-    // destination member of.
-    let mut anchors: HashMap<(&str, &str), usize> = HashMap::new();
-    for (h, hop) in hops.iter().enumerate() {
-        for (seq, role) in &hop.members {
-            if *role != Role::Destination {
-                continue;
-            }
-            if let Some(e) = position.get(seq).map(|&i| &evidence[i]) {
-                if let Some(g) = e.process.as_deref() {
-                    anchors.entry((e.host.as_str(), g)).or_insert(h);
-                }
-            }
-        }
-    }
-    let mut out = vec![Vec::new(); hops.len()];
-    if anchors.is_empty() {
-        return out;
-    }
-    let parent_of: HashMap<(&str, &str), &str> = evidence
-        .iter()
-        .filter_map(|e| {
-            Some((
-                (e.host.as_str(), e.process.as_deref()?),
-                e.parent.as_deref()?,
-            ))
-        })
-        .collect();
-    for e in evidence.iter().filter(|e| e.tree_only) {
-        let host = e.host.as_str();
-        let mut cur = e.parent.as_deref();
-        // Process trees are shallow; the bound also stops GUID cycles.
-        for _ in 0..64 {
-            let Some(g) = cur else { break };
-            if let Some(&h) = anchors.get(&(host, g)) {
-                out[h].push(e.seq);
-                break;
-            }
-            cur = parent_of.get(&(host, g)).copied();
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
+    use super::chain::assign_chains;
+    use super::evidence::guids;
+    use super::link::descendants;
     use super::*;
+    use crate::detect::Detection;
+    use crate::detect::{Outcome, Technique};
     use crate::event::PairsEvent;
 
-    fn hop(src: &str, dest: &str, t: f64, outcome: &'static str) -> Hop {
+    fn hop(src: &str, dest: &str, t: f64, outcome: Outcome) -> Hop {
         Hop::new(src, dest, Technique::WinRm, t, outcome)
     }
 
     #[test]
     fn chains_follow_the_latest_successful_hop_within_the_window() {
         let mut hops = vec![
-            hop("a", "b", 0.0, "success"),
-            hop("b", "c", 10.0, "success"),
-            hop("x", "c", 20.0, "failed"),
-            hop("c", "d", 30.0, "success"),
+            hop("a", "b", 0.0, Outcome::Success),
+            hop("b", "c", 10.0, Outcome::Success),
+            hop("x", "c", 20.0, Outcome::Failed),
+            hop("c", "d", 30.0, Outcome::Success),
             // Too late for the chain into d.
-            hop("d", "e", 5000.0, "success"),
+            hop("d", "e", 5000.0, Outcome::Success),
             // From c again: continues the chain (latest success into c).
-            hop("c", "f", 40.0, "success"),
+            hop("c", "f", 40.0, Outcome::Success),
         ];
         hops.sort_by(|a, b| a.first_seen.total_cmp(&b.first_seen));
         assign_chains(&mut hops, 3600.0);
@@ -935,12 +288,13 @@ mod tests {
             time: 100.0,
             host: "srv".into(),
             user: None,
-            role: Role::Destination,
+            role: Side::Destination,
             technique: Technique::WinRm,
             target: None,
             peer_ip: None,
             logon_id: None,
             failed: false,
+            session_start: false,
             session_only: false,
             tree_only,
             process: Some(process.into()),
@@ -963,8 +317,8 @@ mod tests {
             node(5, "y", "x", true),
         ];
         let position = evidence.iter().map(|e| (e.seq, e.seq)).collect();
-        let mut h = hop("a", "srv", 100.0, "success");
-        h.members.push((0, Role::Destination));
+        let mut h = hop("a", "srv", 100.0, Outcome::Success);
+        h.members.push((0, Side::Destination));
         assert_eq!(descendants(&evidence, &position, &[h]), vec![vec![1, 2]]);
     }
 
@@ -992,7 +346,7 @@ mod tests {
 
     /// Evidence for the linking tests: `role` evidence of `technique` on
     /// `host` at `time`, naming `target` (sources) if given.
-    fn ev(seq: usize, time: f64, host: &str, role: Role, technique: Technique) -> Evidence {
+    fn ev(seq: usize, time: f64, host: &str, role: Side, technique: Technique) -> Evidence {
         Evidence {
             role,
             technique,
@@ -1038,7 +392,7 @@ mod tests {
     /// source itself or a loopback name.
     #[test]
     fn a_hop_needs_two_real_ends() {
-        use Role::{Destination as D, Source as S};
+        use Side::{Destination as D, Source as S};
         use Technique::WinRm as W;
         let pair = |src: &str, target: &str, dest: &str| {
             hops_of(
@@ -1063,7 +417,7 @@ mod tests {
     /// and case aside.
     #[test]
     fn targets_resolve_through_learnt_addresses() {
-        use Role::{Destination as D, Source as S};
+        use Side::{Destination as D, Source as S};
         use Technique::WinRm as W;
         let evidence = || {
             vec![
@@ -1081,7 +435,7 @@ mod tests {
     /// specific one does not replace it (WinRM gives way to either).
     #[test]
     fn a_hops_technique_is_its_first_specific_one() {
-        use Role::{Destination as D, Source as S};
+        use Side::{Destination as D, Source as S};
         use Technique::{PsRemoting, WinRm, Winrs};
         let got = hops_of(
             vec![
@@ -1252,7 +606,7 @@ mod tests {
     /// users, but never the machine's own accounts.
     #[test]
     fn joined_processes_lend_their_users_but_not_system() {
-        use Role::{Destination as D, Source as S};
+        use Side::{Destination as D, Source as S};
         use Technique::WinRm as W;
         let mut parent = ev(1, 11.0, "srv", D, W);
         parent.process = Some("p1".into());
@@ -1277,7 +631,7 @@ mod tests {
     /// two hops, in a fixed order (WinRM's first).
     #[test]
     fn the_same_pair_over_two_transports_is_two_hops_in_a_fixed_order() {
-        use Role::{Destination as D, Source as S};
+        use Side::{Destination as D, Source as S};
         use Technique::{WinRm, Wmi};
         let got = hops_of(
             vec![
@@ -1297,10 +651,11 @@ mod tests {
     /// or a failure.
     #[test]
     fn failures_inherit_the_same_second_session_target() {
-        use Role::{Destination as D, Source as S};
+        use Side::{Destination as D, Source as S};
         use Technique::{PsRemoting, WinRm};
         let with =
             |mut e: Evidence, types: Vec<&'static str>, failed: bool, target: Option<&str>| {
+                e.session_start = types.contains(&SIX);
                 e.alert_types = types;
                 e.failed = failed;
                 e.target = target.map(str::to_string);
@@ -1403,9 +758,9 @@ mod tests {
 
     /// What correlation takes from every rule's positive examples (and a
     /// few events whose technique the event itself refines): role,
-    /// technique and target, through the real engine. Correlation reads
-    /// AlertTypes and descriptions today, so a renamed AlertType or a
-    /// reworded description shows here.
+    /// technique and target, through the real engine: what each rule's
+    /// typed side, technique and outcome (and its matcher's refinements)
+    /// mean for a hop.
     #[test]
     fn every_rule_example_gives_its_evidence() {
         const WINRM: &str = "XmlWinEventLog:Microsoft-Windows-WinRM/Operational";
@@ -1470,7 +825,7 @@ mod tests {
             pairs.extend_from_slice(example);
             let ev = PairsEvent::from_pairs(&pairs);
             let det = engine.detect(&ev);
-            let line = match evidence_of(&ev, kind_of(&ev), det.as_ref()) {
+            let line = match evidence_of(&ev, kind_of(&ev), det.as_ref().map(Detection::finding)) {
                 Some(e) => format!(
                     "{name}: {:?} {} {}{}",
                     e.role,
@@ -1618,5 +973,39 @@ mod tests {
             (None, Some("0000-000a".to_string()))
         );
         assert_eq!(of("-", "{0-0}"), (None, None));
+    }
+
+    /// Issue 12: correlation reads a detection's typed meaning only. Every
+    /// rule example, with its AlertTypes renamed and its descriptions
+    /// reworded, gives the same evidence (but for the names it lists).
+    #[test]
+    fn issue12_correlation_ignores_detection_strings() {
+        let engine = crate::detect::Engine::default();
+        let mut compared = 0;
+        for rule in crate::detect::rules::RULES {
+            for p in rule.positives {
+                let mut pairs = vec![("_time", "100")];
+                pairs.extend_from_slice(p.event);
+                let ev = PairsEvent::from_pairs(&pairs);
+                let Some(det) = engine.detect(&ev) else {
+                    continue;
+                };
+                let mut renamed = det.clone();
+                renamed.alert_types = vec!["Renamed"; det.alert_types.len()];
+                renamed.descriptions = vec!["reworded".into(); det.descriptions.len()];
+                let kind = kind_of(&ev);
+                let a = evidence_of(&ev, kind, Some(det.finding()));
+                let b = evidence_of(&ev, kind, Some(renamed.finding())).map(|mut e| {
+                    e.alert_types = a
+                        .as_ref()
+                        .map(|a| a.alert_types.clone())
+                        .unwrap_or_default();
+                    e
+                });
+                assert_eq!(a, b, "{} changed with its strings", rule.id);
+                compared += usize::from(a.is_some());
+            }
+        }
+        assert!(compared > 40, "{compared} examples gave evidence");
     }
 }

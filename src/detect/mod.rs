@@ -8,12 +8,14 @@
 //! that highest-scoring rule (the first in rule order on a tie). Context
 //! rules (impact or confidence 0) label events but score 0.
 
+pub mod finding;
 pub mod rules;
 pub mod targets;
 
 use std::borrow::Cow;
 
-use crate::detect::rules::{Ctx, Rule, Side, KEYWORD_ONLY, RULES};
+pub use crate::detect::finding::{Finding, Outcome, Side, Technique};
+use crate::detect::rules::{Ctx, Rule, KEYWORD_ONLY, RULES};
 use crate::detect::targets::is_loopback;
 use crate::event::kind::{kind_of, Class};
 use crate::event::{Event, Field, F};
@@ -73,8 +75,12 @@ pub struct Detection {
     pub descriptions: Vec<Cow<'static, str>>,
     /// Distinct ATT&CK technique ids.
     pub mitre: Vec<&'static str>,
-    /// `source`, `destination` or `local`.
-    pub side: &'static str,
+    /// The end of the movement (the top-scoring rule's).
+    pub side: Side,
+    /// The strongest transport the matching rules name.
+    pub technique: Option<Technique>,
+    /// Failed when a matching rule sees a failed attempt.
+    pub outcome: Outcome,
     /// Remote hosts named by the event.
     pub targets: Vec<String>,
     /// The event's risk score.
@@ -88,12 +94,26 @@ pub struct Detection {
 }
 
 impl Detection {
+    /// What the correlator may know of it.
+    pub fn finding(&self) -> Finding<'_> {
+        Finding {
+            side: self.side,
+            technique: self.technique,
+            outcome: self.outcome,
+            targets: &self.targets,
+            risk_score: self.risk_score,
+            alert_types: &self.alert_types,
+        }
+    }
+
     /// Empties it for reuse, keeping its allocations.
     pub fn clear(&mut self) {
         self.alert_types.clear();
         self.descriptions.clear();
         self.mitre.clear();
-        self.side = "";
+        self.side = Side::default();
+        self.technique = None;
+        self.outcome = Outcome::default();
         self.targets.clear();
         self.risk_score = 0;
         self.risk_message.clear();
@@ -173,6 +193,13 @@ impl Engine {
                     det.threats.push(t);
                 }
             }
+            det.technique = Technique::strongest(
+                det.technique,
+                Technique::strongest(rule.technique, hit.technique),
+            );
+            if rule.outcome == Outcome::Failed {
+                det.outcome = Outcome::Failed;
+            }
             let score = set.score();
             if best.is_none_or(|(s, _, _)| score > s) {
                 best = Some((score, i, rule.side));
@@ -188,8 +215,7 @@ impl Engine {
             Side::Local
         } else {
             side
-        }
-        .as_str();
+        };
         let mut message = std::mem::take(&mut det.risk_message);
         substitute_into(&mut message, &self.settings[top].message, ev, det);
         det.risk_message = message;
@@ -300,7 +326,7 @@ mod tests {
         let d = Engine::default().detect(&ev).unwrap();
         assert_eq!(d.alert_types, ["WinRM_RemoteExec_Child"]);
         assert_eq!(d.risk_score, 45);
-        assert_eq!(d.side, "destination");
+        assert_eq!(d.side, Side::Destination);
         assert_eq!(d.risk_object, "SRV02.corp.example");
         assert_eq!(
             d.risk_message,
@@ -330,7 +356,7 @@ mod tests {
         assert_eq!(d.risk_score, 54);
         assert_eq!(d.risk_message, "winrs/winrm used on WKS01 against SRV02");
         assert_eq!(d.targets, ["SRV02"]);
-        assert_eq!(d.side, "source");
+        assert_eq!(d.side, Side::Source);
     }
 
     #[test]
@@ -391,7 +417,7 @@ mod tests {
             ("CommandLine", "winrs -r:localhost whoami"),
         ]);
         let d = Engine::default().detect(&ev).unwrap();
-        assert_eq!(d.side, "local");
+        assert_eq!(d.side, Side::Local);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! A splunkd emulation: it frames requests the way splunkd does, runs the
 //! real binary over pipes with a time limit, and checks every reply the way
-//! `docs/scp-v2.md` §12 lists: canonical header, byte lengths, a JSON object
+//! the team's protocol notes (`scp-v2.md`) §12 lists: canonical header, byte lengths, a JSON object
 //! with a boolean `finished`, no `partial`, the inspector shape, exactly one
 //! reply per request and nothing else on stdout, CSV of constant width with
 //! well-formed `__mv_` companions.

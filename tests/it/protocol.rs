@@ -1,5 +1,5 @@
 //! End-to-end protocol tests: the real binary under the splunkd emulation,
-//! with every request pattern of `docs/scp-v2.md` §4 and the bad inputs of
+//! with every request pattern of the team's protocol notes (`scp-v2.md`) §4 and the bad inputs of
 //! §10.
 
 use crate::harness::*;

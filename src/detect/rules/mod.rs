@@ -1,5 +1,5 @@
 //! The detection rules: one [`Rule`] per behaviour of the catalogue that a
-//! single event can show (`docs/detections.md` §3 rows W1–W21, M1–M13).
+//! single event can show (the team's detection catalogue, `detections.md` §3 rows W1–W21, M1–M13).
 //!
 //! A rule is metadata (id, AlertType, ATT&CK id, side, default impact and
 //! confidence, risk message) plus a matcher over a [`Ctx`], plus example
@@ -14,31 +14,10 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+use crate::detect::finding::{Outcome, Side, Technique};
 use crate::detect::targets::{command_line_targets, is_loopback, parse_connection};
 use crate::event::kind::{kind_of, Class, Kind};
 use crate::event::{Event, F};
-
-/// Which end of a lateral movement an event is evidence of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    /// The host the movement starts from.
-    Source,
-    /// The host the movement lands on.
-    Destination,
-    /// Activity that stays on one host.
-    Local,
-}
-
-impl Side {
-    /// The `lm_side` value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Side::Source => "source",
-            Side::Destination => "destination",
-            Side::Local => "local",
-        }
-    }
-}
 
 /// An example event: `(field, value)` pairs under Splunk field names.
 pub type Example = &'static [(&'static str, &'static str)];
@@ -72,6 +51,11 @@ pub struct Rule {
     pub mitre: &'static str,
     /// Which end of the movement the event is.
     pub side: Side,
+    /// The transport the rule shows, if it shows one (a matcher may name a
+    /// more specific one in its [`Hit`]).
+    pub technique: Option<Technique>,
+    /// [`Outcome::Failed`] for rules that see a failed attempt.
+    pub outcome: Outcome,
     /// Default impact, 0–100.
     pub impact: u8,
     /// Default confidence, 0–100.
@@ -95,6 +79,9 @@ pub struct Hit {
     pub detail: Option<String>,
     /// Threat objects: `(value, type)`.
     pub threats: Vec<(String, &'static str)>,
+    /// A transport this event shows beyond its rule's (a `cmd` shell is
+    /// winrs, a PowerShell plugin shell PowerShell remoting …).
+    pub technique: Option<Technique>,
 }
 
 /// An event prepared for matching: its kind and the lower-cased strings most
@@ -595,6 +582,7 @@ fn m_psremoting(c: &Ctx<'_>) -> Option<Hit> {
         targets: command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), false),
         threats: c.process_threats(),
         detail: None,
+        technique: None,
     })
 }
 
@@ -622,6 +610,7 @@ fn m_directtool(c: &Ctx<'_>) -> Option<Hit> {
         targets: command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), false),
         threats: c.process_threats(),
         detail: None,
+        technique: None,
     })
 }
 
@@ -676,8 +665,16 @@ fn m_session_created(c: &Ctx<'_>) -> Option<Hit> {
     if let Some(ip) = ip.clone() {
         threats.push((ip, "ip_address"));
     }
+    // A `cmd` shell is winrs; the PowerShell plugin is PowerShell remoting.
+    let technique = uri.as_deref().and_then(|u| {
+        if u.contains("/windows/shell/cmd") {
+            Some(Technique::Winrs)
+        } else {
+            u.contains("/powershell/").then_some(Technique::PsRemoting)
+        }
+    });
     let mut detail = uri.map(|u| {
-        let shell = if u.contains("/windows/shell/cmd") {
+        let shell = if technique == Some(Technique::Winrs) {
             "winrs cmd shell"
         } else {
             "PowerShell/plugin shell"
@@ -694,6 +691,7 @@ fn m_session_created(c: &Ctx<'_>) -> Option<Hit> {
         targets: Vec::new(),
         detail,
         threats,
+        technique,
     })
 }
 
@@ -703,10 +701,17 @@ fn connection_target(c: &Ctx<'_>) -> Option<String> {
 
 fn m_session_initiated(c: &Ctx<'_>) -> Option<Hit> {
     let target = connection_target(c).filter(|t| !is_loopback(t))?;
+    let connection = c.get(F::Connection);
+    // A client session that carries a PowerShell version is PowerShell remoting.
+    let technique = connection
+        .as_deref()
+        .is_some_and(|s| s.contains("PSVersion="))
+        .then_some(Technique::PsRemoting);
     (c.kind == Kind::WinRm(6)).then(|| Hit {
-        detail: c.get(F::Connection).map(|s| format!("connection {s}")),
+        detail: connection.map(|s| format!("connection {s}")),
         threats: vec![(target.clone(), "system")],
         targets: vec![target],
+        technique,
     })
 }
 
@@ -775,6 +780,7 @@ fn m_session_context(c: &Ctx<'_>) -> Option<Hit> {
         targets,
         detail,
         threats: Vec::new(),
+        technique: None,
     })
 }
 
@@ -834,6 +840,7 @@ fn m_network_outbound(c: &Ctx<'_>) -> Option<Hit> {
         targets: vec![target.into_owned()],
         detail: None,
         threats,
+        technique: None,
     })
 }
 
@@ -866,6 +873,8 @@ fn m_explicit_credentials(c: &Ctx<'_>) -> Option<Hit> {
         .filter(|t| !is_loopback(t) && t != "-")?;
     tools.contains(&process.as_str()).then(|| Hit {
         detail: c.get(F::TargetInfo).map(|i| format!("target info {i}")),
+        // Explicit credentials used by wmic are WMI.
+        technique: (process == "wmic.exe").then_some(Technique::Wmi),
         threats: vec![(process.clone(), "process_name")],
         targets: vec![target.into_owned()],
     })
@@ -909,6 +918,7 @@ fn m_evilwinrm(c: &Ctx<'_>) -> Option<Hit> {
         targets: command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), true),
         threats: c.process_threats(),
         detail: None,
+        technique: None,
     })
 }
 
@@ -1026,6 +1036,7 @@ fn wmic_hit(c: &Ctx<'_>) -> Option<Hit> {
         targets: wmic_remote(c)?,
         detail: None,
         threats: c.process_threats(),
+        technique: None,
     })
 }
 
@@ -1333,6 +1344,8 @@ pub static RULES: &[Rule] = &[
         description: "wsmprovhost.exe (WinRM plugin host) started a process: command run through PowerShell remoting",
         mitre: "T1021.006",
         side: Side::Destination,
+        technique: Some(Technique::PsRemoting),
+        outcome: Outcome::Success,
         impact: 90,
         confidence: 50,
         message: "wsmprovhost.exe on $risk_object$ spawned $process_name$ (remote PowerShell / WinRM execution)",
@@ -1358,6 +1371,8 @@ pub static RULES: &[Rule] = &[
         description: "wsmprovhost.exe started a living-off-the-land binary",
         mitre: "T1021.006",
         side: Side::Destination,
+        technique: Some(Technique::PsRemoting),
+        outcome: Outcome::Success,
         impact: 90,
         confidence: 60,
         message: "wsmprovhost.exe on $risk_object$ spawned the LOLBAS binary $process_name$",
@@ -1372,6 +1387,8 @@ pub static RULES: &[Rule] = &[
         description: "PowerShell started with a remoting cmdlet or WinRM target on its command line",
         mitre: "T1021.006",
         side: Side::Source,
+        technique: Some(Technique::PsRemoting),
+        outcome: Outcome::Success,
         impact: 90,
         confidence: 50,
         message: "PowerShell remoting from $risk_object$ to $target_host$",
@@ -1393,6 +1410,8 @@ pub static RULES: &[Rule] = &[
         description: "Script block runs a PowerShell remoting cmdlet against another computer",
         mitre: "T1021.006",
         side: Side::Source,
+        technique: Some(Technique::PsRemoting),
+        outcome: Outcome::Success,
         impact: 90,
         confidence: 50,
         message: "PowerShell remoting script block on $risk_object$ targeting $target_host$",
@@ -1410,6 +1429,8 @@ pub static RULES: &[Rule] = &[
         description: "winrs.exe, or winrm on a command line (WinRM client tools)",
         mitre: "T1021.006",
         side: Side::Source,
+        technique: Some(Technique::Winrs),
+        outcome: Outcome::Success,
         impact: 90,
         confidence: 60,
         message: "winrs/winrm used on $risk_object$ against $target_host$",
@@ -1431,6 +1452,8 @@ pub static RULES: &[Rule] = &[
         description: "The WinRM service created a shell for a remote client (WinRM/Operational 91 or 168)",
         mitre: "T1021.006",
         side: Side::Destination,
+        technique: None,
+        outcome: Outcome::Success,
         impact: 30,
         confidence: 50,
         message: "WinRM shell created on $risk_object$",
@@ -1449,6 +1472,8 @@ pub static RULES: &[Rule] = &[
         description: "WSMan client opened a session to a remote host (WinRM/Operational 6)",
         mitre: "T1021.006",
         side: Side::Source,
+        technique: None,
+        outcome: Outcome::Success,
         impact: 30,
         confidence: 50,
         message: "WinRM session from $risk_object$ to $target_host$",
@@ -1470,6 +1495,8 @@ pub static RULES: &[Rule] = &[
         description: "WinRM client failure: bad credentials (162) or shell creation failed (12)",
         mitre: "T1021.006",
         side: Side::Source,
+        technique: None,
+        outcome: Outcome::Failed,
         impact: 30,
         confidence: 50,
         message: "Failed WinRM session from $risk_object$",
@@ -1487,6 +1514,8 @@ pub static RULES: &[Rule] = &[
         description: "WinRM session lifecycle or context event (no alert on its own)",
         mitre: "T1021.006",
         side: Side::Source,
+        technique: None,
+        outcome: Outcome::Success,
         impact: 0,
         confidence: 0,
         message: "WinRM session activity on $risk_object$",
@@ -1507,6 +1536,8 @@ pub static RULES: &[Rule] = &[
         description: "WinRM service authenticated or authorised a remote user (169/193; context)",
         mitre: "T1021.006",
         side: Side::Destination,
+        technique: None,
+        outcome: Outcome::Success,
         impact: 0,
         confidence: 0,
         message: "WinRM service activity on $risk_object$",
@@ -1524,6 +1555,8 @@ pub static RULES: &[Rule] = &[
         description: "Outbound connection to a WinRM port (5985/5986) of another host",
         mitre: "T1021.006",
         side: Side::Source,
+        technique: None,
+        outcome: Outcome::Success,
         impact: 50,
         confidence: 40,
         message: "$risk_object$ connected to WinRM on $target_host$",
@@ -1545,6 +1578,8 @@ pub static RULES: &[Rule] = &[
         description: "Inbound connection from another host to this host's WinRM port",
         mitre: "T1021.006",
         side: Side::Destination,
+        technique: None,
+        outcome: Outcome::Success,
         impact: 30,
         confidence: 40,
         message: "$risk_object$ accepted a WinRM connection from $threat_object$",
@@ -1559,6 +1594,8 @@ pub static RULES: &[Rule] = &[
         description: "Explicit-credential logon (4648) by a remoting tool to a named server",
         mitre: "T1021.006",
         side: Side::Source,
+        technique: None,
+        outcome: Outcome::Success,
         impact: 60,
         confidence: 60,
         message: "Explicit credentials used from $risk_object$ to $target_host$ by $threat_object$",
@@ -1576,6 +1613,8 @@ pub static RULES: &[Rule] = &[
         description: "The WinRM plugin host wsmprovhost.exe started (a remoting session begins)",
         mitre: "T1021.006",
         side: Side::Destination,
+        technique: None,
+        outcome: Outcome::Success,
         impact: 30,
         confidence: 50,
         message: "WinRM session host started on $risk_object$",
@@ -1590,6 +1629,8 @@ pub static RULES: &[Rule] = &[
         description: "winrshost.exe started a process: command run through winrs",
         mitre: "T1021.006",
         side: Side::Destination,
+        technique: Some(Technique::Winrs),
+        outcome: Outcome::Success,
         impact: 90,
         confidence: 60,
         message: "winrshost.exe on $risk_object$ spawned $process_name$ (winrs remote shell)",
@@ -1604,6 +1645,8 @@ pub static RULES: &[Rule] = &[
         description: "PowerShell engine started for a remote session (Windows PowerShell 400, HostName=ServerRemoteHost)",
         mitre: "T1021.006",
         side: Side::Destination,
+        technique: Some(Technique::PsRemoting),
+        outcome: Outcome::Success,
         impact: 30,
         confidence: 50,
         message: "Remote PowerShell session hosted on $risk_object$",
@@ -1621,6 +1664,8 @@ pub static RULES: &[Rule] = &[
         description: "PowerShell module logging from a remote runspace (4103, Host Name = ServerRemoteHost in wsmprovhost.exe)",
         mitre: "T1021.006",
         side: Side::Destination,
+        technique: Some(Technique::PsRemoting),
+        outcome: Outcome::Success,
         impact: 70,
         confidence: 70,
         message: "Remote PowerShell session ran commands on $risk_object$",
@@ -1638,6 +1683,8 @@ pub static RULES: &[Rule] = &[
         description: "Evil-WinRM client run on a Windows host",
         mitre: "T1021.006",
         side: Side::Source,
+        technique: None,
+        outcome: Outcome::Success,
         impact: 70,
         confidence: 70,
         message: "Evil-WinRM run on $risk_object$ against $target_host$",
@@ -1652,6 +1699,8 @@ pub static RULES: &[Rule] = &[
         description: "wsmprovhost.exe opened LSASS (credential theft from a remoting session)",
         mitre: "T1003.001",
         side: Side::Destination,
+        technique: None,
+        outcome: Outcome::Success,
         impact: 70,
         confidence: 70,
         message: "wsmprovhost.exe on $risk_object$ accessed LSASS",
@@ -1666,6 +1715,8 @@ pub static RULES: &[Rule] = &[
         description: "PowerShell remoting / WinRM enabled (Enable-PSRemoting, Set-WSManQuickConfig, winrm quickconfig)",
         mitre: "T1021.006",
         side: Side::Local,
+        technique: None,
+        outcome: Outcome::Success,
         impact: 50,
         confidence: 50,
         message: "PowerShell remoting was enabled on $Computer$",
@@ -1683,6 +1734,8 @@ pub static RULES: &[Rule] = &[
         description: "WinRM client TrustedHosts changed (allows NTLM / IP targets)",
         mitre: "T1021.006",
         side: Side::Source,
+        technique: None,
+        outcome: Outcome::Success,
         impact: 80,
         confidence: 80,
         message: "WinRM TrustedHosts modified on $risk_object$",
@@ -1700,6 +1753,8 @@ pub static RULES: &[Rule] = &[
         description: "PowerShell Web Access installed or authorised",
         mitre: "T1021.006",
         side: Side::Local,
+        technique: None,
+        outcome: Outcome::Success,
         impact: 90,
         confidence: 80,
         message: "PowerShell Web Access enabled on $risk_object$",
@@ -1717,6 +1772,8 @@ pub static RULES: &[Rule] = &[
         description: "PowerShell Web Access gateway logging on to a target server (4648 by pswa_pool)",
         mitre: "T1021.006",
         side: Side::Source,
+        technique: None,
+        outcome: Outcome::Success,
         impact: 40,
         confidence: 80,
         message: "PowerShell Web Access on $risk_object$ connected to $target_host$",
@@ -1731,6 +1788,8 @@ pub static RULES: &[Rule] = &[
         description: "WSMan provider loaded by a non-PowerShell host application (Windows PowerShell 600)",
         mitre: "T1021.006",
         side: Side::Source,
+        technique: None,
+        outcome: Outcome::Success,
         impact: 60,
         confidence: 60,
         message: "WSMan used from an unusual host application on $risk_object$",
@@ -1751,6 +1810,8 @@ pub static RULES: &[Rule] = &[
         description: "wmic /node: process call create (remote process creation over WMI)",
         mitre: "T1047",
         side: Side::Source,
+        technique: Some(Technique::Wmi),
+        outcome: Outcome::Success,
         impact: 70,
         confidence: 70,
         message: "Remote WMI process creation from $risk_object$ on $target_host$",
@@ -1768,6 +1829,8 @@ pub static RULES: &[Rule] = &[
         description: "wmic /node: against another host (remote WMI query)",
         mitre: "T1047",
         side: Side::Source,
+        technique: Some(Technique::Wmi),
+        outcome: Outcome::Success,
         impact: 60,
         confidence: 60,
         message: "Remote WMI query from $risk_object$ to $target_host$",
@@ -1785,6 +1848,8 @@ pub static RULES: &[Rule] = &[
         description: "Invoke-WmiMethod Win32_Process Create against another computer",
         mitre: "T1047",
         side: Side::Source,
+        technique: Some(Technique::Wmi),
+        outcome: Outcome::Success,
         impact: 90,
         confidence: 70,
         message: "Remote WMI process creation with PowerShell from $risk_object$ on $target_host$",
@@ -1799,6 +1864,8 @@ pub static RULES: &[Rule] = &[
         description: "CIM session or method against another computer (Invoke-CimMethod / New-CimSession)",
         mitre: "T1047",
         side: Side::Source,
+        technique: Some(Technique::Wmi),
+        outcome: Outcome::Success,
         impact: 50,
         confidence: 50,
         message: "Remote CIM session from $risk_object$ to $target_host$",
@@ -1813,6 +1880,8 @@ pub static RULES: &[Rule] = &[
         description: "Remote WMI/CIM query from PowerShell (Get-WmiObject / Get-CimInstance -ComputerName)",
         mitre: "T1047",
         side: Side::Source,
+        technique: Some(Technique::Wmi),
+        outcome: Outcome::Success,
         impact: 30,
         confidence: 50,
         message: "Remote WMI query with PowerShell from $risk_object$ to $target_host$",
@@ -1827,6 +1896,8 @@ pub static RULES: &[Rule] = &[
         description: "Invoke-WMIExec (pass-the-hash WMI execution)",
         mitre: "T1047",
         side: Side::Source,
+        technique: Some(Technique::Wmi),
+        outcome: Outcome::Success,
         impact: 100,
         confidence: 100,
         message: "Invoke-WMIExec run on $risk_object$",
@@ -1841,6 +1912,8 @@ pub static RULES: &[Rule] = &[
         description: "Offensive WMI lateral-movement tooling (WMImplant, SharpWMI, SharpMove, CrackMapExec/NetExec, wmiexec.py)",
         mitre: "T1047",
         side: Side::Source,
+        technique: Some(Technique::Wmi),
+        outcome: Outcome::Success,
         impact: 70,
         confidence: 70,
         message: "Offensive WMI tooling on $risk_object$",
@@ -1860,6 +1933,8 @@ pub static RULES: &[Rule] = &[
         description: "WmiPrvSE.exe started a process outside the SYSTEM logon (remote WMI execution)",
         mitre: "T1047",
         side: Side::Destination,
+        technique: Some(Technique::Wmi),
+        outcome: Outcome::Success,
         impact: 70,
         confidence: 70,
         message: "WmiPrvSE.exe on $risk_object$ spawned $process_name$",
@@ -1881,6 +1956,8 @@ pub static RULES: &[Rule] = &[
         description: "WmiPrvSE.exe started a living-off-the-land binary outside the SYSTEM logon",
         mitre: "T1047",
         side: Side::Destination,
+        technique: Some(Technique::Wmi),
+        outcome: Outcome::Success,
         impact: 90,
         confidence: 60,
         message: "WmiPrvSE.exe on $risk_object$ spawned the LOLBAS binary $process_name$",
@@ -1895,6 +1972,8 @@ pub static RULES: &[Rule] = &[
         description: "Impacket wmiexec footprint (cmd.exe /Q /c … 1> \\\\127.0.0.1\\ADMIN$\\__<time>)",
         mitre: "T1047",
         side: Side::Destination,
+        technique: Some(Technique::Wmi),
+        outcome: Outcome::Success,
         impact: 90,
         confidence: 70,
         message: "Impacket wmiexec command executed on $risk_object$",
@@ -1912,6 +1991,8 @@ pub static RULES: &[Rule] = &[
         description: "WmiPrvSE.exe opened a process with impersonation-grade access",
         mitre: "T1047",
         side: Side::Destination,
+        technique: Some(Technique::Wmi),
+        outcome: Outcome::Success,
         impact: 50,
         confidence: 50,
         message: "WmiPrvSE.exe on $risk_object$ opened a process with impersonation rights",
@@ -1926,6 +2007,8 @@ pub static RULES: &[Rule] = &[
         description: "wbemcomn.dll written to the WMI folder (WmiPrvSE DLL-hijack lateral movement)",
         mitre: "T1047",
         side: Side::Destination,
+        technique: Some(Technique::Wmi),
+        outcome: Outcome::Success,
         impact: 70,
         confidence: 70,
         message: "wbemcomn.dll planted on $risk_object$",
@@ -1940,6 +2023,8 @@ pub static RULES: &[Rule] = &[
         description: "Permanent WMI event consumer that runs a command or script",
         mitre: "T1546.003",
         side: Side::Local,
+        technique: Some(Technique::Wmi),
+        outcome: Outcome::Success,
         impact: 70,
         confidence: 90,
         message: "Permanent WMI event subscription on $risk_object$",
@@ -1957,6 +2042,8 @@ pub static RULES: &[Rule] = &[
         description: "Permanent WMI event filter or binding",
         mitre: "T1546.003",
         side: Side::Local,
+        technique: Some(Technique::Wmi),
+        outcome: Outcome::Success,
         impact: 30,
         confidence: 100,
         message: "WMI event filter or binding created on $risk_object$",
@@ -1978,6 +2065,8 @@ pub static RULES: &[Rule] = &[
         description: "Temporary WMI event subscription that is not a Windows default",
         mitre: "T1546.003",
         side: Side::Local,
+        technique: Some(Technique::Wmi),
+        outcome: Outcome::Success,
         impact: 50,
         confidence: 50,
         message: "Temporary WMI event subscription on $risk_object$",
@@ -1992,6 +2081,8 @@ pub static RULES: &[Rule] = &[
         description: "WMI provider load or client operation (WMI-Activity 5857/5858; context)",
         mitre: "T1047",
         side: Side::Local,
+        technique: Some(Technique::Wmi),
+        outcome: Outcome::Success,
         impact: 0,
         confidence: 0,
         message: "WMI activity on $risk_object$",
@@ -2009,6 +2100,8 @@ pub static RULES: &[Rule] = &[
         description: "WMI script consumer host scrcons.exe started or spawned a process",
         mitre: "T1546.003",
         side: Side::Local,
+        technique: Some(Technique::Wmi),
+        outcome: Outcome::Success,
         impact: 60,
         confidence: 60,
         message: "WMI script consumer executed on $risk_object$",
@@ -2023,6 +2116,8 @@ pub static RULES: &[Rule] = &[
         description: "MOF file compiled from a shell or a user/temp path",
         mitre: "T1546.003",
         side: Side::Local,
+        technique: Some(Technique::Wmi),
+        outcome: Outcome::Success,
         impact: 80,
         confidence: 80,
         message: "MOF compiled on $risk_object$",
@@ -2037,6 +2132,8 @@ pub static RULES: &[Rule] = &[
         description: "Scheduled job created through WMI Win32_ScheduledJob",
         mitre: "T1053.002",
         side: Side::Source,
+        technique: Some(Technique::Wmi),
+        outcome: Outcome::Success,
         impact: 80,
         confidence: 50,
         message: "WMI Win32_ScheduledJob used on $risk_object$",
