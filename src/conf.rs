@@ -194,7 +194,7 @@ pub fn default_conf() -> String {
          # Override in local/winrmdetect.conf (same stanza, only the keys you change).\n\
          # risk_score = impact * confidence / 100. message: $field$ tokens are substituted.\n",
     );
-    for r in RULES {
+    for r in RULES.iter() {
         s.push_str(&format!(
             "\n# {} ({}): {}\n[{}]\nimpact = {}\nconfidence = {}\nmessage = {}\ndisabled = false\n",
             r.alert_type, r.mitre, r.description, r.id, r.impact, r.confidence, r.message

@@ -982,7 +982,7 @@ mod tests {
     fn issue12_correlation_ignores_detection_strings() {
         let engine = crate::detect::Engine::default();
         let mut compared = 0;
-        for rule in crate::detect::rules::RULES {
+        for rule in crate::detect::rules::RULES.iter() {
             for p in rule.positives {
                 let mut pairs = vec![("_time", "100")];
                 pairs.extend_from_slice(p.event);

@@ -8,14 +8,18 @@
 //! that highest-scoring rule (the first in rule order on a tie). Context
 //! rules (impact or confidence 0) label events but score 0.
 
+pub mod ctx;
 pub mod finding;
+pub mod message;
 pub mod rules;
 pub mod targets;
 
 use std::borrow::Cow;
 
+use crate::detect::ctx::Ctx;
 pub use crate::detect::finding::{Finding, Outcome, Side, Technique};
-use crate::detect::rules::{Ctx, Rule, KEYWORD_ONLY, RULES};
+pub use crate::detect::message::{substitute, substitute_into};
+use crate::detect::rules::{Rule, RULES};
 use crate::detect::targets::is_loopback;
 use crate::event::kind::{kind_of, Class};
 use crate::event::{Event, Field, F};
@@ -56,7 +60,7 @@ pub struct Engine {
     settings: Vec<RuleSettings>,
     /// For each [`Class`] (by index), the enabled rules that can match it.
     by_class: Vec<Vec<usize>>,
-    /// Per rule: whether it needs a keyword (see [`KEYWORD_ONLY`]).
+    /// Per rule: whether it needs a keyword ([`Rule::needs_keyword`]).
     keyword_only: Vec<bool>,
 }
 
@@ -130,11 +134,11 @@ impl Engine {
             .iter()
             .map(|c| {
                 (0..RULES.len())
-                    .filter(|&i| settings[i].enabled && RULES[i].kinds.contains(c))
+                    .filter(|&i| settings[i].enabled && RULES[i].routes(*c))
                     .collect()
             })
             .collect();
-        let keyword_only = RULES.iter().map(|r| KEYWORD_ONLY.contains(&r.id)).collect();
+        let keyword_only = RULES.iter().map(Rule::needs_keyword).collect();
         Engine {
             settings,
             by_class,
@@ -156,21 +160,18 @@ impl Engine {
         let Some(class) = kind.class() else {
             return false;
         };
-        let Some(ci) = Class::ALL.iter().position(|c| *c == class) else {
-            return false;
-        };
-        let candidates = &self.by_class[ci];
+        let candidates = &self.by_class[class.index()];
         if candidates.is_empty() {
             return false;
         }
-        let ctx = Ctx::with_kind(ev, kind);
+        let ctx = Ctx::with_kind(ev, kind, crate::detect::rules::keywords());
         let mut best: Option<(u32, usize, Side)> = None;
         for &i in candidates {
             if self.keyword_only[i] && !ctx.keywords {
                 continue;
             }
             let (rule, set) = (&RULES[i], &self.settings[i]);
-            let Some(hit) = (rule.matcher)(&ctx) else {
+            let Some(hit) = rule.check(&ctx) else {
                 continue;
             };
             if !det.alert_types.contains(&rule.alert_type) {
@@ -229,81 +230,6 @@ fn push_risk_object(out: &mut String, ev: &dyn Event) {
     match (ev.get(F::Computer), ev.get(F::Host)) {
         (Field::Value(v), _) | (Field::Missing, Field::Value(v)) => out.push_str(&v),
         (Field::Missing, Field::Missing) => out.push_str("unknown"),
-    }
-}
-
-/// Replaces `$name$` tokens. Our own fields first (`risk_object`,
-/// `target_host`, `process_name`, `parent_process_name`, `threat_object`,
-/// `user`, `dest`), then any source field name a logical field reads
-/// (`$Computer$`, `$User$`, `$CommandLine$` …). Unknown tokens stay as they are.
-pub fn substitute(template: &str, ev: &dyn Event, det: &Detection) -> String {
-    let mut out = String::with_capacity(template.len() + 32);
-    substitute_into(&mut out, template, ev, det);
-    out
-}
-
-/// [`substitute`] into an existing buffer.
-pub fn substitute_into(out: &mut String, template: &str, ev: &dyn Event, det: &Detection) {
-    let mut rest = template;
-    while let Some(start) = rest.find('$') {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 1..];
-        match after.find('$') {
-            Some(end)
-                if end > 0
-                    && after[..end]
-                        .chars()
-                        .all(|c| c.is_alphanumeric() || c == '_') =>
-            {
-                let name = &after[..end];
-                match token(name, ev, det) {
-                    Some(v) => out.push_str(&v),
-                    None => {
-                        out.push('$');
-                        out.push_str(name);
-                        out.push('$');
-                    }
-                }
-                rest = &after[end + 1..];
-            }
-            _ => {
-                out.push('$');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-}
-
-fn token<'e>(name: &str, ev: &'e dyn Event, det: &Detection) -> Option<Cow<'e, str>> {
-    let threat = |kind: &str| {
-        det.threats
-            .iter()
-            .find(|(_, t)| *t == kind)
-            .map(|(v, _)| Cow::Owned(v.clone()))
-    };
-    let owned = |s: String| Some(Cow::Owned(s));
-    match name {
-        "risk_object" | "dest" => owned(det.risk_object.clone()),
-        "target_host" => owned(if det.targets.is_empty() {
-            "an unnamed host".into()
-        } else {
-            det.targets.join(", ")
-        }),
-        "process_name" => threat("process_name"),
-        "parent_process_name" => threat("parent_process_name"),
-        "threat_object" => det.threats.first().map(|(v, _)| Cow::Owned(v.clone())),
-        "user" => match ev.get(F::User) {
-            crate::event::Field::Value(v) => Some(v),
-            crate::event::Field::Missing => None,
-        },
-        _ => {
-            let f = F::ALL.iter().find(|f| f.sources().first() == Some(&name))?;
-            match ev.get(*f) {
-                crate::event::Field::Value(v) => Some(v),
-                crate::event::Field::Missing => None,
-            }
-        }
     }
 }
 

@@ -145,6 +145,11 @@ pub enum Class {
 }
 
 impl Class {
+    /// Its position in [`Class::ALL`] (the declaration order).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// Every class, in index order.
     pub const ALL: [Class; 12] = [
         Class::Process,
@@ -218,6 +223,13 @@ pub fn kind_of(ev: &dyn Event) -> Kind {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_class_index_is_its_place_in_all() {
+        for (i, c) in super::Class::ALL.iter().enumerate() {
+            assert_eq!(c.index(), i);
+        }
+    }
+
     use super::*;
     use crate::event::PairsEvent;
 

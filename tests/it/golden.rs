@@ -430,7 +430,7 @@ fn issue2_readme_documents_every_rule_option_and_field() {
     let readme =
         std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
             .unwrap();
-    for r in winrmdetect::detect::rules::RULES {
+    for r in winrmdetect::detect::rules::RULES.iter() {
         assert!(
             readme.contains(&format!("`{}`", r.id)),
             "README lacks rule {}",
@@ -1132,4 +1132,105 @@ fn issue11_pair_window_edges() {
             assert_eq!(got, Vec::<String>::new(), "{args:?} delta {delta}");
         }
     }
+}
+
+/// Issue 12: the README's rule table says what the rule table says, row
+/// for row and in order: id, AlertType (in bold when an RBA saved search
+/// selects it), side, ATT&CK id and the default impact/confidence with
+/// their score (`0` for context rules).
+#[test]
+fn issue12_readme_rule_table_is_the_rule_table() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let rows: Vec<Vec<String>> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| rule id | AlertType |"))
+        .skip(2)
+        .take_while(|l| l.starts_with("| `"))
+        .map(|l| {
+            l.split(" | ")
+                .take(5)
+                .map(|c| c.trim_start_matches("| ").to_string())
+                .collect()
+        })
+        .collect();
+    let saved = saved_search_alert_types();
+    let want: Vec<Vec<String>> = winrmdetect::detect::rules::RULES
+        .iter()
+        .map(|r| {
+            let score = u32::from(r.impact) * u32::from(r.confidence) / 100;
+            vec![
+                format!("`{}`", r.id),
+                if saved.contains(&r.alert_type.to_string()) {
+                    format!("**{}**", r.alert_type)
+                } else {
+                    r.alert_type.to_string()
+                },
+                r.side.as_str().to_string(),
+                r.mitre.to_string(),
+                if r.impact == 0 || r.confidence == 0 {
+                    "0".to_string()
+                } else {
+                    format!("{}/{} → {score}", r.impact, r.confidence)
+                },
+            ]
+        })
+        .collect();
+    assert_eq!(rows, want);
+}
+
+fn saved_searches() -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("app/winrmdetect/default/savedsearches.conf"),
+    )
+    .unwrap()
+}
+
+/// The AlertTypes the RBA saved searches select.
+fn saved_search_alert_types() -> Vec<String> {
+    saved_searches()
+        .split("AlertType=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next().map(str::to_string))
+        .collect()
+}
+
+/// Issue 12: every RBA saved search names an AlertType the rules set, and
+/// its static risk score is the highest default score of the rules that set
+/// it (what its strongest event scores on its own).
+#[test]
+fn issue12_saved_search_scores_are_the_rules() {
+    let conf = saved_searches();
+    let rules = &winrmdetect::detect::rules::RULES;
+    let mut checked = 0;
+    for stanza in conf.split("\n[").skip(1) {
+        let Some(at) = stanza
+            .split("AlertType=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+        else {
+            continue;
+        };
+        let best = rules
+            .iter()
+            .filter(|r| r.alert_type == at)
+            .map(|r| u32::from(r.impact) * u32::from(r.confidence) / 100)
+            .max()
+            .unwrap_or_else(|| panic!("no rule sets AlertType {at}"));
+        let score: u32 = stanza
+            .split("\"risk_score\": ")
+            .nth(1)
+            .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("{at}: no risk_score"));
+        assert_eq!(score, best, "the saved search for {at}");
+        assert!(
+            stanza.contains(&format!("default risk score {best}")),
+            "the description of the saved search for {at} states {best}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 10, "{checked} saved searches");
 }

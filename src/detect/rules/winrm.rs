@@ -1,0 +1,1217 @@
+//! WinRM, PowerShell remoting and winrs: each rule's entry, with its
+//! matcher beside it where a condition cannot say what it needs.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use super::lists::{LOLBAS, POWERSHELL};
+use super::{any, script_or_process, Cond, Custom, Hit, Match, Positive, Rule, Yield};
+use super::{PSOP, SECURITY, SYSMON, WINPS, WINRM};
+use crate::detect::ctx::{basename, Ctx};
+use crate::detect::finding::{Outcome, Side, Technique};
+use crate::detect::targets::{command_line_targets, is_loopback, parse_connection};
+use crate::event::kind::{Class, Kind};
+use crate::event::F;
+
+/// The family's rules, in the order their AlertTypes are listed.
+pub(super) const ALL: &[Rule] = &[
+    WINRM_REMOTEEXEC_CHILD,
+    WINRM_REMOTEEXEC_CHILD_LOLBAS,
+    WINRM_PSREMOTING,
+    WINRM_PSREMOTING_SCRIPTBLOCK,
+    WINRM_DIRECTTOOL,
+    WINRM_SESSION_CREATED,
+    WINRM_SESSION_INITIATED,
+    WINRM_SESSION_FAILED,
+    WINRM_SESSION_CONTEXT,
+    WINRM_SERVER_CONTEXT,
+    WINRM_NETWORK_CONNECTION,
+    WINRM_INBOUND_CONNECTION,
+    LM_EXPLICIT_CREDENTIALS,
+    WINRM_HOST_PROCESS,
+    WINRM_REMOTESHELL_CHILD,
+    PS_REMOTE_SESSION_400,
+    PS_REMOTE_SESSION_4103,
+    WINRM_EVILWINRM,
+    WINRM_LSASS_ACCESS,
+    WINRM_ENABLEMENT,
+    WINRM_TRUSTEDHOSTS,
+    PSWA_ENABLED,
+    PSWA_ACTIVITY,
+    WINRM_ALTHOST,
+];
+
+const WINRM_REMOTEEXEC_CHILD: Rule = Rule {
+    id: "winrm_remoteexec_child",
+    alert_type: "WinRM_RemoteExec_Child",
+    description: "wsmprovhost.exe (WinRM plugin host) started a process: command run through PowerShell remoting",
+    mitre: "T1021.006",
+    side: Side::Destination,
+    technique: Some(Technique::PsRemoting),
+    outcome: Outcome::Success,
+    impact: 90,
+    confidence: 50,
+    message: "wsmprovhost.exe on $risk_object$ spawned $process_name$ (remote PowerShell / WinRM execution)",
+    when: Match::When(Cond {
+        kinds: &[Kind::ProcessCreate],
+        parent: &["wsmprovhost.exe"],
+        image_not: &[&["conhost.exe", "werfault.exe", "csc.exe"], LOLBAS],
+        yields: Yield::ProcessThreats,
+        ..Cond::ANY
+    }),
+    positives: &[
+        pos!(ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wsmprovhost.exe", "Image" = "C:\\Windows\\System32\\whoami.exe"), threats: [("whoami.exe", "process_name"), ("wsmprovhost.exe", "parent_process_name")]),
+        pos!(ex!(SECURITY, "4688", "ParentProcessName" = "C:\\Windows\\System32\\wsmprovhost.exe", "NewProcessName" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"), threats: [("powershell.exe", "process_name"), ("wsmprovhost.exe", "parent_process_name")]),
+        pos!(ex!("WinEventLog:Security", "4688", "Creator_Process_Name" = "C:\\Windows\\System32\\wsmprovhost.exe", "New_Process_Name" = "C:\\Windows\\System32\\cmd.exe"), threats: [("cmd.exe", "process_name"), ("wsmprovhost.exe", "parent_process_name")]),
+        pos!(&[("parent_process_name", "wsmprovhost.exe"), ("process_name", "hostname.exe"), ("dest", "SRV02")], threats: [("hostname.exe", "process_name"), ("wsmprovhost.exe", "parent_process_name")]),
+    ],
+    negatives: &[
+        ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wsmprovhost.exe", "Image" = "C:\\Windows\\System32\\conhost.exe"),
+        ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wsmprovhost.exe", "Image" = "C:\\Windows\\System32\\WerFault.exe"),
+        ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wsmprovhost.exe", "Image" = "C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319\\csc.exe"),
+        ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\explorer.exe", "Image" = "C:\\Windows\\System32\\cmd.exe"),
+        ex!(SYSMON, "10", "SourceImage" = "C:\\Windows\\System32\\wsmprovhost.exe", "TargetImage" = "C:\\Windows\\System32\\cmd.exe"),
+    ],
+};
+
+const WINRM_REMOTEEXEC_CHILD_LOLBAS: Rule = Rule {
+    id: "winrm_remoteexec_child_lolbas",
+    alert_type: "WinRM_RemoteExec_Child",
+    description: "wsmprovhost.exe started a living-off-the-land binary",
+    mitre: "T1021.006",
+    side: Side::Destination,
+    technique: Some(Technique::PsRemoting),
+    outcome: Outcome::Success,
+    impact: 90,
+    confidence: 60,
+    message: "wsmprovhost.exe on $risk_object$ spawned the LOLBAS binary $process_name$",
+    when: Match::When(Cond {
+        kinds: &[Kind::ProcessCreate],
+        parent: &["wsmprovhost.exe"],
+        image: LOLBAS,
+        yields: Yield::ProcessThreats,
+        ..Cond::ANY
+    }),
+    positives: &[
+        pos!(ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wsmprovhost.exe", "Image" = "C:\\Windows\\System32\\schtasks.exe"), threats: [("schtasks.exe", "process_name"), ("wsmprovhost.exe", "parent_process_name")]),
+    ],
+    negatives: &[ex!(
+        SYSMON,
+        "1",
+        "ParentImage" = "C:\\Windows\\System32\\wsmprovhost.exe",
+        "Image" = "C:\\Windows\\System32\\whoami.exe"
+    )],
+};
+
+const WINRM_PSREMOTING: Rule = Rule {
+    id: "winrm_psremoting",
+    alert_type: "WinRM_PSRemoting",
+    description: "PowerShell started with a remoting cmdlet or WinRM target on its command line",
+    mitre: "T1021.006",
+    side: Side::Source,
+    technique: Some(Technique::PsRemoting),
+    outcome: Outcome::Success,
+    impact: 90,
+    confidence: 50,
+    message: "PowerShell remoting from $risk_object$ to $target_host$",
+    when: Match::When(Cond {
+        kinds: &[Kind::ProcessCreate],
+        image: POWERSHELL,
+        image_or_original: true,
+        text_any: &[
+            "invoke-command",
+            "enter-pssession",
+            "new-pssession",
+            "-computername",
+            "wsman://",
+            "winrm",
+        ],
+        yields: Yield::CommandLine,
+        ..Cond::ANY
+    }),
+    positives: &[
+        pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "CommandLine" = "powershell -c Invoke-Command -ComputerName SRV03 -ScriptBlock {whoami}"), targets: ["SRV03"], threats: [("powershell.exe", "process_name")]),
+        pos!(ex!(SECURITY, "4688", "NewProcessName" = "C:\\Program Files\\PowerShell\\7\\pwsh.exe", "CommandLine" = "pwsh -c Enter-PSSession srv03"), targets: ["srv03"], threats: [("pwsh.exe", "process_name")]),
+        pos!(ex!(SYSMON, "1", "Image" = "C:\\x\\renamed.exe", "OriginalFileName" = "PowerShell.EXE", "CommandLine" = "renamed.exe New-PSSession -cn srv03"), targets: ["srv03"], threats: [("renamed.exe", "process_name")]),
+    ],
+    negatives: &[
+        ex!(
+            SYSMON,
+            "1",
+            "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+            "CommandLine" = "powershell -c Get-Process"
+        ),
+        ex!(
+            SYSMON,
+            "1",
+            "Image" = "C:\\Windows\\System32\\cmd.exe",
+            "CommandLine" = "cmd /c echo Invoke-Command"
+        ),
+    ],
+};
+
+const WINRM_PSREMOTING_SCRIPTBLOCK: Rule = Rule {
+    id: "winrm_psremoting_scriptblock",
+    alert_type: "WinRM_PSRemoting",
+    description: "Script block runs a PowerShell remoting cmdlet against another computer",
+    mitre: "T1021.006",
+    side: Side::Source,
+    technique: Some(Technique::PsRemoting),
+    outcome: Outcome::Success,
+    impact: 90,
+    confidence: 50,
+    message: "PowerShell remoting script block on $risk_object$ targeting $target_host$",
+    when: Match::Custom(Custom {
+        classes: &[Class::ScriptBlock],
+        needles: &[
+            "invoke-command",
+            "enter-pssession",
+            "new-pssession",
+            "-computername",
+            "-connectionuri",
+        ],
+        needs_keyword: true,
+        f: m_psremoting_scriptblock,
+    }),
+    positives: &[
+        pos!(ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-Command -ComputerName SRV03 -ScriptBlock { hostname }"), targets: ["SRV03"]),
+    ],
+    negatives: &[
+        ex!(
+            PSOP,
+            "4104",
+            "ScriptBlockText" = "Invoke-Command -ScriptBlock { hostname }"
+        ),
+        ex!(
+            PSOP,
+            "4103",
+            "Payload" = "Invoke-Command -ComputerName SRV03"
+        ),
+    ],
+};
+
+fn m_psremoting_scriptblock(c: &Ctx<'_>) -> Option<Hit> {
+    if c.kind != Kind::ScriptBlock
+        || !any(
+            &c.text,
+            &["invoke-command", "enter-pssession", "new-pssession"],
+        )
+    {
+        return None;
+    }
+    let targets = command_line_targets(&c.get(F::ScriptBlockText).unwrap_or_default(), false);
+    (!targets.is_empty() || c.any(&["-computername", "-connectionuri"])).then(|| Hit {
+        targets,
+        ..Hit::default()
+    })
+}
+
+const WINRM_DIRECTTOOL: Rule = Rule {
+    id: "winrm_directtool",
+    alert_type: "WinRM_DirectTool",
+    description: "winrs.exe, or winrm on a command line (WinRM client tools)",
+    mitre: "T1021.006",
+    side: Side::Source,
+    technique: Some(Technique::Winrs),
+    outcome: Outcome::Success,
+    impact: 90,
+    confidence: 60,
+    message: "winrs/winrm used on $risk_object$ against $target_host$",
+    when: Match::Custom(Custom {
+        classes: &[Class::Process],
+        needles: &["winrm"],
+        needs_keyword: false,
+        f: m_directtool,
+    }),
+    positives: &[
+        pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\winrs.exe", "CommandLine" = "winrs -r:srv03 ipconfig"), targets: ["srv03"], threats: [("winrs.exe", "process_name")]),
+        pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cscript.exe", "CommandLine" = "cscript //nologo C:\\Windows\\System32\\winrm.vbs invoke Create wmicimv2/Win32_Process @{CommandLine=\"calc\"} -r:http://srv03:5985"), targets: ["srv03"], threats: [("cscript.exe", "process_name")]),
+    ],
+    negatives: &[
+        ex!(
+            SYSMON,
+            "1",
+            "Image" = "C:\\Windows\\System32\\svchost.exe",
+            "CommandLine" = "C:\\Windows\\System32\\svchost.exe -k NetworkService -p -s WinRM"
+        ),
+        ex!(
+            SYSMON,
+            "1",
+            "Image" = "C:\\Windows\\System32\\ipconfig.exe",
+            "CommandLine" = "ipconfig /all"
+        ),
+        ex!(
+            SYSMON,
+            "1",
+            "Image" = "C:\\Users\\IEUser\\RogueWinRM.exe",
+            "CommandLine" = "RogueWinRM.exe  -p c:\\Windows\\System32\\cmd.exe"
+        ),
+    ],
+};
+
+fn m_directtool(c: &Ctx<'_>) -> Option<Hit> {
+    let winrs = c.is_image(&["winrs.exe"]);
+    let winrm =
+        c.image != "svchost.exe" && c.has("winrm") && patterns().winrm_tool.is_match(&c.text);
+    (c.kind == Kind::ProcessCreate && (winrs || winrm)).then(|| Hit {
+        targets: command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), false),
+        threats: c.process_threats(),
+        detail: None,
+        technique: None,
+    })
+}
+
+const WINRM_SESSION_CREATED: Rule = Rule {
+    id: "winrm_session_created",
+    alert_type: "WinRM_SessionCreated",
+    description:
+        "The WinRM service created a shell for a remote client (WinRM/Operational 91 or 168)",
+    mitre: "T1021.006",
+    side: Side::Destination,
+    technique: None,
+    outcome: Outcome::Success,
+    impact: 30,
+    confidence: 50,
+    message: "WinRM shell created on $risk_object$",
+    when: Match::Custom(Custom {
+        classes: &[Class::WinRm],
+        needles: &[],
+        needs_keyword: false,
+        f: m_session_created,
+    }),
+    positives: &[
+        pos!(ex!(WINRM, "91", "resourceUri" = "http://schemas.microsoft.com/powershell/Microsoft.PowerShell"), detail: "PowerShell/plugin shell http://schemas.microsoft.com/powershell/Microsoft.PowerShell"),
+        pos!(ex!(WINRM, "91", "ErrorCode" = "15005", "EventPayload" = "68007400740070003A002F002F0000000000"), detail: "PowerShell/plugin shell http://"),
+        pos!(ex!(WINRM, "168")),
+    ],
+    negatives: &[
+        ex!(WINRM, "6", "connection" = "SRV03/wsman"),
+        ex!(SYSMON, "91"),
+    ],
+};
+
+fn m_session_created(c: &Ctx<'_>) -> Option<Hit> {
+    if !matches!(c.kind, Kind::WinRm(91 | 168)) {
+        return None;
+    }
+    let (uri, user, ip) = resource_uri(c);
+    let mut threats = Vec::new();
+    if let Some(ip) = ip.clone() {
+        threats.push((ip, "ip_address"));
+    }
+    // A `cmd` shell is winrs; the PowerShell plugin is PowerShell remoting.
+    let technique = uri.as_deref().and_then(|u| {
+        if u.contains("/windows/shell/cmd") {
+            Some(Technique::Winrs)
+        } else {
+            u.contains("/powershell/").then_some(Technique::PsRemoting)
+        }
+    });
+    let mut detail = uri.map(|u| {
+        let shell = if technique == Some(Technique::Winrs) {
+            "winrs cmd shell"
+        } else {
+            "PowerShell/plugin shell"
+        };
+        format!("{shell} {u}")
+    });
+    if let (Some(user), Some(ip)) = (user, ip) {
+        detail = Some(format!(
+            "{}; client {user} from {ip}",
+            detail.unwrap_or_default()
+        ));
+    }
+    Some(Hit {
+        targets: Vec::new(),
+        detail,
+        threats,
+        technique,
+    })
+}
+
+const WINRM_SESSION_INITIATED: Rule = Rule {
+    id: "winrm_session_initiated",
+    alert_type: "WinRM_SessionInitiated",
+    description: "WSMan client opened a session to a remote host (WinRM/Operational 6)",
+    mitre: "T1021.006",
+    side: Side::Source,
+    technique: None,
+    outcome: Outcome::Success,
+    impact: 30,
+    confidence: 50,
+    message: "WinRM session from $risk_object$ to $target_host$",
+    when: Match::Custom(Custom {
+        classes: &[Class::WinRm],
+        needles: &[],
+        needs_keyword: false,
+        f: m_session_initiated,
+    }),
+    positives: &[
+        pos!(ex!(WINRM, "6", "connection" = "SRV03.corp.example/wsman?PSVersion=5.1.19041.4291"), targets: ["SRV03.corp.example"], threats: [("SRV03.corp.example", "system")], detail: "connection SRV03.corp.example/wsman?PSVersion=5.1.19041.4291"),
+        pos!(ex!(WINRM, "6", "connection" = "https://10.0.1.33:5986/wsman"), targets: ["10.0.1.33"], threats: [("10.0.1.33", "system")], detail: "connection https://10.0.1.33:5986/wsman"),
+    ],
+    negatives: &[
+        ex!(
+            WINRM,
+            "6",
+            "connection" = "localhost:47001/WSMan?MSP=6a83d074;PSVersion=5.1"
+        ),
+        ex!(WINRM, "6", "connection" = "[::1]:5985/wsman"),
+        ex!(WINRM, "91", "connection" = "SRV03/wsman"),
+    ],
+};
+
+fn m_session_initiated(c: &Ctx<'_>) -> Option<Hit> {
+    let target = connection_target(c).filter(|t| !is_loopback(t))?;
+    let connection = c.get(F::Connection);
+    // A client session that carries a PowerShell version is PowerShell remoting.
+    let technique = connection
+        .as_deref()
+        .is_some_and(|s| s.contains("PSVersion="))
+        .then_some(Technique::PsRemoting);
+    (c.kind == Kind::WinRm(6)).then(|| Hit {
+        detail: connection.map(|s| format!("connection {s}")),
+        threats: vec![(target.clone(), "system")],
+        targets: vec![target],
+        technique,
+    })
+}
+
+const WINRM_SESSION_FAILED: Rule = Rule {
+    id: "winrm_session_failed",
+    alert_type: "WinRM_SessionFailed",
+    description: "WinRM client failure: bad credentials (162) or shell creation failed (12)",
+    mitre: "T1021.006",
+    side: Side::Source,
+    technique: None,
+    outcome: Outcome::Failed,
+    impact: 30,
+    confidence: 50,
+    message: "Failed WinRM session from $risk_object$",
+    when: Match::Custom(Custom {
+        classes: &[Class::WinRm],
+        needles: &[],
+        needs_keyword: false,
+        f: m_session_failed,
+    }),
+    positives: &[
+        pos!(ex!(WINRM, "162"), detail: "authentication failed: the credentials did not work"),
+        pos!(ex!(WINRM, "12", "errorCode" = "2150858980"), detail: "shell creation failed, error code 2150858980 (not Kerberos/HTTPS and target not in TrustedHosts)"),
+    ],
+    negatives: &[
+        ex!(WINRM, "6", "connection" = "SRV03/wsman"),
+        ex!(SECURITY, "162"),
+    ],
+};
+
+fn m_session_failed(c: &Ctx<'_>) -> Option<Hit> {
+    let detail = match c.kind {
+        Kind::WinRm(162) => "authentication failed: the credentials did not work".to_string(),
+        Kind::WinRm(12) => {
+            let code = c.get(F::WinrmErrorCode).unwrap_or_default();
+            let why = if code.trim() == "2150858980" {
+                " (not Kerberos/HTTPS and target not in TrustedHosts)"
+            } else {
+                ""
+            };
+            format!("shell creation failed, error code {code}{why}")
+        }
+        _ => return None,
+    };
+    Some(Hit {
+        detail: Some(detail),
+        ..Hit::default()
+    })
+}
+
+const WINRM_SESSION_CONTEXT: Rule = Rule {
+    id: "winrm_session_context",
+    alert_type: "WinRM_SessionContext",
+    description: "WinRM session lifecycle or context event (no alert on its own)",
+    mitre: "T1021.006",
+    side: Side::Source,
+    technique: None,
+    outcome: Outcome::Success,
+    impact: 0,
+    confidence: 0,
+    message: "WinRM session activity on $risk_object$",
+    when: Match::Custom(Custom {
+        classes: &[Class::WinRm],
+        needles: &[],
+        needs_keyword: false,
+        f: m_session_context,
+    }),
+    positives: &[
+        pos!(ex!(WINRM, "2")),
+        pos!(ex!(WINRM, "31")),
+        pos!(ex!(WINRM, "80", "operationName" = "DeleteShell", "url" = "SRV03.corp.example", "port" = "5985"), targets: ["SRV03.corp.example"], detail: "DeleteShell request to SRV03.corp.example:5985"),
+        pos!(ex!(WINRM, "166", "auth" = "Kerberos"), detail: "authentication mechanism Kerberos"),
+        pos!(ex!(WINRM, "6", "connection" = "localhost:47001/WSMan?MSP=1;PSVersion=5.1"), targets: ["localhost"], detail: "local WSMan session (not lateral movement)"),
+    ],
+    negatives: &[
+        ex!(WINRM, "6", "connection" = "SRV03/wsman"),
+        ex!(WINRM, "91"),
+        ex!(WINRM, "169"),
+        ex!(WINRM, "9999"),
+    ],
+};
+
+fn m_session_context(c: &Ctx<'_>) -> Option<Hit> {
+    let Kind::WinRm(code) = c.kind else {
+        return None;
+    };
+    let (targets, detail) = match code {
+        6 => {
+            let t = connection_target(c).filter(|t| is_loopback(t))?;
+            (
+                vec![t],
+                Some("local WSMan session (not lateral movement)".to_string()),
+            )
+        }
+        80 => {
+            let url = c.get(F::Url).unwrap_or_default();
+            let port = c.get(F::Port).unwrap_or_default();
+            let op = c.get(F::OperationName).unwrap_or_default();
+            (
+                parse_connection(&url).into_iter().collect(),
+                Some(format!("{op} request to {url}:{port}")),
+            )
+        }
+        166 => (
+            vec![],
+            c.get(F::Auth)
+                .map(|a| format!("authentication mechanism {a}")),
+        ),
+        142 => (
+            vec![],
+            Some(format!(
+                "operation {} failed, error code {}",
+                c.get(F::OperationName).unwrap_or_default(),
+                c.get(F::WinrmErrorCode).unwrap_or_default()
+            )),
+        ),
+        11 => (
+            vec![],
+            c.get(F::ResourceUri).map(|u| format!("client shell {u}")),
+        ),
+        2 | 4 | 8 | 15 | 16 | 30 | 31 | 33 | 161 => (vec![], None),
+        _ => return None,
+    };
+    Some(Hit {
+        targets,
+        detail,
+        threats: Vec::new(),
+        technique: None,
+    })
+}
+
+const WINRM_SERVER_CONTEXT: Rule = Rule {
+    id: "winrm_server_context",
+    alert_type: "WinRM_SessionContext",
+    description: "WinRM service authenticated or authorised a remote user (169/193; context)",
+    mitre: "T1021.006",
+    side: Side::Destination,
+    technique: None,
+    outcome: Outcome::Success,
+    impact: 0,
+    confidence: 0,
+    message: "WinRM service activity on $risk_object$",
+    when: Match::Custom(Custom {
+        classes: &[Class::WinRm],
+        needles: &[],
+        needs_keyword: false,
+        f: m_server_context,
+    }),
+    positives: &[
+        pos!(ex!(WINRM, "169", "username" = "CORP\\alice", "authenticationMechanism" = "Kerberos"), detail: "user CORP\\alice authenticated with Kerberos"),
+        pos!(ex!(WINRM, "193")),
+    ],
+    negatives: &[
+        ex!(WINRM, "6", "connection" = "SRV03/wsman"),
+        ex!(WINRM, "2"),
+    ],
+};
+
+fn m_server_context(c: &Ctx<'_>) -> Option<Hit> {
+    let detail = match c.kind {
+        Kind::WinRm(169) => Some(format!(
+            "user {} authenticated with {}",
+            c.get(F::Username).unwrap_or_default(),
+            c.get(F::AuthMechanism).unwrap_or_default()
+        )),
+        Kind::WinRm(193) => None,
+        _ => return None,
+    };
+    Some(Hit {
+        detail,
+        ..Hit::default()
+    })
+}
+
+const WINRM_NETWORK_CONNECTION: Rule = Rule {
+    id: "winrm_network_connection",
+    alert_type: "WinRM_NetworkConnection",
+    description: "Outbound connection to a WinRM port (5985/5986) of another host",
+    mitre: "T1021.006",
+    side: Side::Source,
+    technique: None,
+    outcome: Outcome::Success,
+    impact: 50,
+    confidence: 40,
+    message: "$risk_object$ connected to WinRM on $target_host$",
+    when: Match::Custom(Custom {
+        classes: &[Class::Network],
+        needles: &[],
+        needs_keyword: false,
+        f: m_network_outbound,
+    }),
+    positives: &[
+        pos!(ex!(SYSMON, "3", "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "Initiated" = "true", "DestinationIp" = "172.18.39.6", "DestinationPort" = "5985"), targets: ["172.18.39.6"], threats: [("172.18.39.6", "ip_address"), ("powershell.exe", "process_name")]),
+        pos!(ex!(SECURITY, "5156", "Application" = "\\device\\harddiskvolume2\\windows\\system32\\windowspowershell\\v1.0\\powershell.exe", "Direction" = "%%14593", "DestAddress" = "10.0.1.33", "DestPort" = "5986"), targets: ["10.0.1.33"], threats: [("10.0.1.33", "ip_address"), ("powershell.exe", "process_name")]),
+    ],
+    negatives: &[
+        ex!(
+            SYSMON,
+            "3",
+            "Image" = "C:\\x\\rogue.exe",
+            "Initiated" = "true",
+            "DestinationIp" = "127.0.0.1",
+            "DestinationPort" = "5985"
+        ),
+        ex!(
+            SYSMON,
+            "3",
+            "Image" = "C:\\x\\a.exe",
+            "Initiated" = "true",
+            "DestinationIp" = "10.0.0.1",
+            "DestinationPort" = "443"
+        ),
+        ex!(
+            SYSMON,
+            "3",
+            "Image" = "System",
+            "Initiated" = "false",
+            "SourceIp" = "172.18.39.5",
+            "DestinationIp" = "172.18.39.6",
+            "DestinationPort" = "5985"
+        ),
+    ],
+};
+
+fn m_network_outbound(c: &Ctx<'_>) -> Option<Hit> {
+    if c.kind != Kind::NetworkConnection || !winrm_port(c) || outbound(c) != Some(true) {
+        return None;
+    }
+    let user = c.get(F::User).unwrap_or_default().to_ascii_lowercase();
+    if user.contains("network service") {
+        return None;
+    }
+    let target = c
+        .get(F::DestHostname)
+        .or_else(|| c.get(F::DestIp))
+        .filter(|t| !is_loopback(t))?;
+    let ip = c.get(F::DestIp).filter(|t| !is_loopback(t))?;
+    let app = c
+        .get(F::Image)
+        .or_else(|| c.get(F::Application))
+        .map(|p| basename(&p).to_ascii_lowercase());
+    let mut threats = vec![(ip.into_owned(), "ip_address")];
+    threats.extend(app.map(|a| (a, "process_name")));
+    Some(Hit {
+        targets: vec![target.into_owned()],
+        detail: None,
+        threats,
+        technique: None,
+    })
+}
+
+const WINRM_INBOUND_CONNECTION: Rule = Rule {
+    id: "winrm_inbound_connection",
+    alert_type: "WinRM_InboundConnection",
+    description: "Inbound connection from another host to this host's WinRM port",
+    mitre: "T1021.006",
+    side: Side::Destination,
+    technique: None,
+    outcome: Outcome::Success,
+    impact: 30,
+    confidence: 40,
+    message: "$risk_object$ accepted a WinRM connection from $threat_object$",
+    when: Match::Custom(Custom {
+        classes: &[Class::Network],
+        needles: &[],
+        needs_keyword: false,
+        f: m_network_inbound,
+    }),
+    positives: &[
+        pos!(ex!(SYSMON, "3", "Image" = "System", "Initiated" = "false", "SourceIp" = "172.18.39.5", "DestinationIp" = "172.18.39.6", "DestinationPort" = "5985"), threats: [("172.18.39.5", "ip_address")], detail: "from 172.18.39.5"),
+    ],
+    negatives: &[ex!(
+        SYSMON,
+        "3",
+        "Image" = "System",
+        "Initiated" = "false",
+        "SourceIp" = "127.0.0.1",
+        "DestinationIp" = "127.0.0.1",
+        "DestinationPort" = "5985"
+    )],
+};
+
+fn m_network_inbound(c: &Ctx<'_>) -> Option<Hit> {
+    if c.kind != Kind::NetworkConnection || !winrm_port(c) || outbound(c) != Some(false) {
+        return None;
+    }
+    let src = c.get(F::SrcIp).filter(|s| !is_loopback(s))?;
+    Some(Hit {
+        detail: Some(format!("from {src}")),
+        threats: vec![(src.into_owned(), "ip_address")],
+        ..Hit::default()
+    })
+}
+
+const LM_EXPLICIT_CREDENTIALS: Rule = Rule {
+    id: "lm_explicit_credentials",
+    alert_type: "LM_ExplicitCredentials",
+    description: "Explicit-credential logon (4648) by a remoting tool to a named server",
+    mitre: "T1021.006",
+    side: Side::Source,
+    technique: None,
+    outcome: Outcome::Success,
+    impact: 60,
+    confidence: 60,
+    message: "Explicit credentials used from $risk_object$ to $target_host$ by $threat_object$",
+    when: Match::Custom(Custom {
+        classes: &[Class::ExplicitLogon],
+        needles: &[],
+        needs_keyword: false,
+        f: m_explicit_credentials,
+    }),
+    positives: &[
+        pos!(ex!(SECURITY, "4648", "ProcessName" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "TargetServerName" = "WIN-77LTAPHIQ1R", "TargetInfo" = "RPCSS/WIN-77LTAPHIQ1R"), targets: ["WIN-77LTAPHIQ1R"], threats: [("wmic.exe", "process_name")], detail: "target info RPCSS/WIN-77LTAPHIQ1R"),
+    ],
+    negatives: &[
+        ex!(
+            SECURITY,
+            "4648",
+            "ProcessName" = "C:\\Windows\\System32\\lsass.exe",
+            "TargetServerName" = "DC1"
+        ),
+        ex!(
+            SECURITY,
+            "4648",
+            "ProcessName" = "C:\\Windows\\System32\\wbem\\WMIC.exe",
+            "TargetServerName" = "localhost"
+        ),
+    ],
+};
+
+fn m_explicit_credentials(c: &Ctx<'_>) -> Option<Hit> {
+    if c.kind != Kind::ExplicitLogon {
+        return None;
+    }
+    let process = basename(&c.get(F::ProcessName)?).to_ascii_lowercase();
+    let tools = [
+        "powershell.exe",
+        "pwsh.exe",
+        "winrs.exe",
+        "wmic.exe",
+        "wsmprovhost.exe",
+    ];
+    let target = c
+        .get(F::TargetServerName)
+        .filter(|t| !is_loopback(t) && t != "-")?;
+    tools.contains(&process.as_str()).then(|| Hit {
+        detail: c.get(F::TargetInfo).map(|i| format!("target info {i}")),
+        // Explicit credentials used by wmic are WMI.
+        technique: (process == "wmic.exe").then_some(Technique::Wmi),
+        threats: vec![(process.clone(), "process_name")],
+        targets: vec![target.into_owned()],
+    })
+}
+
+const WINRM_HOST_PROCESS: Rule = Rule {
+    id: "winrm_host_process",
+    alert_type: "WinRM_HostProcess",
+    description: "The WinRM plugin host wsmprovhost.exe started (a remoting session begins)",
+    mitre: "T1021.006",
+    side: Side::Destination,
+    technique: None,
+    outcome: Outcome::Success,
+    impact: 30,
+    confidence: 50,
+    message: "WinRM session host started on $risk_object$",
+    when: Match::When(Cond {
+        kinds: &[Kind::ProcessCreate],
+        image: &["wsmprovhost.exe"],
+        yields: Yield::ProcessThreats,
+        ..Cond::ANY
+    }),
+    positives: &[
+        pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wsmprovhost.exe", "ParentImage" = "C:\\Windows\\System32\\svchost.exe"), threats: [("wsmprovhost.exe", "process_name"), ("svchost.exe", "parent_process_name")]),
+    ],
+    negatives: &[ex!(
+        SYSMON,
+        "1",
+        "Image" = "C:\\Windows\\System32\\svchost.exe",
+        "ParentImage" = "C:\\Windows\\System32\\services.exe"
+    )],
+};
+
+const WINRM_REMOTESHELL_CHILD: Rule = Rule {
+    id: "winrm_remoteshell_child",
+    alert_type: "WinRM_RemoteShell_Child",
+    description: "winrshost.exe started a process: command run through winrs",
+    mitre: "T1021.006",
+    side: Side::Destination,
+    technique: Some(Technique::Winrs),
+    outcome: Outcome::Success,
+    impact: 90,
+    confidence: 60,
+    message: "winrshost.exe on $risk_object$ spawned $process_name$ (winrs remote shell)",
+    when: Match::When(Cond {
+        kinds: &[Kind::ProcessCreate],
+        parent: &["winrshost.exe"],
+        image_not: &[&["conhost.exe"]],
+        yields: Yield::ProcessThreats,
+        ..Cond::ANY
+    }),
+    positives: &[
+        pos!(ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\winrshost.exe", "Image" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "cmd.exe /C ipconfig"), threats: [("cmd.exe", "process_name"), ("winrshost.exe", "parent_process_name")]),
+    ],
+    negatives: &[ex!(
+        SYSMON,
+        "1",
+        "ParentImage" = "C:\\Windows\\System32\\winrshost.exe",
+        "Image" = "C:\\Windows\\System32\\conhost.exe"
+    )],
+};
+
+const PS_REMOTE_SESSION_400: Rule = Rule {
+    id: "ps_remote_session_400",
+    alert_type: "PS_RemoteSession",
+    description: "PowerShell engine started for a remote session (Windows PowerShell 400, HostName=ServerRemoteHost)",
+    mitre: "T1021.006",
+    side: Side::Destination,
+    technique: Some(Technique::PsRemoting),
+    outcome: Outcome::Success,
+    impact: 30,
+    confidence: 50,
+    message: "Remote PowerShell session hosted on $risk_object$",
+    when: Match::When(Cond {
+        kinds: &[Kind::PsClassic(400)],
+        text_all: &["hostname=serverremotehost", "wsmprovhost.exe"],
+        ..Cond::ANY
+    }),
+    positives: &[
+        pos!(ex!(WINPS, "400", "HostName" = "ServerRemoteHost", "HostApplication" = "C:\\Windows\\system32\\wsmprovhost.exe -Embedding")),
+        pos!(ex!("WinEventLog:Windows PowerShell", "400", "Message" = "Engine state is changed from None to Available.\n\tHostName=ServerRemoteHost\n\tHostApplication=C:\\Windows\\system32\\wsmprovhost.exe -Embedding")),
+    ],
+    negatives: &[ex!(WINPS, "400", "HostName" = "ConsoleHost", "HostApplication" = "powershell.exe")],
+};
+
+const PS_REMOTE_SESSION_4103: Rule = Rule {
+    id: "ps_remote_session_4103",
+    alert_type: "PS_RemoteSession",
+    description: "PowerShell module logging from a remote runspace (4103, Host Name = ServerRemoteHost in wsmprovhost.exe)",
+    mitre: "T1021.006",
+    side: Side::Destination,
+    technique: Some(Technique::PsRemoting),
+    outcome: Outcome::Success,
+    impact: 70,
+    confidence: 70,
+    message: "Remote PowerShell session ran commands on $risk_object$",
+    when: Match::When(Cond {
+        kinds: &[Kind::PsModule],
+        text_all: &["hostname=serverremotehost", "wsmprovhost.exe"],
+        ..Cond::ANY
+    }),
+    positives: &[pos!(ex!(PSOP, "4103", "ContextInfo" = "        Severity = Informational\n        Host Name = ServerRemoteHost\n        Host Application = C:\\Windows\\system32\\wsmprovhost.exe -Embedding\n"))],
+    negatives: &[
+        ex!(PSOP, "4103", "ContextInfo" = "        Host Name = ConsoleHost\n        Host Application = powershell.exe\n"),
+        ex!(PSOP, "4104", "ScriptBlockText" = "HostName=ServerRemoteHost wsmprovhost.exe"),
+    ],
+};
+
+const WINRM_EVILWINRM: Rule = Rule {
+    id: "winrm_evilwinrm",
+    alert_type: "WinRM_EvilWinRM",
+    description: "Evil-WinRM client run on a Windows host",
+    mitre: "T1021.006",
+    side: Side::Source,
+    technique: None,
+    outcome: Outcome::Success,
+    impact: 70,
+    confidence: 70,
+    message: "Evil-WinRM run on $risk_object$ against $target_host$",
+    when: Match::Custom(Custom {
+        classes: &[Class::Process],
+        needles: &["evil-winrm"],
+        needs_keyword: false,
+        f: m_evilwinrm,
+    }),
+    positives: &[
+        pos!(ex!(SYSMON, "1", "Image" = "C:\\Ruby30\\bin\\ruby.exe", "CommandLine" = "ruby.exe evil-winrm.rb -i 10.0.1.33 -u admin -p x"), targets: ["10.0.1.33"], threats: [("ruby.exe", "process_name")]),
+    ],
+    negatives: &[ex!(
+        SYSMON,
+        "1",
+        "Image" = "C:\\Ruby30\\bin\\ruby.exe",
+        "CommandLine" = "ruby.exe -v"
+    )],
+};
+
+fn m_evilwinrm(c: &Ctx<'_>) -> Option<Hit> {
+    let ruby = c.image == "ruby.exe" && {
+        let cmd = c
+            .get(F::CommandLine)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        cmd.contains(" -i ") && any(&cmd, &[" -u ", " -p ", " -h "])
+    };
+    (c.kind == Kind::ProcessCreate && (c.has("evil-winrm") || ruby)).then(|| Hit {
+        targets: command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), true),
+        threats: c.process_threats(),
+        detail: None,
+        technique: None,
+    })
+}
+
+const WINRM_LSASS_ACCESS: Rule = Rule {
+    id: "winrm_lsass_access",
+    alert_type: "WinRM_LSASS_Access",
+    description: "wsmprovhost.exe opened LSASS (credential theft from a remoting session)",
+    mitre: "T1003.001",
+    side: Side::Destination,
+    technique: None,
+    outcome: Outcome::Success,
+    impact: 70,
+    confidence: 70,
+    message: "wsmprovhost.exe on $risk_object$ accessed LSASS",
+    when: Match::Custom(Custom {
+        classes: &[Class::ProcessAccess],
+        needles: &[],
+        needs_keyword: false,
+        f: m_lsass_access,
+    }),
+    positives: &[
+        pos!(ex!(SYSMON, "10", "SourceImage" = "C:\\Windows\\system32\\wsmprovhost.exe", "TargetImage" = "C:\\Windows\\system32\\lsass.exe", "GrantedAccess" = "0x1010"), threats: [("wsmprovhost.exe", "process_name")], detail: "granted access 0x1010"),
+    ],
+    negatives: &[ex!(
+        SYSMON,
+        "10",
+        "SourceImage" = "C:\\Windows\\system32\\wsmprovhost.exe",
+        "TargetImage" = "C:\\Windows\\system32\\lsass.exe",
+        "GrantedAccess" = "0x80000000"
+    )],
+};
+
+fn m_lsass_access(c: &Ctx<'_>) -> Option<Hit> {
+    let src = basename(&c.get(F::SourceImage)?).to_ascii_lowercase();
+    let dst = basename(&c.get(F::TargetImage)?).to_ascii_lowercase();
+    let access = c
+        .get(F::GrantedAccess)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    (c.kind == Kind::ProcessAccess
+        && src == "wsmprovhost.exe"
+        && dst == "lsass.exe"
+        && access != "0x80000000")
+        .then(|| Hit {
+            detail: Some(format!("granted access {access}")),
+            threats: vec![(src, "process_name")],
+            ..Hit::default()
+        })
+}
+
+const WINRM_ENABLEMENT: Rule = Rule {
+    id: "winrm_enablement",
+    alert_type: "WinRM_Enablement",
+    description: "PowerShell remoting / WinRM enabled (Enable-PSRemoting, Set-WSManQuickConfig, winrm quickconfig)",
+    mitre: "T1021.006",
+    side: Side::Local,
+    technique: None,
+    outcome: Outcome::Success,
+    impact: 50,
+    confidence: 50,
+    message: "PowerShell remoting was enabled on $Computer$",
+    when: Match::Custom(Custom {
+        classes: &[Class::ScriptBlock, Class::Process],
+        needles: &["enable-psremoting", "set-wsmanquickconfig", "winrm"],
+        needs_keyword: true,
+        f: m_enablement,
+    }),
+    positives: &[
+        pos!(ex!(PSOP, "4104", "ScriptBlockText" = "Enable-PSRemoting -Force")),
+        pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "cmd /c winrm quickconfig -q")),
+    ],
+    negatives: &[ex!(PSOP, "4104", "ScriptBlockText" = "Disable-PSRemoting"), ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "cmd /c winrm get winrm/config")],
+};
+
+fn m_enablement(c: &Ctx<'_>) -> Option<Hit> {
+    let script = c.any(&["enable-psremoting", "set-wsmanquickconfig"]);
+    let cli = c.kind == Kind::ProcessCreate
+        && c.has("winrm")
+        && patterns().winrm_quickconfig.is_match(&c.text);
+    (script_or_process(c) && (script || cli)).then(Hit::default)
+}
+
+const WINRM_TRUSTEDHOSTS: Rule = Rule {
+    id: "winrm_trustedhosts",
+    alert_type: "WinRM_TrustedHosts",
+    description: "WinRM client TrustedHosts changed (allows NTLM / IP targets)",
+    mitre: "T1021.006",
+    side: Side::Source,
+    technique: None,
+    outcome: Outcome::Success,
+    impact: 80,
+    confidence: 80,
+    message: "WinRM TrustedHosts modified on $risk_object$",
+    when: Match::Custom(Custom {
+        classes: &[Class::ScriptBlock, Class::Process],
+        needles: &["trustedhosts"],
+        needs_keyword: true,
+        f: m_trustedhosts,
+    }),
+    positives: &[
+        pos!(ex!(
+            PSOP,
+            "4104",
+            "ScriptBlockText" =
+                "Set-Item WSMan:\\localhost\\Client\\TrustedHosts -Value '*' -Force"
+        )),
+        pos!(ex!(
+            SYSMON,
+            "1",
+            "Image" = "C:\\Windows\\System32\\cmd.exe",
+            "CommandLine" = "winrm set winrm/config/client @{TrustedHosts=\"10.0.0.5\"}"
+        )),
+    ],
+    negatives: &[ex!(
+        PSOP,
+        "4104",
+        "ScriptBlockText" = "Get-Item WSMan:\\localhost\\Client\\TrustedHosts"
+    )],
+};
+
+fn m_trustedhosts(c: &Ctx<'_>) -> Option<Hit> {
+    let t = &c.text;
+    (script_or_process(c)
+        && c.has("trustedhosts")
+        && any(
+            t,
+            &[
+                "set-item",
+                "winrm set",
+                "winrm.cmd set",
+                "winrm.vbs set",
+                "-value",
+                "-concatenate",
+            ],
+        ))
+    .then(Hit::default)
+}
+
+const PSWA_ENABLED: Rule = Rule {
+    id: "pswa_enabled",
+    alert_type: "PSWA_Enabled",
+    description: "PowerShell Web Access installed or authorised",
+    mitre: "T1021.006",
+    side: Side::Local,
+    technique: None,
+    outcome: Outcome::Success,
+    impact: 90,
+    confidence: 80,
+    message: "PowerShell Web Access enabled on $risk_object$",
+    when: Match::When(Cond {
+        kinds: &[Kind::ScriptBlock, Kind::ProcessCreate],
+        text_any: &[
+            "install-pswawebapplication",
+            "add-pswaauthorizationrule",
+            "windowspowershellwebaccess",
+        ],
+        ..Cond::ANY
+    }),
+    positives: &[
+        pos!(ex!(
+            PSOP,
+            "4104",
+            "ScriptBlockText" = "Install-PswaWebApplication -UseTestCertificate"
+        )),
+        pos!(ex!(
+            SECURITY,
+            "4688",
+            "NewProcessName" = "C:\\Windows\\System32\\Dism.exe",
+            "CommandLine" = "dism /online /enable-feature /featurename:WindowsPowerShellWebAccess"
+        )),
+    ],
+    negatives: &[ex!(PSOP, "4104", "ScriptBlockText" = "Get-WindowsFeature")],
+};
+
+const PSWA_ACTIVITY: Rule = Rule {
+    id: "pswa_activity",
+    alert_type: "PSWA_Activity",
+    description: "PowerShell Web Access gateway logging on to a target server (4648 by pswa_pool)",
+    mitre: "T1021.006",
+    side: Side::Source,
+    technique: None,
+    outcome: Outcome::Success,
+    impact: 40,
+    confidence: 80,
+    message: "PowerShell Web Access on $risk_object$ connected to $target_host$",
+    when: Match::Custom(Custom {
+        classes: &[Class::ExplicitLogon],
+        needles: &[],
+        needs_keyword: false,
+        f: m_pswa_activity,
+    }),
+    positives: &[
+        pos!(ex!(SECURITY, "4648", "SubjectUserName" = "pswa_pool", "TargetServerName" = "SRV03", "ProcessName" = "C:\\Windows\\System32\\inetsrv\\w3wp.exe"), targets: ["SRV03"]),
+    ],
+    negatives: &[ex!(
+        SECURITY,
+        "4648",
+        "SubjectUserName" = "alice",
+        "TargetServerName" = "SRV03"
+    )],
+};
+
+fn m_pswa_activity(c: &Ctx<'_>) -> Option<Hit> {
+    let subject = c.get(F::SubjectUserName)?.to_ascii_lowercase();
+    (c.kind == Kind::ExplicitLogon && subject == "pswa_pool").then(|| Hit {
+        targets: c
+            .get(F::TargetServerName)
+            .into_iter()
+            .filter(|t| !is_loopback(t) && t != "-")
+            .map(Cow::into_owned)
+            .collect(),
+        ..Hit::default()
+    })
+}
+
+const WINRM_ALTHOST: Rule = Rule {
+    id: "winrm_althost",
+    alert_type: "WinRM_AltHost",
+    description: "WSMan provider loaded by a non-PowerShell host application (Windows PowerShell 600)",
+    mitre: "T1021.006",
+    side: Side::Source,
+    technique: None,
+    outcome: Outcome::Success,
+    impact: 60,
+    confidence: 60,
+    message: "WSMan used from an unusual host application on $risk_object$",
+    when: Match::Custom(Custom {
+        classes: &[Class::PsClassic],
+        needles: &["providername=wsman"],
+        needs_keyword: false,
+        f: m_althost,
+    }),
+    positives: &[
+        // FIXME(issue11): the detail runs on into the next field. ps_blob strips all
+        // whitespace, newlines too, so m_althost's split('\n') keeps everything after
+        // `hostapplication=` (and its `normal` test sees it all). Expected
+        // "host application C:\Users\a\loader.exe" (at least without "engineversion=5.1").
+        pos!(ex!(WINPS, "600", "Message" = "Provider \"WSMan\" is Started.\n\tProviderName=WSMan\n\tHostApplication=C:\\Users\\a\\loader.exe\n\tEngineVersion=5.1"), detail: "host application c:\\users\\a\\loader.exeengineversion=5.1"),
+    ],
+    negatives: &[ex!(WINPS, "600", "Message" = "Provider \"WSMan\" is Started.\n\tProviderName=WSMan\n\tHostApplication=C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe -nop\n")],
+};
+
+fn m_althost(c: &Ctx<'_>) -> Option<Hit> {
+    if c.kind != Kind::PsClassic(600) || !c.has("providername=wsman") {
+        return None;
+    }
+    let app = c
+        .text
+        .split("hostapplication=")
+        .nth(1)?
+        .split('\n')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let normal = ["powershell", "pwsh", "wsmprovhost"];
+    (!app.is_empty() && !any(&app, &normal)).then(|| Hit {
+        detail: Some(format!("host application {app}")),
+        ..Hit::default()
+    })
+}
+
+// ------------------------------------------------- shared by its rules
+
+/// The resource URI of a 91, from `resourceUri` or, for the older broken
+/// records, from the UTF-16LE hex in `EventPayload`; plus the user and client
+/// IP of the newer `(DOMAIN\user clientIP: a.b.c.d)` suffix.
+fn resource_uri(c: &Ctx<'_>) -> (Option<String>, Option<String>, Option<String>) {
+    let uri = c.get(F::ResourceUri).or_else(|| {
+        c.get(F::EventPayload)
+            .and_then(|h| decode_utf16_hex(&h))
+            .map(Cow::Owned)
+    });
+    let Some(uri) = uri else {
+        return (None, None, None);
+    };
+    if let Some((u, rest)) = uri.split_once(" (") {
+        if let Some((user, ip)) = rest.trim_end_matches(')').split_once(" clientIP: ") {
+            return (
+                Some(u.to_string()),
+                Some(user.trim().to_string()),
+                Some(ip.trim().to_string()),
+            );
+        }
+    }
+    (Some(uri.into_owned()), None, None)
+}
+
+/// Decodes the UTF-16LE hex of a WinRM `EventPayload`, up to the first NUL.
+pub fn decode_utf16_hex(hex: &str) -> Option<String> {
+    let hex = hex.trim();
+    if hex.len() % 4 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let units: Vec<u16> = (0..hex.len() / 4)
+        .filter_map(|i| {
+            let lo = u8::from_str_radix(&hex[i * 4..i * 4 + 2], 16).ok()?;
+            let hi = u8::from_str_radix(&hex[i * 4 + 2..i * 4 + 4], 16).ok()?;
+            Some(u16::from_le_bytes([lo, hi]))
+        })
+        .take_while(|&u| u != 0)
+        .collect();
+    let s = String::from_utf16_lossy(&units);
+    (!s.is_empty()).then_some(s)
+}
+
+fn connection_target(c: &Ctx<'_>) -> Option<String> {
+    c.get(F::Connection).and_then(|s| parse_connection(&s))
+}
+
+fn winrm_port(c: &Ctx<'_>) -> bool {
+    matches!(
+        c.get(F::DestPort).as_deref().map(str::trim),
+        Some("5985" | "5986")
+    )
+}
+
+fn outbound(c: &Ctx<'_>) -> Option<bool> {
+    if let Some(i) = c.get(F::Initiated) {
+        return Some(i.eq_ignore_ascii_case("true"));
+    }
+    c.get(F::Direction).map(|d| {
+        let d = d.to_ascii_lowercase();
+        d.contains("outbound") || d.contains("14593")
+    })
+}
+
+struct Patterns {
+    winrm_quickconfig: Regex,
+    winrm_tool: Regex,
+}
+
+fn patterns() -> &'static Patterns {
+    static P: OnceLock<Patterns> = OnceLock::new();
+    P.get_or_init(|| Patterns {
+        winrm_quickconfig: Regex::new(r"\bwinrm(?:\.cmd|\.vbs)?\s+(?:quickconfig|qc)\b")
+            .expect("built-in pattern compiles"),
+        // `winrm`, `winrm.cmd`, `winrm.vbs` as a word: not RogueWinRM.exe.
+        winrm_tool: Regex::new(r"(?:^|[\s\\/\x22'{(;&|-])winrm(?:\.cmd|\.vbs)?(?:$|[\s\x22'])")
+            .expect("built-in pattern compiles"),
+    })
+}

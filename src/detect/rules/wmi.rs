@@ -1,0 +1,882 @@
+//! WMI: each rule's entry, with its matcher beside it where a condition
+//! cannot say what it needs.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use super::lists::LOLBAS;
+use super::{any, remote, script_or_process, Cond, Custom, Hit, Match, Positive, Rule};
+use super::{PSOP, SECURITY, SYSMON, WMI};
+use crate::detect::ctx::{basename, Ctx};
+use crate::detect::finding::{Outcome, Side, Technique};
+use crate::detect::targets::{command_line_targets, is_loopback};
+use crate::event::kind::{Class, Kind};
+use crate::event::F;
+
+/// The family's rules, in the order their AlertTypes are listed.
+pub(super) const ALL: &[Rule] = &[
+    WMI_REMOTEEXEC_SOURCE_CREATE,
+    WMI_REMOTEEXEC_SOURCE_QUERY,
+    WMI_REMOTEEXEC_PS_CREATE,
+    WMI_REMOTEEXEC_PS_CIM,
+    WMI_REMOTEEXEC_PS_QUERY,
+    WMI_INVOKE_WMIEXEC,
+    WMI_OFFENSIVE_TOOL,
+    WMI_REMOTEEXEC_CHILD,
+    WMI_REMOTEEXEC_CHILD_LOLBAS,
+    WMI_IMPACKET_WMIEXEC,
+    WMI_TOKEN_ACCESS,
+    WMI_DLL_HIJACK,
+    WMI_SUBSCRIPTION_PERMANENT_CONSUMER,
+    WMI_SUBSCRIPTION_PERMANENT_BINDING,
+    WMI_SUBSCRIPTION_TEMPORARY,
+    WMI_ACTIVITY_CONTEXT,
+    WMI_CONSUMER_EXEC,
+    WMI_MOF_COMPILE,
+    WMI_SCHEDULED_JOB,
+];
+
+const WMI_REMOTEEXEC_SOURCE_CREATE: Rule = Rule {
+    id: "wmi_remoteexec_source_create",
+    alert_type: "WMI_RemoteExec_Source",
+    description: "wmic /node: process call create (remote process creation over WMI)",
+    mitre: "T1047",
+    side: Side::Source,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    impact: 70,
+    confidence: 70,
+    message: "Remote WMI process creation from $risk_object$ on $target_host$",
+    when: Match::Custom(Custom {
+        classes: &[Class::Process],
+        needles: &["/node:", "-node:", "wmic", "call create", "call  create"],
+        needs_keyword: true,
+        f: m_wmic_create,
+    }),
+    positives: &[
+        pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "CommandLine" = "wmic /node:\"10.0.1.33\" /user:corp\\alice process call create \"cmd /c whoami\""), targets: ["10.0.1.33"], threats: [("wmic.exe", "process_name")]),
+    ],
+    negatives: &[
+        ex!(
+            SYSMON,
+            "1",
+            "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe",
+            "CommandLine" = "wmic /node:localhost process call create calc"
+        ),
+        ex!(
+            SYSMON,
+            "1",
+            "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe",
+            "CommandLine" = "wmic process list /FORMAT:\"https://example.org/x.xsl\""
+        ),
+    ],
+};
+
+fn m_wmic_create(c: &Ctx<'_>) -> Option<Hit> {
+    wmic_creates(c).then(|| wmic_hit(c))?
+}
+
+const WMI_REMOTEEXEC_SOURCE_QUERY: Rule = Rule {
+    id: "wmi_remoteexec_source_query",
+    alert_type: "WMI_RemoteExec_Source",
+    description: "wmic /node: against another host (remote WMI query)",
+    mitre: "T1047",
+    side: Side::Source,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    impact: 60,
+    confidence: 60,
+    message: "Remote WMI query from $risk_object$ to $target_host$",
+    when: Match::Custom(Custom {
+        classes: &[Class::Process],
+        needles: &["/node:", "-node:", "wmic", "call create", "call  create"],
+        needs_keyword: true,
+        f: m_wmic_query,
+    }),
+    positives: &[
+        pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "CommandLine" = "wmic /node:srv1,srv2 os get caption"), targets: ["srv1", "srv2"], threats: [("wmic.exe", "process_name")]),
+    ],
+    negatives: &[
+        ex!(
+            SYSMON,
+            "1",
+            "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe",
+            "CommandLine" = "wmic os get caption"
+        ),
+        ex!(
+            SYSMON,
+            "1",
+            "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe",
+            "CommandLine" = "wmic /node:srv1 process call  create calc"
+        ),
+    ],
+};
+
+fn m_wmic_query(c: &Ctx<'_>) -> Option<Hit> {
+    (!wmic_creates(c)).then(|| wmic_hit(c))?
+}
+
+const WMI_REMOTEEXEC_PS_CREATE: Rule = Rule {
+    id: "wmi_remoteexec_ps_create",
+    alert_type: "WMI_RemoteExec_PS",
+    description: "Invoke-WmiMethod Win32_Process Create against another computer",
+    mitre: "T1047",
+    side: Side::Source,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    impact: 90,
+    confidence: 70,
+    message: "Remote WMI process creation with PowerShell from $risk_object$ on $target_host$",
+    when: Match::Custom(Custom {
+        classes: &[Class::ScriptBlock, Class::Process],
+        needles: &["invoke-wmimethod", "iwmi ", "-computername"],
+        needs_keyword: true,
+        f: m_ps_wmi_create,
+    }),
+    positives: &[
+        pos!(ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-WmiMethod -ComputerName srv03 -Class Win32_Process -Name Create -ArgumentList calc"), targets: ["srv03"]),
+    ],
+    negatives: &[ex!(
+        PSOP,
+        "4104",
+        "ScriptBlockText" = "Invoke-WmiMethod -Class Win32_Process -Name Create -ArgumentList calc"
+    )],
+};
+
+fn m_ps_wmi_create(c: &Ctx<'_>) -> Option<Hit> {
+    ps_remote_wmi(
+        c,
+        &["invoke-wmimethod", "iwmi "],
+        &["win32_process", "create"],
+    )
+}
+
+const WMI_REMOTEEXEC_PS_CIM: Rule = Rule {
+    id: "wmi_remoteexec_ps_cim",
+    alert_type: "WMI_RemoteExec_PS",
+    description:
+        "CIM session or method against another computer (Invoke-CimMethod / New-CimSession)",
+    mitre: "T1047",
+    side: Side::Source,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    impact: 50,
+    confidence: 50,
+    message: "Remote CIM session from $risk_object$ to $target_host$",
+    when: Match::Custom(Custom {
+        classes: &[Class::ScriptBlock, Class::Process],
+        needles: &["invoke-cimmethod", "new-cimsession", "-computername"],
+        needs_keyword: true,
+        f: m_ps_wmi_cim,
+    }),
+    positives: &[
+        pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "CommandLine" = "powershell New-CimSession -ComputerName srv03"), targets: ["srv03"]),
+    ],
+    negatives: &[ex!(
+        SYSMON,
+        "1",
+        "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+        "CommandLine" = "powershell New-CimSession -ComputerName localhost"
+    )],
+};
+
+fn m_ps_wmi_cim(c: &Ctx<'_>) -> Option<Hit> {
+    ps_remote_wmi(c, &["invoke-cimmethod", "new-cimsession"], &[])
+}
+
+const WMI_REMOTEEXEC_PS_QUERY: Rule = Rule {
+    id: "wmi_remoteexec_ps_query",
+    alert_type: "WMI_RemoteExec_PS",
+    description:
+        "Remote WMI/CIM query from PowerShell (Get-WmiObject / Get-CimInstance -ComputerName)",
+    mitre: "T1047",
+    side: Side::Source,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    impact: 30,
+    confidence: 50,
+    message: "Remote WMI query with PowerShell from $risk_object$ to $target_host$",
+    when: Match::Custom(Custom {
+        classes: &[Class::ScriptBlock, Class::Process],
+        needles: &["get-wmiobject", "get-ciminstance", "gwmi ", "-computername"],
+        needs_keyword: true,
+        f: m_ps_wmi_query,
+    }),
+    positives: &[
+        pos!(ex!(PSOP, "4104", "ScriptBlockText" = "Get-WmiObject Win32_OperatingSystem -ComputerName srv03"), targets: ["srv03"]),
+    ],
+    negatives: &[ex!(
+        PSOP,
+        "4104",
+        "ScriptBlockText" = "Get-WmiObject Win32_OperatingSystem"
+    )],
+};
+
+fn m_ps_wmi_query(c: &Ctx<'_>) -> Option<Hit> {
+    ps_remote_wmi(c, &["get-wmiobject", "get-ciminstance", "gwmi "], &[])
+}
+
+const WMI_INVOKE_WMIEXEC: Rule = Rule {
+    id: "wmi_invoke_wmiexec",
+    alert_type: "WMI_OffensiveTool",
+    description: "Invoke-WMIExec (pass-the-hash WMI execution)",
+    mitre: "T1047",
+    side: Side::Source,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    impact: 100,
+    confidence: 100,
+    message: "Invoke-WMIExec run on $risk_object$",
+    when: Match::When(Cond {
+        kinds: &[Kind::ScriptBlock, Kind::ProcessCreate],
+        text_any: &["invoke-wmiexec"],
+        ..Cond::ANY
+    }),
+    positives: &[pos!(ex!(
+        PSOP,
+        "4104",
+        "ScriptBlockText" = "function Invoke-WMIExec { param($Target) }"
+    ))],
+    negatives: &[ex!(
+        PSOP,
+        "4104",
+        "ScriptBlockText" = "Invoke-WmiMethod -Class Win32_Process"
+    )],
+};
+
+const WMI_OFFENSIVE_TOOL: Rule = Rule {
+    id: "wmi_offensive_tool",
+    alert_type: "WMI_OffensiveTool",
+    description: "Offensive WMI lateral-movement tooling (WMImplant, SharpWMI, SharpMove, CrackMapExec/NetExec, wmiexec.py)",
+    mitre: "T1047",
+    side: Side::Source,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    impact: 70,
+    confidence: 70,
+    message: "Offensive WMI tooling on $risk_object$",
+    when: Match::When(Cond {
+        kinds: &[Kind::ScriptBlock, Kind::ProcessCreate],
+        text_any: &["wmimplant", "sharpwmi", "sharpmove", "crackmapexec", "netexec", "nxc.exe", "wmiexec.py", "invoke-wmilm"],
+        text_none: &["invoke-wmiexec"],
+        ..Cond::ANY
+    }),
+    positives: &[
+        // FIXME(issue11): the event names its target (`computername=srv03`) and the
+        // tool, but m_offensive_tool returns an empty Hit. Expected targets ["srv03"]
+        // and threats [("sharpwmi.exe", "process_name")].
+        pos!(ex!(SYSMON, "1", "Image" = "C:\\Users\\a\\SharpWMI.exe", "CommandLine" = "SharpWMI.exe action=exec computername=srv03 command=calc")),
+    ],
+    negatives: &[ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "CommandLine" = "wmic os get caption")],
+};
+
+const WMI_REMOTEEXEC_CHILD: Rule = Rule {
+    id: "wmi_remoteexec_child",
+    alert_type: "WMI_RemoteExec_Child",
+    description: "WmiPrvSE.exe started a process outside the SYSTEM logon (remote WMI execution)",
+    mitre: "T1047",
+    side: Side::Destination,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    impact: 70,
+    confidence: 70,
+    message: "WmiPrvSE.exe on $risk_object$ spawned $process_name$",
+    when: Match::Custom(Custom {
+        classes: &[Class::Process],
+        needles: &[],
+        needs_keyword: false,
+        f: m_wmi_child,
+    }),
+    positives: &[
+        pos!(ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "Image" = "C:\\Users\\Public\\grunt.exe", "User" = "THESHIRE\\pgustavo", "LogonId" = "0x9f1c2"), threats: [("grunt.exe", "process_name"), ("wmiprvse.exe", "parent_process_name")]),
+        pos!(ex!(SECURITY, "4688", "ParentProcessName" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "NewProcessName" = "C:\\Windows\\System32\\cmd.exe", "TargetUserName" = "alice"), threats: [("cmd.exe", "process_name"), ("wmiprvse.exe", "parent_process_name")]),
+    ],
+    negatives: &[
+        ex!(
+            SYSMON,
+            "1",
+            "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe",
+            "Image" = "C:\\Windows\\System32\\cmd.exe",
+            "User" = "NT AUTHORITY\\SYSTEM",
+            "LogonId" = "0x3e7"
+        ),
+        ex!(
+            SYSMON,
+            "1",
+            "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe",
+            "Image" = "C:\\Windows\\System32\\WerFault.exe",
+            "User" = "CORP\\alice"
+        ),
+        ex!(
+            SYSMON,
+            "1",
+            "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe",
+            "Image" = "C:\\Windows\\CCM\\ccmexec.exe",
+            "User" = "CORP\\alice"
+        ),
+    ],
+};
+
+fn m_wmi_child(c: &Ctx<'_>) -> Option<Hit> {
+    wmiprvse_child(c, false)
+}
+
+const WMI_REMOTEEXEC_CHILD_LOLBAS: Rule = Rule {
+    id: "wmi_remoteexec_child_lolbas",
+    alert_type: "WMI_RemoteExec_Child",
+    description: "WmiPrvSE.exe started a living-off-the-land binary outside the SYSTEM logon",
+    mitre: "T1047",
+    side: Side::Destination,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    impact: 90,
+    confidence: 60,
+    message: "WmiPrvSE.exe on $risk_object$ spawned the LOLBAS binary $process_name$",
+    when: Match::Custom(Custom {
+        classes: &[Class::Process],
+        needles: &[],
+        needs_keyword: false,
+        f: m_wmi_child_lolbas,
+    }),
+    positives: &[
+        pos!(ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "Image" = "C:\\Windows\\System32\\rundll32.exe", "User" = "CORP\\alice"), threats: [("rundll32.exe", "process_name"), ("wmiprvse.exe", "parent_process_name")]),
+    ],
+    negatives: &[ex!(
+        SYSMON,
+        "1",
+        "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe",
+        "Image" = "C:\\Windows\\System32\\cmd.exe",
+        "User" = "CORP\\alice"
+    )],
+};
+
+fn m_wmi_child_lolbas(c: &Ctx<'_>) -> Option<Hit> {
+    wmiprvse_child(c, true)
+}
+
+const WMI_IMPACKET_WMIEXEC: Rule = Rule {
+    id: "wmi_impacket_wmiexec",
+    alert_type: "WMI_Impacket_WmiExec",
+    description: "Impacket wmiexec footprint (cmd.exe /Q /c … 1> \\\\127.0.0.1\\ADMIN$\\__<time>)",
+    mitre: "T1047",
+    side: Side::Destination,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    impact: 90,
+    confidence: 70,
+    message: "Impacket wmiexec command executed on $risk_object$",
+    when: Match::Custom(Custom {
+        classes: &[Class::Process, Class::FileCreate],
+        needles: &["admin$"],
+        needs_keyword: false,
+        f: m_impacket,
+    }),
+    positives: &[
+        pos!(ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "Image" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "cmd.exe /Q /c whoami 1> \\\\127.0.0.1\\ADMIN$\\__1556656370.11 2>&1"), threats: [("cmd.exe", "process_name"), ("wmiprvse.exe", "parent_process_name")]),
+        pos!(ex!(
+            SYSMON,
+            "11",
+            "TargetFilename" = "C:\\Windows\\__1556656370.11"
+        )),
+    ],
+    negatives: &[ex!(
+        SYSMON,
+        "1",
+        "Image" = "C:\\Windows\\System32\\cmd.exe",
+        "CommandLine" = "cmd.exe /c dir \\\\fileserver\\share"
+    )],
+};
+
+fn m_impacket(c: &Ctx<'_>) -> Option<Hit> {
+    let p = patterns();
+    let by_cmd =
+        c.kind == Kind::ProcessCreate && c.has("admin$") && p.impacket_cmd.is_match(&c.text);
+    let by_file = c.kind == Kind::FileCreate
+        && c.get(F::TargetFilename)
+            .is_some_and(|f| p.impacket_file.is_match(f.trim()));
+    (by_cmd || by_file).then(|| Hit {
+        threats: c.process_threats(),
+        ..Hit::default()
+    })
+}
+
+const WMI_TOKEN_ACCESS: Rule = Rule {
+    id: "wmi_token_access",
+    alert_type: "WMI_TokenAccess",
+    description: "WmiPrvSE.exe opened a process with impersonation-grade access",
+    mitre: "T1047",
+    side: Side::Destination,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    impact: 50,
+    confidence: 50,
+    message: "WmiPrvSE.exe on $risk_object$ opened a process with impersonation rights",
+    when: Match::Custom(Custom {
+        classes: &[Class::ProcessAccess],
+        needles: &[],
+        needs_keyword: false,
+        f: m_token_access,
+    }),
+    positives: &[
+        pos!(ex!(SYSMON, "10", "SourceImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "TargetImage" = "C:\\x\\a.exe", "GrantedAccess" = "0x1478"), detail: "granted access 0x1478"),
+    ],
+    negatives: &[ex!(
+        SYSMON,
+        "10",
+        "SourceImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe",
+        "TargetImage" = "C:\\x\\a.exe",
+        "GrantedAccess" = "0x1000"
+    )],
+};
+
+fn m_token_access(c: &Ctx<'_>) -> Option<Hit> {
+    let src = basename(&c.get(F::SourceImage)?).to_ascii_lowercase();
+    let access = c.get(F::GrantedAccess)?.to_ascii_lowercase();
+    (c.kind == Kind::ProcessAccess
+        && src == "wmiprvse.exe"
+        && matches!(access.as_str(), "0x1478" | "0x1fffff"))
+    .then(|| Hit {
+        detail: Some(format!("granted access {access}")),
+        ..Hit::default()
+    })
+}
+
+const WMI_DLL_HIJACK: Rule = Rule {
+    id: "wmi_dll_hijack",
+    alert_type: "WMI_DLLHijack",
+    description: "wbemcomn.dll written to the WMI folder (WmiPrvSE DLL-hijack lateral movement)",
+    mitre: "T1047",
+    side: Side::Destination,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    impact: 70,
+    confidence: 70,
+    message: "wbemcomn.dll planted on $risk_object$",
+    when: Match::Custom(Custom {
+        classes: &[Class::ShareAccess, Class::FileCreate],
+        needles: &[],
+        needs_keyword: false,
+        f: m_dll_hijack,
+    }),
+    positives: &[
+        pos!(ex!(SECURITY, "5145", "RelativeTargetName" = "Windows\\System32\\wbem\\wbemcomn.dll"), detail: "Windows\\System32\\wbem\\wbemcomn.dll"),
+    ],
+    negatives: &[ex!(
+        SECURITY,
+        "5145",
+        "RelativeTargetName" = "Windows\\System32\\wbem\\wbemprox.dll"
+    )],
+};
+
+fn m_dll_hijack(c: &Ctx<'_>) -> Option<Hit> {
+    let name = match c.kind {
+        Kind::ShareAccess => c.get(F::RelativeTargetName)?,
+        Kind::FileCreate => c.get(F::TargetFilename)?,
+        _ => return None,
+    };
+    let n = name.to_ascii_lowercase().replace('/', "\\");
+    n.ends_with("wbem\\wbemcomn.dll").then(|| Hit {
+        detail: Some(name.into_owned()),
+        ..Hit::default()
+    })
+}
+
+const WMI_SUBSCRIPTION_PERMANENT_CONSUMER: Rule = Rule {
+    id: "wmi_subscription_permanent_consumer",
+    alert_type: "WMI_Subscription_Permanent",
+    description: "Permanent WMI event consumer that runs a command or script",
+    mitre: "T1546.003",
+    side: Side::Local,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    impact: 70,
+    confidence: 90,
+    message: "Permanent WMI event subscription on $risk_object$",
+    when: Match::Custom(Custom {
+        classes: &[Class::SysmonWmi, Class::WmiActivity],
+        needles: &[],
+        needs_keyword: false,
+        f: m_subscription_consumer,
+    }),
+    positives: &[
+        pos!(ex!(SYSMON, "20", "Type" = "Command Line", "Destination" = "\"C:\\Windows\\System32\\cmd.exe\" /c calc"), detail: "consumer \"C:\\Windows\\System32\\cmd.exe\" /c calc"),
+        pos!(ex!(WMI, "5861", "CONSUMER" = "CommandLineEventConsumer=\"LogRotate Consumer\"", "ESS" = "subscription"), detail: "consumer CommandLineEventConsumer=\"LogRotate Consumer\""),
+    ],
+    negatives: &[ex!(
+        WMI,
+        "5861",
+        "CONSUMER" = "NTEventLogEventConsumer=\"SCM Event Log Consumer\""
+    )],
+};
+
+fn m_subscription_consumer(c: &Ctx<'_>) -> Option<Hit> {
+    let t = &c.text;
+    let consumer_kind = [
+        "commandlineeventconsumer",
+        "activescripteventconsumer",
+        "command line",
+        "script",
+    ];
+    let fits = match c.kind {
+        Kind::SysmonWmi(20) => true,
+        Kind::WmiActivity(5861) => any(t, &consumer_kind[..2]),
+        _ => false,
+    };
+    (fits && any(t, &consumer_kind) && !t.contains(SCM_CONSUMER)).then(|| Hit {
+        detail: c.get(F::WmiConsumer).map(|v| format!("consumer {v}")),
+        ..Hit::default()
+    })
+}
+
+const WMI_SUBSCRIPTION_PERMANENT_BINDING: Rule = Rule {
+    id: "wmi_subscription_permanent_binding",
+    alert_type: "WMI_Subscription_Permanent",
+    description: "Permanent WMI event filter or binding",
+    mitre: "T1546.003",
+    side: Side::Local,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    impact: 30,
+    confidence: 100,
+    message: "WMI event filter or binding created on $risk_object$",
+    when: Match::Custom(Custom {
+        classes: &[Class::SysmonWmi, Class::WmiActivity],
+        needles: &[],
+        needs_keyword: false,
+        f: m_subscription_binding,
+    }),
+    positives: &[
+        pos!(ex!(SYSMON, "21", "Consumer" = "CommandLineEventConsumer.Name=\"x\""), detail: "CommandLineEventConsumer.Name=\"x\""),
+        pos!(ex!(SYSMON, "19", "Query" = "SELECT * FROM __InstanceModificationEvent"), detail: "SELECT * FROM __InstanceModificationEvent"),
+    ],
+    negatives: &[
+        ex!(
+            WMI,
+            "5861",
+            "CONSUMER" = "NTEventLogEventConsumer=\"SCM Event Log Consumer\""
+        ),
+        ex!(WMI, "5861", "CONSUMER" = "CommandLineEventConsumer=\"x\""),
+        ex!(
+            WMI,
+            "5859",
+            "PossibleCause" = "Permanent",
+            "Query" = "select * from MSFT_SCMEventLogEvent"
+        ),
+    ],
+};
+
+fn m_subscription_binding(c: &Ctx<'_>) -> Option<Hit> {
+    let t = &c.text;
+    let fits = match c.kind {
+        Kind::SysmonWmi(19 | 21) => true,
+        Kind::WmiActivity(5861) => !any(
+            t,
+            &["commandlineeventconsumer", "activescripteventconsumer"],
+        ),
+        Kind::WmiActivity(5859) => t.contains("permanent"),
+        _ => false,
+    };
+    (fits && !t.contains(SCM_CONSUMER) && !t.contains("msft_scmeventlogevent")).then(|| Hit {
+        detail: c
+            .get(F::WmiConsumer)
+            .or_else(|| c.get(F::WmiQuery))
+            .map(|v| v.chars().take(200).collect()),
+        ..Hit::default()
+    })
+}
+
+const WMI_SUBSCRIPTION_TEMPORARY: Rule = Rule {
+    id: "wmi_subscription_temporary",
+    alert_type: "WMI_Subscription_Temporary",
+    description: "Temporary WMI event subscription that is not a Windows default",
+    mitre: "T1546.003",
+    side: Side::Local,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    impact: 50,
+    confidence: 50,
+    message: "Temporary WMI event subscription on $risk_object$",
+    when: Match::Custom(Custom {
+        classes: &[Class::WmiActivity],
+        needles: &[],
+        needs_keyword: false,
+        f: m_subscription_temporary,
+    }),
+    positives: &[
+        pos!(ex!(WMI, "5860", "Query" = "SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE TargetInstance ISA 'Win32_LogonSession'"), detail: "query SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE TargetInstance ISA 'Win32_LogonSession'"),
+    ],
+    negatives: &[ex!(
+        WMI,
+        "5860",
+        "Query" = "SELECT * FROM Win32_ProcessStartTrace WHERE ProcessName = 'wsmprovhost.exe'"
+    )],
+};
+
+fn m_subscription_temporary(c: &Ctx<'_>) -> Option<Hit> {
+    let t = &c.text;
+    let defaults = [
+        "wsmprovhost.exe",
+        "antivirusproduct",
+        "firewallproduct",
+        "antispywareproduct",
+    ];
+    (c.kind == Kind::WmiActivity(5860) && !any(t, &defaults)).then(|| Hit {
+        detail: c.get(F::WmiQuery).map(|q| format!("query {q}")),
+        ..Hit::default()
+    })
+}
+
+const WMI_ACTIVITY_CONTEXT: Rule = Rule {
+    id: "wmi_activity_context",
+    alert_type: "WMI_Activity",
+    description: "WMI provider load or client operation (WMI-Activity 5857/5858; context)",
+    mitre: "T1047",
+    side: Side::Local,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    impact: 0,
+    confidence: 0,
+    message: "WMI activity on $risk_object$",
+    when: Match::Custom(Custom {
+        classes: &[Class::WmiActivity],
+        needles: &[],
+        needs_keyword: false,
+        f: m_wmi_context,
+    }),
+    positives: &[
+        pos!(ex!(WMI, "5857", "ProviderName" = "CIMWin32"), detail: "provider CIMWin32"),
+        pos!(ex!(WMI, "5858", "ClientMachine" = "WKS01", "Operation" = "ExecQuery"), detail: "client WKS01; operation ExecQuery"),
+    ],
+    negatives: &[ex!(WMI, "5860", "Query" = "x")],
+};
+
+fn m_wmi_context(c: &Ctx<'_>) -> Option<Hit> {
+    if !matches!(c.kind, Kind::WmiActivity(5857 | 5858)) {
+        return None;
+    }
+    let mut detail = String::new();
+    for (label, f) in [
+        ("provider", F::WmiProvider),
+        ("client", F::WmiClientMachine),
+        ("operation", F::WmiOperation),
+    ] {
+        if let Some(v) = c.get(f) {
+            if !detail.is_empty() {
+                detail.push_str("; ");
+            }
+            detail.push_str(label);
+            detail.push(' ');
+            let cut = v.char_indices().nth(160).map_or(v.len(), |(i, _)| i);
+            detail.push_str(&v[..cut]);
+        }
+    }
+    Some(Hit {
+        detail: (!detail.is_empty()).then_some(detail),
+        ..Hit::default()
+    })
+}
+
+const WMI_CONSUMER_EXEC: Rule = Rule {
+    id: "wmi_consumer_exec",
+    alert_type: "WMI_Consumer_Exec",
+    description: "WMI script consumer host scrcons.exe started or spawned a process",
+    mitre: "T1546.003",
+    side: Side::Local,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    impact: 60,
+    confidence: 60,
+    message: "WMI script consumer executed on $risk_object$",
+    when: Match::Custom(Custom {
+        classes: &[Class::Process],
+        needles: &[],
+        needs_keyword: false,
+        f: m_consumer_exec,
+    }),
+    positives: &[
+        pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\scrcons.exe", "ParentImage" = "C:\\Windows\\System32\\svchost.exe"), threats: [("scrcons.exe", "process_name"), ("svchost.exe", "parent_process_name")]),
+    ],
+    negatives: &[ex!(
+        SYSMON,
+        "1",
+        "Image" = "C:\\Windows\\System32\\svchost.exe",
+        "ParentImage" = "C:\\Windows\\System32\\services.exe"
+    )],
+};
+
+fn m_consumer_exec(c: &Ctx<'_>) -> Option<Hit> {
+    (c.kind == Kind::ProcessCreate && (c.image == "scrcons.exe" || c.parent == "scrcons.exe")).then(
+        || Hit {
+            threats: c.process_threats(),
+            ..Hit::default()
+        },
+    )
+}
+
+const WMI_MOF_COMPILE: Rule = Rule {
+    id: "wmi_mof_compile",
+    alert_type: "WMI_MOF_Compile",
+    description: "MOF file compiled from a shell or a user/temp path",
+    mitre: "T1546.003",
+    side: Side::Local,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    impact: 80,
+    confidence: 80,
+    message: "MOF compiled on $risk_object$",
+    when: Match::Custom(Custom {
+        classes: &[Class::Process],
+        needles: &[],
+        needs_keyword: false,
+        f: m_mof_compile,
+    }),
+    positives: &[
+        pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\mofcomp.exe", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "mofcomp C:\\Users\\a\\evil.mof"), threats: [("mofcomp.exe", "process_name"), ("cmd.exe", "parent_process_name")]),
+    ],
+    negatives: &[ex!(
+        SYSMON,
+        "1",
+        "Image" = "C:\\Windows\\System32\\wbem\\mofcomp.exe",
+        "ParentImage" = "C:\\Windows\\System32\\msiexec.exe",
+        "CommandLine" = "mofcomp C:\\Windows\\System32\\wbem\\x.mof"
+    )],
+};
+
+fn m_mof_compile(c: &Ctx<'_>) -> Option<Hit> {
+    if c.kind != Kind::ProcessCreate || !c.is_image(&["mofcomp.exe"]) {
+        return None;
+    }
+    let shell_parent = c.parent.is_in(&["cmd.exe", "powershell.exe", "pwsh.exe"]);
+    let cmd = c
+        .get(F::CommandLine)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let odd_path = any(
+        &cmd,
+        &["\\users\\", "\\temp\\", "\\appdata\\", "\\programdata\\"],
+    );
+    (shell_parent || odd_path).then(|| Hit {
+        threats: c.process_threats(),
+        ..Hit::default()
+    })
+}
+
+const WMI_SCHEDULED_JOB: Rule = Rule {
+    id: "wmi_scheduled_job",
+    alert_type: "WMI_ScheduledJob",
+    description: "Scheduled job created through WMI Win32_ScheduledJob",
+    mitre: "T1053.002",
+    side: Side::Source,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    impact: 80,
+    confidence: 50,
+    message: "WMI Win32_ScheduledJob used on $risk_object$",
+    when: Match::When(Cond {
+        kinds: &[Kind::ScriptBlock, Kind::ProcessCreate],
+        text_any: &["win32_scheduledjob"],
+        ..Cond::ANY
+    }),
+    positives: &[
+        // FIXME(issue11): the job is created on `\\srv03\root\cimv2`, but m_scheduled_job
+        // returns an empty Hit. Expected targets ["srv03"].
+        pos!(ex!(
+            PSOP,
+            "4104",
+            "ScriptBlockText" =
+                "([wmiclass]'\\\\srv03\\root\\cimv2:Win32_ScheduledJob').Create('calc',...)"
+        )),
+    ],
+    negatives: &[ex!(PSOP, "4104", "ScriptBlockText" = "Get-ScheduledTask")],
+};
+
+// ------------------------------------------------- shared by its rules
+
+fn process_under(c: &Ctx<'_>, parent: &str) -> bool {
+    c.kind == Kind::ProcessCreate && c.parent == parent && !c.image.is_empty()
+}
+
+fn wmic_remote(c: &Ctx<'_>) -> Option<Vec<String>> {
+    if c.kind != Kind::ProcessCreate || !c.any(&["/node:", "-node:"]) {
+        return None;
+    }
+    if !c.is_image(&["wmic.exe"]) && !c.has("wmic") {
+        return None;
+    }
+    let targets = command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), false);
+    // `/node:localhost` and friends stay on the host; `@file` lists are unknown.
+    if !targets.is_empty() && targets.iter().all(|t| is_loopback(t)) {
+        return None;
+    }
+    Some(remote(targets))
+}
+
+/// The two wmic rules split on this: remote process creation or anything else.
+fn wmic_creates(c: &Ctx<'_>) -> bool {
+    c.any(&["call create", "call  create"])
+}
+
+fn wmic_hit(c: &Ctx<'_>) -> Option<Hit> {
+    Some(Hit {
+        targets: wmic_remote(c)?,
+        detail: None,
+        threats: c.process_threats(),
+        technique: None,
+    })
+}
+
+fn ps_remote_wmi(c: &Ctx<'_>, cmdlets: &[&str], extra: &[&str]) -> Option<Hit> {
+    if !script_or_process(c) || !c.any(cmdlets) || !extra.iter().all(|e| c.text.contains(e)) {
+        return None;
+    }
+    if !c.has("-computername") && !c.text.contains("-cn ") {
+        return None;
+    }
+    let src = c
+        .get(F::CommandLine)
+        .or_else(|| c.get(F::ScriptBlockText))
+        .unwrap_or_default();
+    let targets = command_line_targets(&src, false);
+    if !targets.is_empty() && targets.iter().all(|t| is_loopback(t)) {
+        return None;
+    }
+    Some(Hit {
+        targets: remote(targets),
+        ..Hit::default()
+    })
+}
+
+fn wmiprvse_child(c: &Ctx<'_>, lolbas: bool) -> Option<Hit> {
+    let excluded = ["werfault.exe", "wmiprvse.exe", "dismhost.exe", "wermgr.exe"];
+    if !process_under(c, "wmiprvse.exe") || c.image.is_in(&excluded) {
+        return None;
+    }
+    let user = c.get(F::User).unwrap_or_default().to_ascii_lowercase();
+    let logon = c.get(F::LogonId).unwrap_or_default().to_ascii_lowercase();
+    let image_path = c.get(F::Image).unwrap_or_default().to_ascii_lowercase();
+    if user.ends_with("system") || logon == "0x3e7" || image_path.contains("\\ccm\\") {
+        return None;
+    }
+    (c.image.is_in(LOLBAS) == lolbas).then(|| Hit {
+        threats: c.process_threats(),
+        ..Hit::default()
+    })
+}
+
+const SCM_CONSUMER: &str = "scm event log consumer";
+
+struct Patterns {
+    impacket_cmd: Regex,
+    impacket_file: Regex,
+}
+
+fn patterns() -> &'static Patterns {
+    static P: OnceLock<Patterns> = OnceLock::new();
+    P.get_or_init(|| Patterns {
+        impacket_cmd: Regex::new(r"cmd(?:\.exe)?\s+/q\s+/c\s.*\\\\127\.0\.0\.1\\admin\$\\__\d")
+            .expect("built-in pattern compiles"),
+        impacket_file: Regex::new(r"(?i)^c:\\windows\\__1\d{6,}\.\d+$")
+            .expect("built-in pattern compiles"),
+    })
+}
