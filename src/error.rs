@@ -37,9 +37,18 @@ pub enum Error {
         /// Our limit.
         limit: u64,
     },
-    /// The metadata is not a JSON object of the expected shape.
-    #[error("malformed chunk metadata: {0}")]
-    BadMetadata(String),
+    /// The metadata is not JSON at all.
+    #[error("malformed chunk metadata: invalid JSON: {0}")]
+    MetadataJson(#[source] serde_json::Error),
+    /// The metadata is JSON, but not an object of the expected shape.
+    #[error("malformed chunk metadata: {what}")]
+    BadMetadata {
+        /// What is wrong, as the user is told.
+        what: &'static str,
+        /// serde's account of it, when serde found it.
+        #[source]
+        source: Option<serde_json::Error>,
+    },
     /// An execute chunk came before getinfo, or similar.
     #[error("protocol error: {0}")]
     Protocol(String),

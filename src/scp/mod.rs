@@ -1,6 +1,8 @@
 //! Splunk's chunked search-command protocol (SCP v2): frames, the search
-//! arguments and the getinfo/execute session.
+//! arguments, the typed request and reply metadata and the getinfo/execute
+//! session.
 
 pub mod frame;
 pub mod options;
+pub mod request;
 pub mod session;

@@ -6,6 +6,7 @@
 
 use crate::chunk::Mode;
 use crate::conf::parse_bool;
+use crate::correlate::Settings;
 use crate::error::Error;
 
 /// Accepted options, as shown in error messages.
@@ -20,94 +21,114 @@ pub struct Options {
     /// Run on the search head only (getinfo type `stateful`).
     pub local: bool,
     /// Correlation mode: the events of each hop, annotated.
-    pub correlate: Option<crate::correlate::Settings>,
+    pub correlate: Option<Settings>,
     /// With correlation: one row per hop instead of the hops' events.
     pub summary: bool,
 }
 
 /// Parses `searchinfo.args`.
 pub fn parse_args<S: AsRef<str>>(args: &[S]) -> Result<Options, Error> {
-    let mut o = Options::default();
-    let mut seen: Vec<String> = Vec::new();
-    let mut correlate = false;
-    let mut settings = crate::correlate::Settings::default();
-    let err =
-        |msg: String| Error::Argument(format!("winrmdetect: {msg}. Accepted options: {ACCEPTED}"));
+    let mut parsed = Parsed::default();
     for arg in args {
         let arg = arg.as_ref().trim();
         let Some((key, value)) = arg.split_once('=') else {
-            return Err(err(format!(
+            return Err(rejected(format!(
                 "unexpected argument {arg:?} (options are written name=value)"
             )));
         };
-        let key = key.trim();
-        let value = value.trim();
-        let duration = |v: &str| {
-            parse_duration(v).ok_or_else(|| {
-                err(format!(
-                    "option {key}={v:?}: expected a duration such as 120, 90s, 5m or 1h"
-                ))
-            })
-        };
-        if seen.iter().any(|s| s == key) {
-            return Err(err(format!("option {key} given more than once")));
+        parsed.set(key.trim(), value.trim())?;
+    }
+    parsed.finish()
+}
+
+/// The arguments read so far.
+#[derive(Default)]
+struct Parsed {
+    options: Options,
+    /// `correlate=` as given; its settings are kept apart until the end.
+    correlate: bool,
+    settings: Settings,
+    /// The options given, to refuse one given twice.
+    seen: Vec<String>,
+}
+
+impl Parsed {
+    /// Takes one `key=value`.
+    fn set(&mut self, key: &str, value: &str) -> Result<(), Error> {
+        if self.seen.iter().any(|s| s == key) {
+            return Err(rejected(format!("option {key} given more than once")));
         }
-        seen.push(key.to_string());
-        let boolean = |v: &str| {
-            parse_bool(v).ok_or_else(|| err(format!("option {key}={v:?}: expected true or false")))
-        };
+        self.seen.push(key.to_string());
+        let mode = &mut self.options.mode;
         match key {
-            "alerts_only" => o.mode.alerts_only = boolean(value)?,
-            "detect" => o.mode.detect = boolean(value)?,
-            "local" => o.local = boolean(value)?,
-            "correlate" => correlate = boolean(value)?,
-            "summary" => o.summary = boolean(value)?,
+            "alerts_only" => mode.alerts_only = boolean(key, value)?,
+            "detect" => mode.detect = boolean(key, value)?,
+            "local" => self.options.local = boolean(key, value)?,
+            "correlate" => self.correlate = boolean(key, value)?,
+            "summary" => self.options.summary = boolean(key, value)?,
             // Splunk's map phase of `correlate=true` (its `streaming_preop`).
-            "phase" if value == "map" => o.mode.evidence_only = true,
-            "window" | "chain_window" | "max_evidence" => {
-                let c = &mut settings;
-                match key {
-                    "window" => c.window = duration(value)?,
-                    "chain_window" => c.chain_window = duration(value)?,
-                    _ => {
-                        c.max_evidence =
-                            value
-                                .parse::<usize>()
-                                .ok()
-                                .filter(|n| *n > 0)
-                                .ok_or_else(|| {
-                                    err(format!(
-                                        "option max_evidence={value:?}: expected a positive count"
-                                    ))
-                                })?
-                    }
-                }
-            }
-            "min_score" => {
-                o.mode.min_score =
-                    value
-                        .parse::<u32>()
-                        .ok()
-                        .filter(|n| *n <= 100)
-                        .ok_or_else(|| {
-                            err(format!(
-                                "option min_score={value:?}: expected an integer from 0 to 100"
-                            ))
-                        })?
-            }
-            _ => return Err(err(format!("unknown option {key:?}"))),
+            "phase" if value == "map" => mode.evidence_only = true,
+            "window" => self.settings.window = duration(key, value)?,
+            "chain_window" => self.settings.chain_window = duration(key, value)?,
+            "max_evidence" => self.settings.max_evidence = count(key, value)?,
+            "min_score" => mode.min_score = score(key, value)?,
+            _ => return Err(rejected(format!("unknown option {key:?}"))),
         }
+        Ok(())
     }
-    let tuned = seen
-        .iter()
-        .any(|k| ["window", "chain_window", "max_evidence", "summary"].contains(&k.as_str()));
-    if tuned && !correlate {
-        return Err(err(
-            "summary, window, chain_window and max_evidence need correlate=true".into(),
-        ));
+
+    /// The options, once every argument is read.
+    fn finish(self) -> Result<Options, Error> {
+        let tuned = self
+            .seen
+            .iter()
+            .any(|k| ["window", "chain_window", "max_evidence", "summary"].contains(&k.as_str()));
+        if tuned && !self.correlate {
+            return Err(rejected(
+                "summary, window, chain_window and max_evidence need correlate=true".into(),
+            ));
+        }
+        Ok(Options {
+            correlate: self.correlate.then_some(self.settings),
+            ..self.options
+        })
     }
-    o.correlate = correlate.then_some(settings);
-    Ok(o)
+}
+
+/// An argument refused: the message names it and lists the accepted ones.
+fn rejected(msg: String) -> Error {
+    Error::Argument(format!("winrmdetect: {msg}. Accepted options: {ACCEPTED}"))
+}
+
+/// A Splunk boolean ([`parse_bool`], as in the `.conf` files).
+fn boolean(key: &str, v: &str) -> Result<bool, Error> {
+    parse_bool(v).ok_or_else(|| rejected(format!("option {key}={v:?}: expected true or false")))
+}
+
+/// A duration ([`parse_duration`]), in seconds.
+fn duration(key: &str, v: &str) -> Result<f64, Error> {
+    parse_duration(v).ok_or_else(|| {
+        rejected(format!(
+            "option {key}={v:?}: expected a duration such as 120, 90s, 5m or 1h"
+        ))
+    })
+}
+
+/// A positive count.
+fn count(key: &str, v: &str) -> Result<usize, Error> {
+    v.parse::<usize>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| rejected(format!("option {key}={v:?}: expected a positive count")))
+}
+
+/// A risk score, 0 to 100.
+fn score(key: &str, v: &str) -> Result<u32, Error> {
+    v.parse::<u32>().ok().filter(|n| *n <= 100).ok_or_else(|| {
+        rejected(format!(
+            "option {key}={v:?}: expected an integer from 0 to 100"
+        ))
+    })
 }
 
 /// `120`, `120s`, `5m`, `1h` → seconds.
@@ -139,6 +160,30 @@ mod tests {
         let o = parse_args(&["alerts_only=t", "min_score=20", "detect=1", "local=false"]).unwrap();
         assert!(o.mode.alerts_only && o.mode.detect && !o.local);
         assert_eq!(o.mode.min_score, 20);
+    }
+
+    #[test]
+    fn booleans_are_splunks_as_in_the_conf_files() {
+        for (v, b) in [
+            ("TRUE", true),
+            ("t", true),
+            ("1", true),
+            ("yes", true),
+            ("y", true),
+        ]
+        .into_iter()
+        .chain([("on", true), ("False", false), ("f", false), ("0", false)])
+        .chain([("no", false), ("n", false), ("off", false)])
+        {
+            assert_eq!(
+                parse_args(&[format!("detect={v}")]).unwrap().mode.detect,
+                b,
+                "{v}"
+            );
+        }
+        for v in ["", "2", "maybe", "ja", "on1"] {
+            assert!(parse_args(&[format!("detect={v}")]).is_err(), "{v}");
+        }
     }
 
     #[test]
