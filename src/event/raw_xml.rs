@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use quick_xml::events::{BytesStart, Event as X};
 use quick_xml::Reader;
 
-use crate::event::PairsEvent;
+use crate::event::pairs::PairsEvent;
 
 /// Parses one event's XML. `None` when it yields no `EventID`.
 pub fn parse_event(raw: &str) -> Option<PairsEvent<'static>> {
