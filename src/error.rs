@@ -64,13 +64,31 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    /// An EVTX file or record could not be read.
-    #[error("{path}: {message}")]
+    /// An EVTX file could not be read as one.
+    #[error("{}: {source}", .path.display())]
     Evtx {
         /// The file.
-        path: String,
-        /// What the parser said.
-        message: String,
+        path: std::path::PathBuf,
+        /// What the `evtx` crate said.
+        #[source]
+        source: Box<evtx::err::EvtxError>,
+    },
+    /// One record of an EVTX file could not be rendered.
+    #[error("{}: record {record_id}: {source}", .path.display())]
+    EvtxRecord {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The record's `EventRecordID`.
+        record_id: u64,
+        /// What went wrong: the `evtx` crate's error, or the XML's.
+        #[source]
+        source: Box<crate::evtx::RecordError>,
+    },
+    /// A file that should be EVTX does not start as one.
+    #[error("{}: not an EVTX file", .path.display())]
+    NotEvtx {
+        /// The file.
+        path: std::path::PathBuf,
     },
     /// The modular input's configuration is invalid.
     #[error("{0}")]

@@ -118,28 +118,22 @@ fn collect(body: &[u8], alerts: &mut Vec<Alert>) -> Result<()> {
     Ok(())
 }
 
-/// Formats epoch seconds as `YYYY-MM-DD HH:MM:SS` UTC; other text is kept.
+/// Formats epoch seconds as `YYYY-MM-DD HH:MM:SS` UTC; other text (and a
+/// time past chrono's calendar, beyond year 262,143) is kept.
 pub fn format_time(t: &str) -> String {
-    let Ok(secs) = t.split('.').next().unwrap_or("").parse::<i64>() else {
+    use chrono::{Datelike, Timelike};
+    let secs = t.split('.').next().unwrap_or("").parse::<i64>();
+    let Some(at) = secs.ok().and_then(crate::evtx::utc) else {
         return t.to_string();
     };
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
     format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
     )
 }
 
