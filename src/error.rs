@@ -52,9 +52,29 @@ pub enum Error {
     /// An execute chunk came before getinfo, or similar.
     #[error("protocol error: {0}")]
     Protocol(String),
-    /// The CSV body could not be parsed.
+    /// A CSV could not be written, as a message only (what `evtx_to_csv`
+    /// builds; the variants below keep their source).
     #[error("malformed CSV body: {0}")]
     Csv(String),
+    /// A CSV body could not be read (or written): where, and the `csv`
+    /// crate's error, which names the record, line and byte.
+    #[error("malformed CSV body ({context}): {source}")]
+    CsvBody {
+        /// The file, or what we were writing.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: csv::Error,
+    },
+    /// A labelled row of a CSV body is not text, so it cannot be reported.
+    #[error("malformed CSV body ({context}): {source}")]
+    CsvText {
+        /// The file, row and field.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: std::str::Utf8Error,
+    },
     /// A file could not be read (the path is in the context).
     #[error("{context}: {source}")]
     File {

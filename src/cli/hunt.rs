@@ -5,25 +5,104 @@
 //! ([`crate::evtx`]) and become Splunk-shaped rows (`_time`, `host`,
 //! `source`, `sourcetype`, `EventCode`, `_raw`); the fields come from `_raw`
 //! as they would in a search. Rows then go through the same chunk code as
-//! `| winrmdetect` ([`crate::cli::scan`]).
+//! `| winrmdetect` ([`crate::cli::scan::scan_csv`]), and the report is
+//! written by [`crate::cli::report`].
+//!
+//! Nothing here prints but [`run`], the command's entry: the steps return
+//! their warnings to it.
 
-use std::io::{IsTerminal, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
-use crate::cli::scan::{hops_of_files, print_hops, print_table, scan_csv, Alert};
+pub use crate::cli::report::Format;
+use crate::cli::report::{self, Alert};
+use crate::cli::scan::{hops_of_files, scan_csv};
+use crate::cli::{engine, read_file, USAGE};
 use crate::detect::Engine;
 use crate::error::{Error, Result};
 use crate::evtx::{EvtxFile, Position};
 
-/// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Aligned tables.
-    Table,
-    /// CSV: alerts, a blank line, hops.
-    Csv,
-    /// One JSON object per line, `"kind": "alert"` or `"hop"`.
-    Json,
+/// `hunt`'s arguments: `[--format table|csv|json] [--all] PATH...`.
+struct Args {
+    format: Format,
+    all: bool,
+    paths: Vec<PathBuf>,
+}
+
+impl Args {
+    fn parse(args: &[String]) -> Result<Args> {
+        let mut parsed = Args {
+            format: Format::Table,
+            all: false,
+            paths: Vec::new(),
+        };
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "--all" => parsed.all = true,
+                "--format" => parsed.format = format(it.next().map(String::as_str))?,
+                s if s.starts_with("--") => {
+                    return Err(Error::Argument(format!("unknown option {s}\n{USAGE}")))
+                }
+                s => parsed.paths.push(PathBuf::from(s)),
+            }
+        }
+        if parsed.paths.is_empty() {
+            return Err(Error::Argument(USAGE.into()));
+        }
+        Ok(parsed)
+    }
+}
+
+/// The value of `--format`.
+fn format(value: Option<&str>) -> Result<Format> {
+    match value {
+        Some("table") => Ok(Format::Table),
+        Some("csv") => Ok(Format::Csv),
+        Some("json") => Ok(Format::Json),
+        other => Err(Error::Argument(format!(
+            "--format takes table, csv or json, not {other:?}"
+        ))),
+    }
+}
+
+/// `winrmdetect hunt`: every input file scanned, all of them correlated
+/// together, one report. Progress (on a terminal) and warnings go to
+/// stderr as they come.
+pub fn run(args: &[String]) -> Result<ExitCode> {
+    let args = Args::parse(args)?;
+    let engine = engine();
+    let files = input_files(&args.paths)?;
+    if files.is_empty() {
+        return Err(Error::Argument("no EVTX or CSV files found".into()));
+    }
+    let progress = io::stderr().is_terminal() && files.len() > 1;
+    let mut found = Found::default();
+    for (i, f) in files.iter().enumerate() {
+        if progress {
+            eprint!("\r[{}/{}] {}\x1b[K", i + 1, files.len(), f.display());
+        }
+        let (body, warnings) = read_input(f)?;
+        warn(&warnings);
+        warn(&found.scan(f, body, &engine, if args.all { 0 } else { 1 })?);
+    }
+    if progress {
+        eprintln!("\r{} files, {} events\x1b[K", files.len(), found.events);
+    }
+    let (hops, warnings) = hops_of_files(&found.bodies, &engine);
+    warn(&warnings);
+    let mut out = BufWriter::new(io::stdout().lock());
+    report::write(&mut out, args.format, &found.alerts, found.events, &hops)?;
+    out.flush()
+        .map_err(|e| Error::io("writing the report", e))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn warn(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("WARN {w}");
+    }
 }
 
 /// The input files under `paths` (directories walked, sorted), EVTX and CSV.
@@ -95,120 +174,49 @@ pub fn evtx_to_csv(path: &Path) -> Result<(Vec<u8>, usize, Vec<String>)> {
     Ok((body, n, warnings))
 }
 
-/// Runs the hunt and writes the report.
-pub fn hunt<W: Write>(
-    out: &mut W,
-    paths: &[PathBuf],
-    engine: &Engine,
-    format: Format,
-    min_score: u32,
-) -> Result<()> {
-    let files = input_files(paths)?;
-    if files.is_empty() {
-        return Err(Error::Argument("no EVTX or CSV files found".into()));
+/// One input file as a CSV body: an EVTX file converted (with warnings for
+/// damaged chunks or records), a CSV export as it is.
+pub fn read_input(path: &Path) -> Result<(Vec<u8>, Vec<String>)> {
+    if is_evtx(path)? {
+        let (body, _, warnings) = evtx_to_csv(path)?;
+        Ok((body, warnings))
+    } else {
+        Ok((read_file(path)?, Vec::new()))
     }
-    let progress = std::io::stderr().is_terminal() && files.len() > 1;
-    let mut bodies = Vec::new();
-    let mut alerts: Vec<(String, Alert)> = Vec::new();
-    let mut events = 0usize;
-    for (i, f) in files.iter().enumerate() {
-        if progress {
-            eprint!("\r[{}/{}] {}\x1b[K", i + 1, files.len(), f.display());
-        }
-        let body = if is_evtx(f)? {
-            let (body, _, warnings) = evtx_to_csv(f)?;
-            for w in warnings {
-                eprintln!("WARN {w}");
-            }
-            body
-        } else {
-            std::fs::read(f).map_err(|e| Error::File {
-                context: format!("reading {}", f.display()),
-                source: e,
-            })?
-        };
-        let (found, total, warnings) = scan_csv(&body, engine, min_score)?;
-        for w in warnings {
-            eprintln!("WARN {}: {w}", f.display());
-        }
-        events += total;
-        alerts.extend(found.into_iter().map(|a| (f.display().to_string(), a)));
-        bodies.push(body);
+}
+
+/// What the hunt has found so far.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// Every input as a CSV body, for correlation.
+    pub bodies: Vec<Vec<u8>>,
+    /// The labelled events of every input, with their file.
+    pub alerts: Vec<Alert>,
+    /// Rows read.
+    pub events: usize,
+}
+
+impl Found {
+    /// Scans one input's body; returns the warnings, prefixed with its path.
+    pub fn scan(
+        &mut self,
+        path: &Path,
+        body: Vec<u8>,
+        engine: &Engine,
+        min_score: u32,
+    ) -> Result<Vec<String>> {
+        let file = path.display().to_string();
+        let scan = scan_csv(&file, &body, engine, min_score)?;
+        self.events += scan.events;
+        self.alerts.extend(scan.alerts.into_iter().map(|a| Alert {
+            file: file.clone(),
+            ..a
+        }));
+        self.bodies.push(body);
+        Ok(scan
+            .warnings
+            .iter()
+            .map(|w| format!("{file}: {w}"))
+            .collect())
     }
-    if progress {
-        eprintln!("\r{} files, {events} events\x1b[K", files.len());
-    }
-    let (hops, warnings) = hops_of_files(&bodies, engine);
-    for w in warnings {
-        eprintln!("WARN {w}");
-    }
-    let io = |e| Error::io("writing the report", e);
-    match format {
-        Format::Table => {
-            let list: Vec<Alert> = alerts.iter().map(|(_, a)| a.clone()).collect();
-            print_table(out, &list, events).map_err(io)?;
-            writeln!(out).map_err(io)?;
-            print_hops(out, &hops).map_err(io)?;
-        }
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            let e = |e: csv::Error| Error::Csv(e.to_string());
-            w.write_record([
-                "file",
-                "_time",
-                "host",
-                "AlertType",
-                "risk_score",
-                "lm_side",
-                "target_host",
-                "risk_message",
-            ])
-            .map_err(e)?;
-            for (f, a) in &alerts {
-                let score = a.risk_score.to_string();
-                w.write_record([
-                    f.as_str(),
-                    &a.time,
-                    &a.host,
-                    &a.alert_type,
-                    &score,
-                    &a.side,
-                    &a.target,
-                    &a.message,
-                ])
-                .map_err(e)?;
-            }
-            let body = w
-                .into_inner()
-                .map_err(|x| Error::Csv(x.error().to_string()))?;
-            out.write_all(&body).map_err(io)?;
-            writeln!(out).map_err(io)?;
-            out.write_all(&crate::chunk::hops_body(&hops)).map_err(io)?;
-        }
-        Format::Json => {
-            for (f, a) in &alerts {
-                let v = serde_json::json!({
-                    "kind": "alert", "file": f, "_time": a.time, "host": a.host,
-                    "AlertType": a.alert_type.split('|').collect::<Vec<_>>(),
-                    "risk_score": a.risk_score, "lm_side": a.side,
-                    "target_host": a.target, "risk_message": a.message,
-                });
-                writeln!(out, "{v}").map_err(io)?;
-            }
-            for h in &hops {
-                let v = serde_json::json!({
-                    "kind": "hop", "lm_hop_id": h.id, "lm_chain_id": h.chain_id,
-                    "lm_hop": h.hop_index, "src_host": h.src, "dest_host": h.dest,
-                    "src_user": h.src_users, "dest_user": h.dest_users,
-                    "lm_technique": h.technique.as_str(), "lm_outcome": h.outcome.as_str(),
-                    "first_seen": h.first_seen, "last_seen": h.last_seen,
-                    "evidence": h.evidence, "event_count": h.events,
-                    "lm_confidence": h.confidence,
-                    "lm_confidence_reasons": h.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>(), "risk_score": h.risk_score,
-                });
-                writeln!(out, "{v}").map_err(io)?;
-            }
-        }
-    }
-    Ok(())
 }

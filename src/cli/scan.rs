@@ -2,120 +2,240 @@
 //! (`| table *` or `outputcsv`), printed as a table a person can read.
 //!
 //! The file is cut into 50,000-row chunks exactly as splunkd would send it
-//! and each chunk goes through [`crate::chunk::process_body`], so the scan
-//! exercises the same code as the search command; the table is read back
-//! from the output chunks.
+//! and each chunk goes through the search command's row loop
+//! ([`crate::chunk::push_rows`]) as with `alerts_only=true`; an alert
+//! collector takes the place of the reply CSV and reads the detections, so
+//! the table holds what the reply would.
 
-use std::io::Write;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::str::Utf8Error;
 
-use crate::chunk::{process_body, write_table_row, Mode};
-use crate::detect::Engine;
+use crate::chunk::{lm_side, push_rows, Columns, Line, Look, Mode, RowSink};
+use crate::cli::report::{print_alerts, print_hops, Alert};
+use crate::cli::{engine, read_file, USAGE};
+use crate::correlate::{Correlator, Hop, Settings};
+use crate::csvio::read::{Row, Rows};
+use crate::detect::{Detection, Engine};
 use crate::error::{Error, Result};
 
 /// Rows per chunk, as splunkd's default `maxresultrows`.
 pub const CHUNK_ROWS: usize = 50_000;
 
-/// One labelled event, as printed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Alert {
-    /// `_time` as given.
-    pub time: String,
-    /// `Computer`, else `host`.
-    pub host: String,
-    /// AlertTypes, `|`-joined.
-    pub alert_type: String,
-    /// Risk score.
-    pub risk_score: u32,
-    /// lm_side.
-    pub side: String,
-    /// Targets, `,`-joined.
-    pub target: String,
-    /// The risk message.
-    pub message: String,
+/// `scan`'s arguments: `[--all] [--hops] FILE...` (other `--` words are
+/// ignored).
+struct Args {
+    all: bool,
+    hops: bool,
+    files: Vec<String>,
 }
 
-/// Scans a CSV body and returns the labelled events (score >= `min_score`)
-/// plus warnings, keeping file order.
-pub fn scan_csv(
-    data: &[u8],
-    engine: &Engine,
-    min_score: u32,
-) -> Result<(Vec<Alert>, usize, Vec<String>)> {
-    let mut rdr = crate::csvio::read::Rows::new(data);
-    let mut rec = csv::ByteRecord::new();
-    if !rdr
-        .read_byte_record(&mut rec)
-        .map_err(|e| Error::Csv(e.to_string()))?
-    {
-        return Ok((Vec::new(), 0, Vec::new()));
-    }
-    let header_end = rdr.position();
-    let header = &data[..header_end];
-    let mut alerts = Vec::new();
-    let mut warnings = Vec::new();
-    let mut total = 0usize;
-    let mode = Mode {
-        detect: true,
-        alerts_only: true,
-        min_score,
-        evidence_only: false,
-    };
-    let mut chunk_start = header_end;
-    let mut rows = 0usize;
-    loop {
-        let more = rdr
-            .read_byte_record(&mut rec)
-            .map_err(|e| Error::Csv(e.to_string()))?;
-        if more {
-            rows += 1;
+impl Args {
+    fn parse(args: &[String]) -> Result<Args> {
+        let files: Vec<String> = args
+            .iter()
+            .filter(|a| !a.starts_with("--"))
+            .cloned()
+            .collect();
+        if files.is_empty() {
+            return Err(Error::Argument(USAGE.into()));
         }
+        Ok(Args {
+            all: args.iter().any(|a| a == "--all"),
+            hops: args.iter().any(|a| a == "--hops"),
+            files,
+        })
+    }
+}
+
+/// `winrmdetect scan`: a table of the labelled events of each file, or
+/// (`--hops`) of the hops of all files together.
+pub fn run(args: &[String]) -> Result<ExitCode> {
+    let args = Args::parse(args)?;
+    let engine = engine();
+    let mut out = BufWriter::new(io::stdout().lock());
+    let io = |e| Error::io("writing the table", e);
+    if args.hops {
+        let mut data = Vec::new();
+        for f in &args.files {
+            data.push(read_file(Path::new(f))?);
+        }
+        let (hops, warnings) = hops_of_files(&data, &engine);
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
+        print_hops(&mut out, &hops).map_err(io)?;
+    } else {
+        let min_score = if args.all { 0 } else { 1 };
+        for f in &args.files {
+            let data = read_file(Path::new(f))?;
+            let scan = scan_csv(f, &data, &engine, min_score)?;
+            for w in &scan.warnings {
+                eprintln!("warning: {f}: {w}");
+            }
+            writeln!(out, "== {f}").map_err(io)?;
+            print_alerts(&mut out, &scan.alerts, scan.events).map_err(io)?;
+        }
+    }
+    out.flush().map_err(io)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What scanning one CSV export found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// The labelled events scoring at least the minimum, in file order.
+    pub alerts: Vec<Alert>,
+    /// Rows read.
+    pub events: usize,
+    /// What the search command would have warned about, chunk by chunk.
+    pub warnings: Vec<String>,
+}
+
+/// Scans a CSV body (`name`: its file, for messages) and returns the
+/// labelled events scoring at least `min_score`.
+pub fn scan_csv(name: &str, data: &[u8], engine: &Engine, min_score: u32) -> Result<Scan> {
+    let csv_err = |source| Error::CsvBody {
+        context: name.to_string(),
+        source,
+    };
+    let mut rdr = Rows::new(data);
+    let mut rec = csv::ByteRecord::new();
+    let mut scan = Scan::default();
+    if !rdr.read_byte_record(&mut rec).map_err(csv_err)? {
+        return Ok(scan);
+    }
+    let header = &data[..rdr.position()];
+    let (mut start, mut rows) = (header.len(), 0usize);
+    loop {
+        let more = rdr.read_byte_record(&mut rec).map_err(csv_err)?;
+        rows += usize::from(more);
         if rows == CHUNK_ROWS || (!more && rows > 0) {
             let end = rdr.position();
             let mut body = header.to_vec();
             if !body.ends_with(b"\n") {
                 body.push(b'\n');
             }
-            body.extend_from_slice(&data[chunk_start..end]);
-            let out = process_body(&body, engine, mode);
-            total += out.rows_in;
-            collect(&out.bytes(&body), &mut alerts)?;
-            warnings.extend(out.warnings);
-            chunk_start = end;
-            rows = 0;
+            body.extend_from_slice(&data[start..end]);
+            scan.chunk(name, &body, engine, min_score)?;
+            (start, rows) = (end, 0);
         }
         if !more {
-            break;
+            return Ok(scan);
         }
     }
-    Ok((alerts, total, warnings))
 }
 
-fn collect(body: &[u8], alerts: &mut Vec<Alert>) -> Result<()> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(body);
-    let headers = rdr
-        .headers()
-        .map_err(|e| Error::Csv(e.to_string()))?
-        .clone();
-    let col = |n: &str| headers.iter().position(|h| h == n);
-    let get =
-        |r: &csv::StringRecord, n: &str| col(n).and_then(|i| r.get(i)).unwrap_or("").to_string();
-    for r in rdr.records() {
-        let r = r.map_err(|e| Error::Csv(e.to_string()))?;
-        let host = match get(&r, "Computer") {
-            h if h.is_empty() => get(&r, "host"),
+impl Scan {
+    /// Scans one chunk body.
+    fn chunk(&mut self, name: &str, body: &[u8], engine: &Engine, min_score: u32) -> Result<()> {
+        let mut sink = Collector {
+            name,
+            mode: Mode {
+                detect: true,
+                alerts_only: true,
+                min_score,
+                evidence_only: false,
+            },
+            row: self.events,
+            columns: Columns::default(),
+            at: [None; 3],
+            bad_header: None,
+            alerts: &mut self.alerts,
+            error: None,
+        };
+        let pass = push_rows(body, Look::Detect(engine), &mut sink);
+        if let Some(e) = sink.error {
+            return Err(e);
+        }
+        self.events += pass.rows;
+        self.warnings.extend(pass.warnings(body));
+        Ok(())
+    }
+}
+
+/// `scan`'s sink: the alerts of a chunk, from the rows and detections the
+/// reply would hold.
+///
+/// The table is text. As when it was read back from the reply CSV, a
+/// header, or a field of a labelled row that the reply keeps, that is not
+/// UTF-8 ends the scan with an error.
+struct Collector<'s> {
+    name: &'s str,
+    mode: Mode,
+    /// Rows of the file read so far.
+    row: usize,
+    columns: Columns,
+    /// The columns `_time`, `Computer` and `host`.
+    at: [Option<usize>; 3],
+    /// A header field that is not UTF-8, and why.
+    bad_header: Option<(usize, Utf8Error)>,
+    alerts: &'s mut Vec<Alert>,
+    error: Option<Error>,
+}
+
+impl RowSink for Collector<'_> {
+    fn header(&mut self, names: &Row<'_>) {
+        self.columns = Columns::plan(names, self.mode);
+        let find = |n: &str| names.iter().position(|c| c == n.as_bytes());
+        self.at = [find("_time"), find("Computer"), find("host")];
+        self.bad_header = not_text(names.iter().enumerate());
+    }
+
+    fn row(&mut self, line: &Line<'_>) -> bool {
+        self.row += 1;
+        if let Some((field, source)) = self.bad_header.take() {
+            let context = format!("{}: the header, field {}", self.name, field + 1);
+            self.error = Some(Error::CsvText { context, source });
+            return false;
+        }
+        let Some(d) = line.detection.filter(|&d| !self.mode.drops(Some(d))) else {
+            return true;
+        };
+        let kept = line.row.iter().enumerate();
+        if let Some((field, source)) = not_text(kept.filter(|(i, _)| self.columns.keeps(*i))) {
+            let context = format!("{}: row {}, field {}", self.name, self.row, field + 1);
+            self.error = Some(Error::CsvText { context, source });
+            return false;
+        }
+        let get = |k: usize| {
+            let field = self.at[k].and_then(|i| line.row.get(i));
+            field.map_or("", |v| std::str::from_utf8(v).unwrap_or_default())
+        };
+        let host = match get(1) {
+            "" => get(2),
             h => h,
         };
-        alerts.push(Alert {
-            time: get(&r, "_time"),
-            host,
-            alert_type: get(&r, "AlertType").replace('\n', "|"),
-            risk_score: get(&r, "risk_score").parse().unwrap_or(0),
-            side: get(&r, "lm_side"),
-            target: get(&r, "target_host").replace('\n', ","),
-            message: get(&r, "risk_message"),
-        });
+        self.alerts.push(alert(d, get(0), host));
+        true
     }
-    Ok(())
+}
+
+/// The first of `fields` that is not UTF-8: its index, and why.
+fn not_text<'f>(mut fields: impl Iterator<Item = (usize, &'f [u8])>) -> Option<(usize, Utf8Error)> {
+    fields.find_map(|(i, f)| std::str::from_utf8(f).err().map(|e| (i, e)))
+}
+
+/// A labelled event as the table shows it.
+fn alert(d: &Detection, time: &str, host: &str) -> Alert {
+    Alert {
+        file: String::new(),
+        time: time.to_string(),
+        host: host.to_string(),
+        alert_type: one_line(d.alert_types.iter().copied(), "|"),
+        risk_score: d.risk_score,
+        side: lm_side(d).to_string(),
+        target: one_line(d.targets.iter().map(String::as_str), ","),
+        message: d.risk_message.clone(),
+    }
+}
+
+/// Values as one cell of the table: `sep`-joined, and a newline inside a
+/// value turned into `sep` too (as reading the reply's newline-joined
+/// multivalue cell back did).
+fn one_line<'a>(values: impl Iterator<Item = &'a str>, sep: &str) -> String {
+    values.collect::<Vec<_>>().join("\n").replace('\n', sep)
 }
 
 /// Formats epoch seconds as `YYYY-MM-DD HH:MM:SS` UTC; other text (and a
@@ -137,62 +257,10 @@ pub fn format_time(t: &str) -> String {
     )
 }
 
-/// Prints alerts as an aligned table plus a count per AlertType.
-pub fn print_table<W: Write>(w: &mut W, alerts: &[Alert], total: usize) -> std::io::Result<()> {
-    let widths = [19, 28, 40, 5, 11, 24, 70];
-    write_table_row(
-        w,
-        &[
-            "time (UTC)",
-            "host",
-            "AlertType",
-            "risk",
-            "lm_side",
-            "target_host",
-            "risk_message",
-        ],
-        &widths,
-    )?;
-    for a in alerts {
-        let score = a.risk_score.to_string();
-        let time = format_time(&a.time);
-        write_table_row(
-            w,
-            &[
-                &time,
-                &a.host,
-                &a.alert_type,
-                &score,
-                &a.side,
-                &a.target,
-                &a.message,
-            ],
-            &widths,
-        )?;
-    }
-    let mut counts: Vec<(String, usize)> = Vec::new();
-    for a in alerts {
-        for t in a.alert_type.split('|') {
-            match counts.iter_mut().find(|(n, _)| n == t) {
-                Some((_, c)) => *c += 1,
-                None => counts.push((t.to_string(), 1)),
-            }
-        }
-    }
-    writeln!(w, "\n{} of {total} events labelled", alerts.len())?;
-    for (t, c) in counts {
-        writeln!(w, "  {c:>6}  {t}")?;
-    }
-    Ok(())
-}
-
 /// Correlates the events of one or more Splunk CSV exports together (all
 /// files are one search) and returns the hops.
-pub fn hops_of_files(
-    files: &[Vec<u8>],
-    engine: &Engine,
-) -> (Vec<crate::correlate::Hop>, Vec<String>) {
-    let mut corr = crate::correlate::Correlator::new(crate::correlate::Settings::default());
+pub fn hops_of_files(files: &[Vec<u8>], engine: &Engine) -> (Vec<Hop>, Vec<String>) {
+    let mut corr = Correlator::new(Settings::default());
     let mut keep = crate::chunk::EvidenceRows::default();
     let mut warnings = Vec::new();
     for data in files {
@@ -204,62 +272,6 @@ pub fn hops_of_files(
     (corr.finish(), warnings)
 }
 
-/// Prints hops as an aligned table.
-pub fn print_hops<W: Write>(w: &mut W, hops: &[crate::correlate::Hop]) -> std::io::Result<()> {
-    let widths = [19, 7, 8, 3, 14, 14, 10, 8, 10, 40, 4, 24];
-    write_table_row(
-        w,
-        &[
-            "first seen (UTC)",
-            "hop",
-            "chain",
-            "#",
-            "src_host",
-            "dest_host",
-            "technique",
-            "outcome",
-            "user",
-            "reasons",
-            "risk",
-            "evidence",
-        ],
-        &widths,
-    )?;
-    for h in hops {
-        let (first, index, risk) = (
-            format_time(&h.first_seen.to_string()),
-            h.hop_index.to_string(),
-            h.risk_score.to_string(),
-        );
-        let users: Vec<&str> = h
-            .src_users
-            .union(&h.dest_users)
-            .map(String::as_str)
-            .collect();
-        let reasons: Vec<&str> = h.reasons.iter().map(|r| r.as_str()).collect();
-        let evidence: Vec<&str> = h.evidence.iter().copied().collect();
-        write_table_row(
-            w,
-            &[
-                &first,
-                &h.id,
-                &h.chain_id,
-                &index,
-                &h.src,
-                &h.dest,
-                h.technique.as_str(),
-                h.outcome.as_str(),
-                &users.join(","),
-                &format!("{} ({})", h.confidence, reasons.join(",")),
-                &risk,
-                &evidence.join(","),
-            ],
-            &widths,
-        )?;
-    }
-    writeln!(w, "\n{} hops", hops.len())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,5 +281,125 @@ mod tests {
         assert_eq!(format_time("1600636151.000000"), "2020-09-20 21:09:11");
         assert_eq!(format_time("0"), "1970-01-01 00:00:00");
         assert_eq!(format_time("2024-05-14T09:12:03Z"), "2024-05-14T09:12:03Z");
+    }
+
+    /// The alerts as 553877b read them: the `alerts_only` reply of the
+    /// whole body, parsed back.
+    fn read_back(data: &[u8], min_score: u32) -> csv::Result<Vec<Alert>> {
+        let mode = Mode {
+            alerts_only: true,
+            min_score,
+            ..Mode::default()
+        };
+        let out = crate::chunk::process_body(data, &Engine::default(), mode);
+        let body = out.bytes(data);
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(&body[..]);
+        let headers = rdr.headers()?.clone();
+        let get = |r: &csv::StringRecord, n: &str| {
+            let i = headers.iter().position(|h| h == n);
+            i.and_then(|i| r.get(i)).unwrap_or("").to_string()
+        };
+        let mut alerts = Vec::new();
+        for r in rdr.records() {
+            let r = r?;
+            let host = match get(&r, "Computer") {
+                h if h.is_empty() => get(&r, "host"),
+                h => h,
+            };
+            alerts.push(Alert {
+                file: String::new(),
+                time: get(&r, "_time"),
+                host,
+                alert_type: get(&r, "AlertType").replace('\n', "|"),
+                risk_score: get(&r, "risk_score").parse().unwrap_or(0),
+                side: get(&r, "lm_side"),
+                target: get(&r, "target_host").replace('\n', ","),
+                message: get(&r, "risk_message"),
+            });
+        }
+        Ok(alerts)
+    }
+
+    const HIT: &str = "source,EventCode,Computer,ParentImage,Image,CommandLine";
+    const ROW: &str = "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational,1,WKS01,C:\\w\\explorer.exe,C:\\w\\powershell.exe,\"powershell Invoke-Command -cn a,b {winrm x}\"";
+
+    /// The collector sees what the reply would hold: on the fixtures, and on
+    /// bodies with replaced columns, ragged and CRLF rows.
+    #[test]
+    fn alerts_are_what_the_reply_holds() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut bodies: Vec<Vec<u8>> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+            .map(|p| std::fs::read(p).unwrap())
+            .collect();
+        assert!(bodies.len() >= 5);
+        bodies.push(format!("{HIT},host,risk_score,_time\n{ROW},h,99,17\n1,2\n").into_bytes());
+        bodies.push(format!("_time,{HIT}\r\n5,{ROW},extra\r\n").into_bytes());
+        bodies.push(format!("{HIT}\n{ROW}\n").replace("WKS01", "").into_bytes());
+        let mut found = 0;
+        for (i, data) in bodies.iter().enumerate() {
+            for min_score in [0, 1, 50] {
+                let scan = scan_csv("x.csv", data, &Engine::default(), min_score).unwrap();
+                assert_eq!(scan.alerts, read_back(data, min_score).unwrap(), "body {i}");
+                found += scan.alerts.len();
+            }
+        }
+        assert!(found > 20, "{found} alerts");
+    }
+
+    /// The one place the collector and the read-back part: a labelled last
+    /// row that opens a quote and never closes it. The reply passes the
+    /// row through as it came, so its cells land inside the open quote and
+    /// reading the reply back (553877b) gave a row of empty cells and a
+    /// row of shifted ones; the collector reports the detection.
+    #[test]
+    fn a_quote_never_closed_keeps_its_detection() {
+        let data = format!("{HIT}\n{}\n", ROW.trim_end_matches('"'));
+        let scan = scan_csv("x.csv", data.as_bytes(), &Engine::default(), 1).unwrap();
+        assert_eq!(scan.alerts.len(), 1);
+        assert_eq!(
+            scan.alerts[0].alert_type,
+            "WinRM_PSRemoting|WinRM_DirectTool"
+        );
+        assert!(scan.warnings[0].contains("opens a quote that is never closed"));
+        let old = read_back(data.as_bytes(), 1).unwrap();
+        assert_eq!((old.len(), old[0].alert_type.as_str()), (2, ""));
+    }
+
+    /// Not UTF-8 in the header, or in a field of a labelled row that the
+    /// reply keeps, is an error; anywhere else it is not.
+    #[test]
+    fn only_text_the_table_would_show_must_be_utf8() {
+        let scan =
+            |data: &[u8]| scan_csv("x.csv", data, &Engine::default(), 1).map(|s| s.alerts.len());
+        let row = ROW.as_bytes();
+        let body = |header: &[u8], row: &[u8]| [header, b",x\n", row, b"\n"].concat();
+        let ok: [&[u8]; 2] = [b",quiet", b",\xff"];
+        assert_eq!(
+            scan(&body(HIT.as_bytes(), &[row, ok[0]].concat())).unwrap(),
+            1
+        );
+        // Replaced by ours: dropped, never read.
+        assert_eq!(
+            scan(&body(
+                b"source,EventCode,Computer,ParentImage,Image,CommandLine,risk_score",
+                &[row, ok[1]].concat()
+            ))
+            .unwrap(),
+            1
+        );
+        // A quiet row is not in the table.
+        assert_eq!(scan(&body(HIT.as_bytes(), b"a,b\n\xff,c")).unwrap(), 0);
+        let bad = scan(&body(HIT.as_bytes(), &[row, ok[1]].concat())).unwrap_err();
+        assert!(bad.to_string().contains("x.csv: row 1, field 7"), "{bad}");
+        assert!(read_back(&body(HIT.as_bytes(), &[row, ok[1]].concat()), 1).is_err());
+        let header = [HIT.as_bytes(), b",\xff"].concat();
+        assert!(scan(&body(&header, b"a,b")).is_err());
+        assert!(read_back(&body(&header, b"a,b"), 1).is_err());
+        assert_eq!(scan(&[&header[..], b"\n"].concat()).unwrap(), 0);
     }
 }

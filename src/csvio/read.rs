@@ -88,29 +88,9 @@ impl<'a> Rows<'a> {
         loop {
             // One field from `i`.
             if b[i] == b'"' {
-                let mut j = i + 1;
-                let mut escaped = false;
-                let end = loop {
-                    let Some(k) = memchr(b'"', &b[j..]) else {
-                        return self.go_slow(start, rec);
-                    };
-                    if b.get(j + k + 1) == Some(&b'"') {
-                        if !escaped {
-                            self.scratch.clear();
-                            escaped = true;
-                        }
-                        self.scratch.extend_from_slice(&b[j..j + k + 1]);
-                        j += k + 2;
-                        continue;
-                    }
-                    break j + k;
+                let Some(end) = self.quoted(i, rec) else {
+                    return self.go_slow(start, rec);
                 };
-                if escaped {
-                    self.scratch.extend_from_slice(&b[j..end]);
-                    rec.push_copy(&self.scratch);
-                } else {
-                    rec.push_span(b, i + 1, end);
-                }
                 i = end + 1;
             } else {
                 // Bare fields are short: a byte loop beats a search call.
@@ -146,6 +126,35 @@ impl<'a> Rows<'a> {
                 Some(_) => return self.go_slow(start, rec),
             }
         }
+    }
+
+    /// Pushes the quoted field opening at `i` to `rec` and returns where its
+    /// closing quote is; `None` (nothing pushed) when it is never closed.
+    #[inline]
+    fn quoted<S: Sink<'a>>(&mut self, i: usize, rec: &mut S) -> Option<usize> {
+        let b = self.body;
+        let mut j = i + 1;
+        let mut escaped = false;
+        let end = loop {
+            let k = memchr(b'"', &b[j..])?;
+            if b.get(j + k + 1) == Some(&b'"') {
+                if !escaped {
+                    self.scratch.clear();
+                    escaped = true;
+                }
+                self.scratch.extend_from_slice(&b[j..j + k + 1]);
+                j += k + 2;
+                continue;
+            }
+            break j + k;
+        };
+        if escaped {
+            self.scratch.extend_from_slice(&b[j..end]);
+            rec.push_copy(&self.scratch);
+        } else {
+            rec.push_span(b, i + 1, end);
+        }
+        Some(end)
     }
 
     /// Reads from `start` on with the `csv` crate.
@@ -263,6 +272,15 @@ impl<'a> Sink<'a> for Row<'a> {
         }
         self.slow = slow;
         Ok(more)
+    }
+}
+
+/// The event view reads a row's fields by position (the CSV adapter of
+/// [`crate::event`], kept here so the event view does not depend on the
+/// parser).
+impl crate::event::Fields for Row<'_> {
+    fn field(&self, i: usize) -> Option<&[u8]> {
+        self.get(i)
     }
 }
 

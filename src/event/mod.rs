@@ -194,12 +194,6 @@ impl Fields for csv::ByteRecord {
     }
 }
 
-impl Fields for crate::csvio::read::Row<'_> {
-    fn field(&self, i: usize) -> Option<&[u8]> {
-        self.get(i)
-    }
-}
-
 /// One CSV row seen through a chunk's [`Schema`], with the fields of an XML
 /// `_raw` behind it when the row itself has none.
 pub struct RowEvent<'r> {
