@@ -104,16 +104,7 @@ pub fn annotated_events_body(keep: &EvidenceRows, hops: &[Hop]) -> Vec<u8> {
         let Some((h, role)) = member[seq] else {
             continue;
         };
-        let header = &keep.headers[*chunk];
-        for (i, n) in names.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            if let Some(v) = header.iter().position(|c| c == *n).and_then(|c| row.get(c)) {
-                write_field(&mut out, v);
-            }
-        }
-        out.push(b',');
+        write_event_fields(&mut out, &names, &keep.headers[*chunk], row);
         for field in &fields {
             match field {
                 Some(c) => (c.value)(&hops[h]).write_csv(&mut out),
@@ -124,6 +115,42 @@ pub fn annotated_events_body(keep: &EvidenceRows, hops: &[Hop]) -> Vec<u8> {
         out.push(b'\n');
     }
     out
+}
+
+/// Every evidence event kept, with empty `lm_*` fields, in arrival order:
+/// what a correlation that failed part-way passes through.
+pub fn unlinked_events_body(keep: &EvidenceRows) -> Vec<u8> {
+    let names = input_columns(keep);
+    let mut out = Vec::new();
+    write_header(&mut out, &names, HOP_EVENT_FIELDS);
+    for (chunk, row) in &keep.rows {
+        write_event_fields(&mut out, &names, &keep.headers[*chunk], row);
+        for _ in HOP_EVENT_FIELDS {
+            write_list(&mut out, std::iter::empty());
+        }
+        out.pop();
+        out.push(b'\n');
+    }
+    out
+}
+
+/// An event's own fields under the union of the chunks' columns, each
+/// followed by a comma.
+fn write_event_fields(
+    out: &mut Vec<u8>,
+    names: &[&[u8]],
+    header: &csv::ByteRecord,
+    row: &csv::ByteRecord,
+) {
+    for (i, n) in names.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        if let Some(v) = header.iter().position(|c| c == *n).and_then(|c| row.get(c)) {
+            write_field(out, v);
+        }
+    }
+    out.push(b',');
 }
 
 /// Per evidence `seq`: the first hop it is a member of, and its role there.

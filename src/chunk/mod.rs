@@ -37,7 +37,8 @@ use crate::event::{RowEvent, Schema};
 
 pub use columns::Columns;
 pub use correlation::{
-    annotated_events_body, collect_evidence, hops_body, EvidenceRows, HOP_COLUMNS, HOP_EVENT_FIELDS,
+    annotated_events_body, collect_evidence, hops_body, unlinked_events_body, EvidenceRows,
+    HOP_COLUMNS, HOP_EVENT_FIELDS,
 };
 pub use reply::{lm_side, MapFilter, ReplyCsv};
 

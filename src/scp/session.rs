@@ -21,8 +21,8 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use crate::chunk::{
-    annotated_events_body, collect_evidence, hops_body, process_body_into, ChunkOutput,
-    EvidenceRows,
+    annotated_events_body, collect_evidence, hops_body, process_body_into, unlinked_events_body,
+    ChunkOutput, EvidenceRows,
 };
 use crate::conf::load_engine;
 use crate::correlate::{Correlator, Hop, Settings};
@@ -46,8 +46,8 @@ const ROWS_FAILED: &str =
     "winrmdetect: internal error in this chunk; its events were passed through without detection";
 
 /// The ERROR of a correlation step that panicked.
-const CORRELATION_FAILED: &str = "winrmdetect: internal error in correlation; this chunk's events \
-were passed through without correlation and the evidence of the chunks before it was dropped";
+const CORRELATION_FAILED: &str = "winrmdetect: internal error in correlation; the evidence events \
+read so far were passed through without hops, and correlation starts again with the next chunk";
 
 /// Correlation's last step, evidence linked into hops: [`Correlator::finish`]
 /// in the command, a parameter so that a test can make it fail.
@@ -205,7 +205,8 @@ impl Session {
     /// Correlation: evidence from every chunk, hops at the end; replies
     /// before the last request carry no rows. If a step panics, the
     /// correlation so far is dropped (its state is not to be trusted) and
-    /// this request's events are passed through, with an ERROR.
+    /// the evidence events read so far, this request's included, are passed
+    /// through without hop fields, with an ERROR.
     fn execute_correlation<'b>(
         &mut self,
         settings: Settings,
@@ -220,9 +221,11 @@ impl Session {
             }
             None => {
                 self.correlator = None;
-                self.evidence_rows = EvidenceRows::default();
+                let kept = std::mem::take(&mut self.evidence_rows);
                 messages.error(CORRELATION_FAILED);
-                Cow::Borrowed(body)
+                // Rows already read are written as they were read; should
+                // that fail too, the request's own rows go back.
+                contain(|| unlinked_events_body(&kept)).map_or(Cow::Borrowed(body), Cow::Owned)
             }
         }
     }
@@ -266,6 +269,10 @@ mod tests {
     use super::*;
     use serde_json::json;
     use std::io::Cursor;
+
+    /// [`SYSMON_ROWS`] with a time: correlation evidence.
+    const TIMED_ROWS: &str = "_time,source,EventCode,Computer,ParentImage,Image\n\
+        100,XmlWinEventLog:Microsoft-Windows-Sysmon/Operational,1,S,C:\\wsmprovhost.exe,C:\\whoami.exe\n";
 
     const SYSMON_ROWS: &str = "source,EventCode,Computer,ParentImage,Image\n\
         XmlWinEventLog:Microsoft-Windows-Sysmon/Operational,1,S,C:\\wsmprovhost.exe,C:\\whoami.exe\n";
@@ -407,8 +414,8 @@ mod tests {
     /// (correlate=true, with or without summary) did not, so a panic in it
     /// ended the search with no reply at all. Here the linking step panics
     /// at the last request: the reply is still `finished`, with an ERROR
-    /// naming the failure and the request's events passed through. Splunk
-    /// then shows those events as they came (no `lm_*` fields, no hop rows)
+    /// naming the failure and the evidence events of both requests passed
+    /// through. Splunk then shows those events (empty `lm_*` fields, no hops)
     /// and lists the ERROR under the search's errors and cautions; the
     /// search itself is not failed, and the process ends normally.
     #[test]
@@ -426,12 +433,9 @@ mod tests {
             let mut input = getinfo(args);
             input.extend(frame(
                 r#"{"action":"execute","finished":false}"#,
-                SYSMON_ROWS,
+                TIMED_ROWS,
             ));
-            input.extend(frame(
-                r#"{"action":"execute","finished":true}"#,
-                SYSMON_ROWS,
-            ));
+            input.extend(frame(r#"{"action":"execute","finished":true}"#, TIMED_ROWS));
             // No panic escapes: `run` returns, and without an error.
             let (r, v) = replies_linking(input, broken_link);
             r.unwrap();
@@ -447,7 +451,22 @@ mod tests {
                 "{args}"
             );
             assert!(CORRELATION_FAILED.contains("internal error in correlation"));
-            assert_eq!(body, SYSMON_ROWS.as_bytes(), "{args}");
+            let text = String::from_utf8_lossy(body);
+            assert_eq!(
+                text.matches("whoami.exe").count(),
+                2,
+                "both requests' events: {text}"
+            );
+            assert!(
+                text.starts_with("_time,source,EventCode,Computer,ParentImage,Image,lm_hop_id,"),
+                "{text}"
+            );
+            assert!(
+                text.lines()
+                    .skip(1)
+                    .all(|l| l.ends_with(",,,,,,,,,,,,,,,,,,,,,,,,")),
+                "empty lm_ fields: {text}"
+            );
         }
         assert_eq!(
             LINKS.load(Ordering::SeqCst),
