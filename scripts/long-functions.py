@@ -19,10 +19,11 @@ def strip(line):
 
 def functions(path):
     lines = path.read_text().split("\n")
-    in_tests = None
     i = 0
     while i < len(lines):
-        if re.match(r"^\s*#\[cfg\(test\)\]", lines[i]):
+        # A test module at the top level ends the file's own code.
+        if re.match(r"^#\[cfg\(test\)\]", lines[i]) and i + 1 < len(lines) \
+                and lines[i + 1].startswith("mod "):
             return
         m = FN.match(lines[i])
         if not m:

@@ -52,10 +52,6 @@ pub enum Error {
     /// An execute chunk came before getinfo, or similar.
     #[error("protocol error: {0}")]
     Protocol(String),
-    /// A CSV could not be written, as a message only (what `evtx_to_csv`
-    /// builds; the variants below keep their source).
-    #[error("malformed CSV body: {0}")]
-    Csv(String),
     /// A CSV body could not be read (or written): where, and the `csv`
     /// crate's error, which names the record, line and byte.
     #[error("malformed CSV body ({context}): {source}")]

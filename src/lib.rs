@@ -4,36 +4,49 @@
 //!
 //! # Map
 //!
-//! Folders are layers; imports point down the list only.
+//! One folder per layer; imports point down only (`framing` knows nothing
+//! of detection, `detect` nothing of CSV, `evtx` nothing of either).
 //!
 //! ```text
-//!  cli/ (scan, hunt)   modinput/   scp/ (frame, options, session)
-//!          \              |          /
-//!           +------------ chunk/ ---+        one CSV chunk in, one out
-//!                        /      \
-//!                 detect/     correlate/    rules → detections → hops
-//!                 (rules/, targets)
-//!                        \      /
-//!                         event/            the field view, kinds, _raw XML
-//!                           |
-//!                        csvio/  evtx/      Splunk CSV; EVTX records
+//!   scp/  (frame, request, session, options)   cli/ (scan, hunt, report)   modinput/
+//!      \________________  ________________________/    |                     |
+//!                       chunk/    one row loop over sinks   |                     |
+//!                      /  |  \                              |                     |
+//!            correlate/   |   conf      (winrmdetect.conf)   |                     |
+//!                      \  |  /                               |                     |
+//!                       detect/   rules/{winrm,wmi}, ctx, finding, message, targets
+//!                         |                                                        |
+//!               csvio/ → event/   Event, Schema, kind, pairs, raw_xml              |
+//!                                                                       evtx/  ←───┘
 //! ```
 //!
-//! * [`scp`]: frames (`read_chunk` / `write_chunk`, knowing nothing about
-//!   detection), the search arguments and the getinfo/execute session,
-//!   generic over reader and writer.
-//! * [`chunk`]: one CSV chunk in, one out; rows copied byte for byte.
-//! * [`csvio`]: fast CSV records of a chunk body, as spans of it (the `csv`
-//!   crate for anything irregular).
+//! Per event: [`scp::frame`] → [`scp::session`] → [`chunk`] (row loop) →
+//! [`csvio::read`] → [`event::RowEvent`] → [`detect::Engine`] (rules on a
+//! [`detect::ctx::Ctx`]) → a [`detect::Detection`] → the reply sink →
+//! [`csvio::write`] → [`scp::frame`].
+//! Correlation: the evidence sink hands each row's typed
+//! [`detect::Finding`] to the [`correlate::Correlator`], which links the
+//! evidence into hops and chains at the end; [`chunk`] writes them.
+//!
+//! * [`scp`]: frames (`read_chunk` / `write_chunk`), typed getinfo/execute
+//!   requests, the session loop (generic over reader and writer, one error
+//!   path, panics contained) and the search arguments.
+//! * [`chunk`]: one CSV chunk in, one out, rows copied byte for byte; the
+//!   sinks (reply CSV, map-phase filter, correlation evidence) and the hop
+//!   and annotated-event bodies.
+//! * [`csvio`]: Splunk CSV: rows as spans of the body, and the one writer of
+//!   fields, `__mv_` companions and headers.
 //! * [`event`]: the borrowed field view ([`event::Event`]), the per-chunk
-//!   [`event::Schema`], event kinds and the `_raw` XML fallback.
-//! * [`detect`]: the rule table with its examples ([`detect::rules`]), the
-//!   engine that scores and fills the RBA fields, hosts in strings.
+//!   [`event::Schema`], event kinds, pair events and the `_raw` XML fallback.
+//! * [`detect`]: the rule table ([`detect::rules`], one entry per rule), the
+//!   engine that scores and fills the RBA fields, typed meaning
+//!   ([`detect::finding`]), risk messages, hosts in strings.
 //! * [`conf`]: `winrmdetect.conf` overrides (default/ then local/).
-//! * [`correlate`]: source/destination evidence linked into hops and chains.
+//! * [`correlate`]: evidence ([`correlate::Evidence`]), linking into hops,
+//!   hops into chains.
 //! * [`evtx`]: EVTX records rendered as the Windows add-on renders them.
 //! * [`modinput`]: the `evtx_input` modular input.
-//! * [`cli`]: the program entry, the offline `scan` and `hunt`.
+//! * [`cli`]: the program entry: the search command, `scan`, `hunt`.
 //! * [`error`]: the one error type.
 
 #![forbid(unsafe_code)]

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 pub use crate::cli::report::Format;
 use crate::cli::report::{self, Alert};
 use crate::cli::scan::{hops_of_files, scan_csv};
-use crate::cli::{engine, read_file, USAGE};
+use crate::cli::{engine, read_file, warn, USAGE};
 use crate::detect::Engine;
 use crate::error::{Error, Result};
 use crate::evtx::{EvtxFile, Position};
@@ -99,12 +99,6 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn warn(warnings: &[String]) {
-    for w in warnings {
-        eprintln!("WARN {w}");
-    }
-}
-
 /// The input files under `paths` (directories walked, sorted), EVTX and CSV.
 /// A file named on the command line is taken whatever its name.
 pub fn input_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
@@ -139,7 +133,10 @@ use crate::modinput::paths::is_evtx;
 pub fn evtx_to_csv(path: &Path) -> Result<(Vec<u8>, usize, Vec<String>)> {
     let mut file = EvtxFile::open(path)?;
     let mut w = csv::Writer::from_writer(Vec::new());
-    let csv_err = |e: csv::Error| Error::Csv(e.to_string());
+    let csv_err = |source| Error::CsvBody {
+        context: format!("{} as CSV", path.display()),
+        source,
+    };
     // No EventCode column: the fields come from `_raw`, as in a search.
     w.write_record(["_time", "host", "source", "sourcetype", "_raw"])
         .map_err(csv_err)?;
@@ -168,9 +165,10 @@ pub fn evtx_to_csv(path: &Path) -> Result<(Vec<u8>, usize, Vec<String>)> {
     if let Some(e) = failed {
         return Err(csv_err(e));
     }
-    let body = w
-        .into_inner()
-        .map_err(|e| Error::Csv(e.error().to_string()))?;
+    let body = w.into_inner().map_err(|e| Error::File {
+        context: format!("writing {} as CSV", path.display()),
+        source: e.into_error(),
+    })?;
     Ok((body, n, warnings))
 }
 

@@ -84,10 +84,19 @@ fn serve() -> Result<ExitCode> {
 /// configuration's warnings go to stderr.
 fn engine() -> Engine {
     let (engine, warnings) = load_engine(app_dir().as_deref());
+    warn(warnings);
+    engine
+}
+
+/// Prints warnings for the analyst at the terminal, one per line, in the one
+/// format of the offline commands: `warning: <what was wrong>`. (The other
+/// ways out keep the marks their readers parse: the search command's
+/// inspector messages carry the level `WARN`, and the modular input's
+/// stderr lines start with `WARN `, which splunkd reads as the log level.)
+pub fn warn<I: IntoIterator<Item = S>, S: std::fmt::Display>(warnings: I) {
     for w in warnings {
         eprintln!("warning: {w}");
     }
-    engine
 }
 
 /// Reads an input file; the error names it.

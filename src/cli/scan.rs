@@ -14,7 +14,7 @@ use std::str::Utf8Error;
 
 use crate::chunk::{lm_side, push_rows, Columns, Line, Look, Mode, RowSink};
 use crate::cli::report::{print_alerts, print_hops, Alert};
-use crate::cli::{engine, read_file, USAGE};
+use crate::cli::{engine, read_file, warn, USAGE};
 use crate::correlate::{Correlator, Hop, Settings};
 use crate::csvio::read::{Row, Rows};
 use crate::detect::{Detection, Engine};
@@ -62,18 +62,14 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
             data.push(read_file(Path::new(f))?);
         }
         let (hops, warnings) = hops_of_files(&data, &engine);
-        for w in warnings {
-            eprintln!("warning: {w}");
-        }
+        warn(warnings);
         print_hops(&mut out, &hops).map_err(io)?;
     } else {
         let min_score = if args.all { 0 } else { 1 };
         for f in &args.files {
             let data = read_file(Path::new(f))?;
             let scan = scan_csv(f, &data, &engine, min_score)?;
-            for w in &scan.warnings {
-                eprintln!("warning: {f}: {w}");
-            }
+            warn(scan.warnings.iter().map(|w| format!("{f}: {w}")));
             writeln!(out, "== {f}").map_err(io)?;
             print_alerts(&mut out, &scan.alerts, scan.events).map_err(io)?;
         }
