@@ -56,7 +56,13 @@ pub struct Evidence {
 
 impl Evidence {
     /// Evidence of `role` on `host` at `time`; the rest empty.
-    fn new(time: f64, host: &str, user: Option<String>, role: Side, technique: Technique) -> Self {
+    pub(super) fn new(
+        time: f64,
+        host: &str,
+        user: Option<String>,
+        role: Side,
+        technique: Technique,
+    ) -> Self {
         Evidence {
             seq: 0,
             time,

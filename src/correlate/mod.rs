@@ -283,25 +283,12 @@ mod tests {
     }
 
     fn node(seq: usize, process: &str, parent: &str, tree_only: bool) -> Evidence {
-        Evidence {
-            seq,
-            time: 100.0,
-            host: "srv".into(),
-            user: None,
-            role: Side::Destination,
-            technique: Technique::WinRm,
-            target: None,
-            peer_ip: None,
-            logon_id: None,
-            failed: false,
-            session_start: false,
-            session_only: false,
-            tree_only,
-            process: Some(process.into()),
-            parent: Some(parent.into()),
-            alert_types: vec![],
-            risk: 0,
-        }
+        let mut e = Evidence::new(100.0, "srv", None, Side::Destination, Technique::WinRm);
+        e.seq = seq;
+        e.tree_only = tree_only;
+        e.process = Some(process.into());
+        e.parent = Some(parent.into());
+        e
     }
 
     /// Descendants of a hop's process join it, at any depth; processes
