@@ -4,7 +4,9 @@
 //!
 //! A rule is one entry: metadata (id, AlertType, ATT&CK id, typed side,
 //! technique and outcome, default impact and confidence, risk message), a
-//! condition ([`Match::When`], a declarative [`Cond`]) or, where logic is
+//! declarative condition ([`Match::When`] one [`Cond`], [`Match::AnyOf`] the
+//! first of several: event kinds, parent / image / original-name lists,
+//! field tests, text needles any / all / none, a pattern) or, where logic is
 //! needed, a matcher beside the entry ([`Match::Custom`], which declares the
 //! keywords it looks for), and example events that
 //! `tests::every_rule_matches_its_examples` runs: positives, each with the
@@ -18,6 +20,8 @@
 //! (see [`crate::conf`]).
 
 use std::sync::LazyLock;
+
+use regex::Regex;
 
 use crate::detect::ctx::{Ctx, Keywords};
 use crate::detect::finding::{Outcome, Side, Technique};
@@ -80,6 +84,8 @@ pub struct Rule {
 pub enum Match {
     /// A declarative condition.
     When(Cond),
+    /// The first of several conditions that holds (what it yields).
+    AnyOf(&'static [Cond]),
     /// Code, for what a condition cannot say.
     Custom(Custom),
 }
@@ -110,16 +116,49 @@ pub struct Cond {
     pub image: &'static [&'static str],
     /// ... or, when set, its `OriginalFileName` is.
     pub image_or_original: bool,
-    /// There is an image, in none of these lists.
+    /// The image is in none of these lists.
     pub image_not: &'static [&'static [&'static str]],
+    /// There is an image.
+    pub needs_image: bool,
+    /// Tests of fields' own values.
+    pub fields: &'static [(F, Test)],
     /// The text holds one of these.
     pub text_any: &'static [&'static str],
     /// The text holds all of these.
     pub text_all: &'static [&'static str],
     /// The text holds none of these.
     pub text_none: &'static [&'static str],
+    /// The text matches this pattern (tried last: give the condition a
+    /// needle too).
+    pub text_regex: Option<&'static LazyLock<Regex>>,
     /// What a match reports.
     pub yields: Yield,
+}
+
+/// A test of one field's value; a missing field fails it.
+#[derive(Debug, Clone, Copy)]
+pub enum Test {
+    /// The lower-cased value holds one of these.
+    Contains(&'static [&'static str]),
+    /// The trimmed value matches the pattern.
+    Matches(&'static LazyLock<Regex>),
+}
+
+impl Test {
+    fn holds(self, c: &Ctx<'_>, f: F) -> bool {
+        let Some(v) = c.get(f) else { return false };
+        match self {
+            Test::Contains(needles) => any(&v.to_ascii_lowercase(), needles),
+            Test::Matches(re) => re.is_match(v.trim()),
+        }
+    }
+}
+
+/// A built-in pattern, compiled on first use.
+macro_rules! pattern {
+    ($re:expr) => {
+        LazyLock::new(|| Regex::new($re).expect("built-in pattern compiles"))
+    };
 }
 
 /// What a [`Cond`] reports when it matches.
@@ -141,9 +180,12 @@ impl Cond {
         image: &[],
         image_or_original: false,
         image_not: &[],
+        needs_image: false,
+        fields: &[],
         text_any: &[],
         text_all: &[],
         text_none: &[],
+        text_regex: None,
         yields: Yield::Nothing,
     };
 
@@ -152,21 +194,30 @@ impl Cond {
         let image_ok = self.image.is_empty()
             || c.image.is_in(self.image)
             || (self.image_or_original && c.is_image(self.image));
-        let image_not_ok = self.image_not.is_empty()
-            || (!c.image.is_empty() && !self.image_not.iter().any(|l| c.image.is_in(l)));
         let holds = self.kinds.contains(&c.kind)
             && (self.parent.is_empty() || c.parent.is_in(self.parent))
             && image_ok
-            && image_not_ok
+            && !self.image_not.iter().any(|l| c.image.is_in(l))
+            && !(self.needs_image && c.image.is_empty())
+            && self.fields.iter().all(|(f, t)| t.holds(c, *f))
             && (self.text_any.is_empty() || c.any(self.text_any))
             && self.text_all.iter().all(|n| c.has(n))
-            && !self.text_none.iter().any(|n| c.has(n));
+            && !self.text_none.iter().any(|n| c.has(n))
+            && self.text_regex.is_none_or(|re| re.is_match(&c.text));
         holds.then(|| self.yields.hit(c))
     }
 
     fn needles(&self) -> impl Iterator<Item = &'static str> {
         let (a, b, c) = (self.text_any, self.text_all, self.text_none);
         a.iter().chain(b).chain(c).copied()
+    }
+
+    fn needs_keyword(&self) -> bool {
+        !self.text_any.is_empty() || !self.text_all.is_empty()
+    }
+
+    fn routes(&self, class: Class) -> bool {
+        self.kinds.iter().any(|k| k.class() == Some(class))
     }
 }
 
@@ -192,6 +243,7 @@ impl Rule {
     pub fn check(&self, c: &Ctx<'_>) -> Option<Hit> {
         match &self.when {
             Match::When(cond) => cond.check(c),
+            Match::AnyOf(conds) => conds.iter().find_map(|cond| cond.check(c)),
             Match::Custom(m) => (m.f)(c),
         }
     }
@@ -199,7 +251,8 @@ impl Rule {
     /// Whether events of `class` can match (the engine routes by it).
     pub fn routes(&self, class: Class) -> bool {
         match &self.when {
-            Match::When(cond) => cond.kinds.iter().any(|k| k.class() == Some(class)),
+            Match::When(cond) => cond.routes(class),
+            Match::AnyOf(conds) => conds.iter().any(|cond| cond.routes(class)),
             Match::Custom(m) => m.classes.contains(&class),
         }
     }
@@ -208,6 +261,7 @@ impl Rule {
     pub fn needles(&self) -> Vec<&'static str> {
         match &self.when {
             Match::When(cond) => cond.needles().collect(),
+            Match::AnyOf(conds) => conds.iter().flat_map(Cond::needles).collect(),
             Match::Custom(m) => m.needles.to_vec(),
         }
     }
@@ -216,7 +270,8 @@ impl Rule {
     /// the engine skips it when the keyword scan found none.
     pub fn needs_keyword(&self) -> bool {
         match &self.when {
-            Match::When(cond) => !cond.text_any.is_empty() || !cond.text_all.is_empty(),
+            Match::When(cond) => cond.needs_keyword(),
+            Match::AnyOf(conds) => conds.iter().all(Cond::needs_keyword),
             Match::Custom(m) => m.needs_keyword,
         }
     }
@@ -303,10 +358,6 @@ fn any(hay: &str, needles: &[&str]) -> bool {
 
 fn remote(targets: Vec<String>) -> Vec<String> {
     targets.into_iter().filter(|t| !is_loopback(t)).collect()
-}
-
-fn script_or_process(c: &Ctx<'_>) -> bool {
-    matches!(c.kind, Kind::ScriptBlock | Kind::ProcessCreate)
 }
 
 #[cfg(test)]

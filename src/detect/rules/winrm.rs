@@ -2,12 +2,12 @@
 //! matcher beside it where a condition cannot say what it needs.
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::sync::LazyLock;
 
 use regex::Regex;
 
 use super::lists::{LOLBAS, POWERSHELL};
-use super::{any, script_or_process, Cond, Custom, Hit, Match, Positive, Rule, Yield};
+use super::{any, Cond, Custom, Hit, Match, Positive, Rule, Yield};
 use super::{PSOP, SECURITY, SYSMON, WINPS, WINRM};
 use crate::detect::ctx::{basename, Ctx};
 use crate::detect::finding::{Outcome, Side, Technique};
@@ -58,6 +58,7 @@ const WINRM_REMOTEEXEC_CHILD: Rule = Rule {
         kinds: &[Kind::ProcessCreate],
         parent: &["wsmprovhost.exe"],
         image_not: &[&["conhost.exe", "werfault.exe", "csc.exe"], LOLBAS],
+        needs_image: true,
         yields: Yield::ProcessThreats,
         ..Cond::ANY
     }),
@@ -219,12 +220,24 @@ const WINRM_DIRECTTOOL: Rule = Rule {
     impact: 90,
     confidence: 60,
     message: "winrs/winrm used on $risk_object$ against $target_host$",
-    when: Match::Custom(Custom {
-        classes: &[Class::Process],
-        needles: &["winrm"],
-        needs_keyword: false,
-        f: m_directtool,
-    }),
+    when: Match::AnyOf(&[
+        Cond {
+            kinds: &[Kind::ProcessCreate],
+            image: &["winrs.exe"],
+            image_or_original: true,
+            yields: Yield::CommandLine,
+            ..Cond::ANY
+        },
+        // `winrm`, `winrm.cmd`, `winrm.vbs` as a word: not RogueWinRM.exe.
+        Cond {
+            kinds: &[Kind::ProcessCreate],
+            image_not: &[&["svchost.exe"]],
+            text_all: &["winrm"],
+            text_regex: Some(&WINRM_TOOL),
+            yields: Yield::CommandLine,
+            ..Cond::ANY
+        },
+    ]),
     positives: &[
         pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\winrs.exe", "CommandLine" = "winrs -r:srv03 ipconfig"), targets: ["srv03"], threats: [("winrs.exe", "process_name")]),
         pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cscript.exe", "CommandLine" = "cscript //nologo C:\\Windows\\System32\\winrm.vbs invoke Create wmicimv2/Win32_Process @{CommandLine=\"calc\"} -r:http://srv03:5985"), targets: ["srv03"], threats: [("cscript.exe", "process_name")]),
@@ -250,18 +263,6 @@ const WINRM_DIRECTTOOL: Rule = Rule {
         ),
     ],
 };
-
-fn m_directtool(c: &Ctx<'_>) -> Option<Hit> {
-    let winrs = c.is_image(&["winrs.exe"]);
-    let winrm =
-        c.image != "svchost.exe" && c.has("winrm") && patterns().winrm_tool.is_match(&c.text);
-    (c.kind == Kind::ProcessCreate && (winrs || winrm)).then(|| Hit {
-        targets: command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), false),
-        threats: c.process_threats(),
-        detail: None,
-        technique: None,
-    })
-}
 
 const WINRM_SESSION_CREATED: Rule = Rule {
     id: "winrm_session_created",
@@ -773,6 +774,7 @@ const WINRM_REMOTESHELL_CHILD: Rule = Rule {
         kinds: &[Kind::ProcessCreate],
         parent: &["winrshost.exe"],
         image_not: &[&["conhost.exe"]],
+        needs_image: true,
         yields: Yield::ProcessThreats,
         ..Cond::ANY
     }),
@@ -935,26 +937,25 @@ const WINRM_ENABLEMENT: Rule = Rule {
     impact: 50,
     confidence: 50,
     message: "PowerShell remoting was enabled on $Computer$",
-    when: Match::Custom(Custom {
-        classes: &[Class::ScriptBlock, Class::Process],
-        needles: &["enable-psremoting", "set-wsmanquickconfig", "winrm"],
-        needs_keyword: true,
-        f: m_enablement,
-    }),
+    when: Match::AnyOf(&[
+        Cond {
+            kinds: &[Kind::ScriptBlock, Kind::ProcessCreate],
+            text_any: &["enable-psremoting", "set-wsmanquickconfig"],
+            ..Cond::ANY
+        },
+        Cond {
+            kinds: &[Kind::ProcessCreate],
+            text_all: &["winrm"],
+            text_regex: Some(&WINRM_QUICKCONFIG),
+            ..Cond::ANY
+        },
+    ]),
     positives: &[
         pos!(ex!(PSOP, "4104", "ScriptBlockText" = "Enable-PSRemoting -Force")),
         pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "cmd /c winrm quickconfig -q")),
     ],
     negatives: &[ex!(PSOP, "4104", "ScriptBlockText" = "Disable-PSRemoting"), ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "cmd /c winrm get winrm/config")],
 };
-
-fn m_enablement(c: &Ctx<'_>) -> Option<Hit> {
-    let script = c.any(&["enable-psremoting", "set-wsmanquickconfig"]);
-    let cli = c.kind == Kind::ProcessCreate
-        && c.has("winrm")
-        && patterns().winrm_quickconfig.is_match(&c.text);
-    (script_or_process(c) && (script || cli)).then(Hit::default)
-}
 
 const WINRM_TRUSTEDHOSTS: Rule = Rule {
     id: "winrm_trustedhosts",
@@ -967,11 +968,18 @@ const WINRM_TRUSTEDHOSTS: Rule = Rule {
     impact: 80,
     confidence: 80,
     message: "WinRM TrustedHosts modified on $risk_object$",
-    when: Match::Custom(Custom {
-        classes: &[Class::ScriptBlock, Class::Process],
-        needles: &["trustedhosts"],
-        needs_keyword: true,
-        f: m_trustedhosts,
+    when: Match::When(Cond {
+        kinds: &[Kind::ScriptBlock, Kind::ProcessCreate],
+        text_all: &["trustedhosts"],
+        text_any: &[
+            "set-item",
+            "winrm set",
+            "winrm.cmd set",
+            "winrm.vbs set",
+            "-value",
+            "-concatenate",
+        ],
+        ..Cond::ANY
     }),
     positives: &[
         pos!(ex!(
@@ -993,24 +1001,6 @@ const WINRM_TRUSTEDHOSTS: Rule = Rule {
         "ScriptBlockText" = "Get-Item WSMan:\\localhost\\Client\\TrustedHosts"
     )],
 };
-
-fn m_trustedhosts(c: &Ctx<'_>) -> Option<Hit> {
-    let t = &c.text;
-    (script_or_process(c)
-        && c.has("trustedhosts")
-        && any(
-            t,
-            &[
-                "set-item",
-                "winrm set",
-                "winrm.cmd set",
-                "winrm.vbs set",
-                "-value",
-                "-concatenate",
-            ],
-        ))
-    .then(Hit::default)
-}
 
 const PSWA_ENABLED: Rule = Rule {
     id: "pswa_enabled",
@@ -1200,18 +1190,7 @@ fn outbound(c: &Ctx<'_>) -> Option<bool> {
     })
 }
 
-struct Patterns {
-    winrm_quickconfig: Regex,
-    winrm_tool: Regex,
-}
-
-fn patterns() -> &'static Patterns {
-    static P: OnceLock<Patterns> = OnceLock::new();
-    P.get_or_init(|| Patterns {
-        winrm_quickconfig: Regex::new(r"\bwinrm(?:\.cmd|\.vbs)?\s+(?:quickconfig|qc)\b")
-            .expect("built-in pattern compiles"),
-        // `winrm`, `winrm.cmd`, `winrm.vbs` as a word: not RogueWinRM.exe.
-        winrm_tool: Regex::new(r"(?:^|[\s\\/\x22'{(;&|-])winrm(?:\.cmd|\.vbs)?(?:$|[\s\x22'])")
-            .expect("built-in pattern compiles"),
-    })
-}
+static WINRM_QUICKCONFIG: LazyLock<Regex> =
+    pattern!(r"\bwinrm(?:\.cmd|\.vbs)?\s+(?:quickconfig|qc)\b");
+static WINRM_TOOL: LazyLock<Regex> =
+    pattern!(r"(?:^|[\s\\/\x22'{(;&|-])winrm(?:\.cmd|\.vbs)?(?:$|[\s\x22'])");

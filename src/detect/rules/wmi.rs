@@ -1,12 +1,12 @@
 //! WMI: each rule's entry, with its matcher beside it where a condition
 //! cannot say what it needs.
 
-use std::sync::OnceLock;
+use std::sync::LazyLock;
 
 use regex::Regex;
 
 use super::lists::LOLBAS;
-use super::{any, remote, script_or_process, Cond, Custom, Hit, Match, Positive, Rule};
+use super::{any, remote, Cond, Custom, Hit, Match, Positive, Rule, Test, Yield};
 use super::{PSOP, SECURITY, SYSMON, WMI};
 use crate::detect::ctx::{basename, Ctx};
 use crate::detect::finding::{Outcome, Side, Technique};
@@ -366,12 +366,21 @@ const WMI_IMPACKET_WMIEXEC: Rule = Rule {
     impact: 90,
     confidence: 70,
     message: "Impacket wmiexec command executed on $risk_object$",
-    when: Match::Custom(Custom {
-        classes: &[Class::Process, Class::FileCreate],
-        needles: &["admin$"],
-        needs_keyword: false,
-        f: m_impacket,
-    }),
+    when: Match::AnyOf(&[
+        Cond {
+            kinds: &[Kind::ProcessCreate],
+            text_all: &["admin$"],
+            text_regex: Some(&IMPACKET_CMD),
+            yields: Yield::ProcessThreats,
+            ..Cond::ANY
+        },
+        Cond {
+            kinds: &[Kind::FileCreate],
+            fields: &[(F::TargetFilename, Test::Matches(&IMPACKET_FILE))],
+            yields: Yield::ProcessThreats,
+            ..Cond::ANY
+        },
+    ]),
     positives: &[
         pos!(ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "Image" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "cmd.exe /Q /c whoami 1> \\\\127.0.0.1\\ADMIN$\\__1556656370.11 2>&1"), threats: [("cmd.exe", "process_name"), ("wmiprvse.exe", "parent_process_name")]),
         pos!(ex!(
@@ -387,19 +396,6 @@ const WMI_IMPACKET_WMIEXEC: Rule = Rule {
         "CommandLine" = "cmd.exe /c dir \\\\fileserver\\share"
     )],
 };
-
-fn m_impacket(c: &Ctx<'_>) -> Option<Hit> {
-    let p = patterns();
-    let by_cmd =
-        c.kind == Kind::ProcessCreate && c.has("admin$") && p.impacket_cmd.is_match(&c.text);
-    let by_file = c.kind == Kind::FileCreate
-        && c.get(F::TargetFilename)
-            .is_some_and(|f| p.impacket_file.is_match(f.trim()));
-    (by_cmd || by_file).then(|| Hit {
-        threats: c.process_threats(),
-        ..Hit::default()
-    })
-}
 
 const WMI_TOKEN_ACCESS: Rule = Rule {
     id: "wmi_token_access",
@@ -688,12 +684,20 @@ const WMI_CONSUMER_EXEC: Rule = Rule {
     impact: 60,
     confidence: 60,
     message: "WMI script consumer executed on $risk_object$",
-    when: Match::Custom(Custom {
-        classes: &[Class::Process],
-        needles: &[],
-        needs_keyword: false,
-        f: m_consumer_exec,
-    }),
+    when: Match::AnyOf(&[
+        Cond {
+            kinds: &[Kind::ProcessCreate],
+            image: &["scrcons.exe"],
+            yields: Yield::ProcessThreats,
+            ..Cond::ANY
+        },
+        Cond {
+            kinds: &[Kind::ProcessCreate],
+            parent: &["scrcons.exe"],
+            yields: Yield::ProcessThreats,
+            ..Cond::ANY
+        },
+    ]),
     positives: &[
         pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\scrcons.exe", "ParentImage" = "C:\\Windows\\System32\\svchost.exe"), threats: [("scrcons.exe", "process_name"), ("svchost.exe", "parent_process_name")]),
     ],
@@ -704,15 +708,6 @@ const WMI_CONSUMER_EXEC: Rule = Rule {
         "ParentImage" = "C:\\Windows\\System32\\services.exe"
     )],
 };
-
-fn m_consumer_exec(c: &Ctx<'_>) -> Option<Hit> {
-    (c.kind == Kind::ProcessCreate && (c.image == "scrcons.exe" || c.parent == "scrcons.exe")).then(
-        || Hit {
-            threats: c.process_threats(),
-            ..Hit::default()
-        },
-    )
-}
 
 const WMI_MOF_COMPILE: Rule = Rule {
     id: "wmi_mof_compile",
@@ -725,12 +720,27 @@ const WMI_MOF_COMPILE: Rule = Rule {
     impact: 80,
     confidence: 80,
     message: "MOF compiled on $risk_object$",
-    when: Match::Custom(Custom {
-        classes: &[Class::Process],
-        needles: &[],
-        needs_keyword: false,
-        f: m_mof_compile,
-    }),
+    when: Match::AnyOf(&[
+        Cond {
+            kinds: &[Kind::ProcessCreate],
+            image: &["mofcomp.exe"],
+            image_or_original: true,
+            parent: &["cmd.exe", "powershell.exe", "pwsh.exe"],
+            yields: Yield::ProcessThreats,
+            ..Cond::ANY
+        },
+        Cond {
+            kinds: &[Kind::ProcessCreate],
+            image: &["mofcomp.exe"],
+            image_or_original: true,
+            fields: &[(
+                F::CommandLine,
+                Test::Contains(&["\\users\\", "\\temp\\", "\\appdata\\", "\\programdata\\"]),
+            )],
+            yields: Yield::ProcessThreats,
+            ..Cond::ANY
+        },
+    ]),
     positives: &[
         pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\mofcomp.exe", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "mofcomp C:\\Users\\a\\evil.mof"), threats: [("mofcomp.exe", "process_name"), ("cmd.exe", "parent_process_name")]),
     ],
@@ -742,25 +752,6 @@ const WMI_MOF_COMPILE: Rule = Rule {
         "CommandLine" = "mofcomp C:\\Windows\\System32\\wbem\\x.mof"
     )],
 };
-
-fn m_mof_compile(c: &Ctx<'_>) -> Option<Hit> {
-    if c.kind != Kind::ProcessCreate || !c.is_image(&["mofcomp.exe"]) {
-        return None;
-    }
-    let shell_parent = c.parent.is_in(&["cmd.exe", "powershell.exe", "pwsh.exe"]);
-    let cmd = c
-        .get(F::CommandLine)
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let odd_path = any(
-        &cmd,
-        &["\\users\\", "\\temp\\", "\\appdata\\", "\\programdata\\"],
-    );
-    (shell_parent || odd_path).then(|| Hit {
-        threats: c.process_threats(),
-        ..Hit::default()
-    })
-}
 
 const WMI_SCHEDULED_JOB: Rule = Rule {
     id: "wmi_scheduled_job",
@@ -792,6 +783,10 @@ const WMI_SCHEDULED_JOB: Rule = Rule {
 };
 
 // ------------------------------------------------- shared by its rules
+
+fn script_or_process(c: &Ctx<'_>) -> bool {
+    matches!(c.kind, Kind::ScriptBlock | Kind::ProcessCreate)
+}
 
 fn process_under(c: &Ctx<'_>, parent: &str) -> bool {
     c.kind == Kind::ProcessCreate && c.parent == parent && !c.image.is_empty()
@@ -866,17 +861,6 @@ fn wmiprvse_child(c: &Ctx<'_>, lolbas: bool) -> Option<Hit> {
 
 const SCM_CONSUMER: &str = "scm event log consumer";
 
-struct Patterns {
-    impacket_cmd: Regex,
-    impacket_file: Regex,
-}
-
-fn patterns() -> &'static Patterns {
-    static P: OnceLock<Patterns> = OnceLock::new();
-    P.get_or_init(|| Patterns {
-        impacket_cmd: Regex::new(r"cmd(?:\.exe)?\s+/q\s+/c\s.*\\\\127\.0\.0\.1\\admin\$\\__\d")
-            .expect("built-in pattern compiles"),
-        impacket_file: Regex::new(r"(?i)^c:\\windows\\__1\d{6,}\.\d+$")
-            .expect("built-in pattern compiles"),
-    })
-}
+static IMPACKET_CMD: LazyLock<Regex> =
+    pattern!(r"cmd(?:\.exe)?\s+/q\s+/c\s.*\\\\127\.0\.0\.1\\admin\$\\__\d");
+static IMPACKET_FILE: LazyLock<Regex> = pattern!(r"(?i)^c:\\windows\\__1\d{6,}\.\d+$");
