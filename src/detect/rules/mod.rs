@@ -23,7 +23,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::detect::ctx::{Ctx, Keywords};
+use crate::detect::ctx::{basename, Ctx, Keywords};
 use crate::detect::finding::{Outcome, Side, Technique};
 use crate::detect::targets::{command_line_targets, is_loopback};
 use crate::event::kind::{Class, Kind};
@@ -138,6 +138,10 @@ pub struct Cond {
 /// A test of one field's value; a missing field fails it.
 #[derive(Debug, Clone, Copy)]
 pub enum Test {
+    /// The value is one of these, ASCII case aside.
+    Is(&'static [&'static str]),
+    /// The value's last path component is one of these, ASCII case aside.
+    FileIs(&'static [&'static str]),
     /// The lower-cased value holds one of these.
     Contains(&'static [&'static str]),
     /// The trimmed value matches the pattern.
@@ -147,7 +151,10 @@ pub enum Test {
 impl Test {
     fn holds(self, c: &Ctx<'_>, f: F) -> bool {
         let Some(v) = c.get(f) else { return false };
+        let one_of = |x: &str, names: &[&str]| names.iter().any(|n| x.eq_ignore_ascii_case(n));
         match self {
+            Test::Is(names) => one_of(&v, names),
+            Test::FileIs(names) => one_of(basename(&v), names),
             Test::Contains(needles) => any(&v.to_ascii_lowercase(), needles),
             Test::Matches(re) => re.is_match(v.trim()),
         }
@@ -170,6 +177,16 @@ pub enum Yield {
     ProcessThreats,
     /// The hosts the command line names, and the process threat objects.
     CommandLine,
+    /// A detail: `prefix` and a field's value (lower-cased when `lower`),
+    /// none when the field is missing.
+    Detail {
+        /// Text before the value.
+        prefix: &'static str,
+        /// The field.
+        field: F,
+        /// Whether the value is lower-cased.
+        lower: bool,
+    },
 }
 
 impl Cond {
@@ -232,6 +249,21 @@ impl Yield {
             Yield::CommandLine => Hit {
                 targets: command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), false),
                 threats: c.process_threats(),
+                ..Hit::default()
+            },
+            Yield::Detail {
+                prefix,
+                field,
+                lower,
+            } => Hit {
+                detail: c.get(field).map(|v| {
+                    let v = if lower {
+                        v.to_ascii_lowercase()
+                    } else {
+                        v.into_owned()
+                    };
+                    format!("{prefix}{v}")
+                }),
                 ..Hit::default()
             },
         }

@@ -8,7 +8,7 @@ use regex::Regex;
 use super::lists::LOLBAS;
 use super::{any, remote, Cond, Custom, Hit, Match, Positive, Rule, Test, Yield};
 use super::{PSOP, SECURITY, SYSMON, WMI};
-use crate::detect::ctx::{basename, Ctx};
+use crate::detect::ctx::Ctx;
 use crate::detect::finding::{Outcome, Side, Technique};
 use crate::detect::targets::{command_line_targets, is_loopback};
 use crate::event::kind::{Class, Kind};
@@ -408,11 +408,18 @@ const WMI_TOKEN_ACCESS: Rule = Rule {
     impact: 50,
     confidence: 50,
     message: "WmiPrvSE.exe on $risk_object$ opened a process with impersonation rights",
-    when: Match::Custom(Custom {
-        classes: &[Class::ProcessAccess],
-        needles: &[],
-        needs_keyword: false,
-        f: m_token_access,
+    when: Match::When(Cond {
+        kinds: &[Kind::ProcessAccess],
+        fields: &[
+            (F::SourceImage, Test::FileIs(&["wmiprvse.exe"])),
+            (F::GrantedAccess, Test::Is(&["0x1478", "0x1fffff"])),
+        ],
+        yields: Yield::Detail {
+            prefix: "granted access ",
+            field: F::GrantedAccess,
+            lower: true,
+        },
+        ..Cond::ANY
     }),
     positives: &[
         pos!(ex!(SYSMON, "10", "SourceImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "TargetImage" = "C:\\x\\a.exe", "GrantedAccess" = "0x1478"), detail: "granted access 0x1478"),
@@ -425,18 +432,6 @@ const WMI_TOKEN_ACCESS: Rule = Rule {
         "GrantedAccess" = "0x1000"
     )],
 };
-
-fn m_token_access(c: &Ctx<'_>) -> Option<Hit> {
-    let src = basename(&c.get(F::SourceImage)?).to_ascii_lowercase();
-    let access = c.get(F::GrantedAccess)?.to_ascii_lowercase();
-    (c.kind == Kind::ProcessAccess
-        && src == "wmiprvse.exe"
-        && matches!(access.as_str(), "0x1478" | "0x1fffff"))
-    .then(|| Hit {
-        detail: Some(format!("granted access {access}")),
-        ..Hit::default()
-    })
-}
 
 const WMI_DLL_HIJACK: Rule = Rule {
     id: "wmi_dll_hijack",
@@ -593,11 +588,20 @@ const WMI_SUBSCRIPTION_TEMPORARY: Rule = Rule {
     impact: 50,
     confidence: 50,
     message: "Temporary WMI event subscription on $risk_object$",
-    when: Match::Custom(Custom {
-        classes: &[Class::WmiActivity],
-        needles: &[],
-        needs_keyword: false,
-        f: m_subscription_temporary,
+    when: Match::When(Cond {
+        kinds: &[Kind::WmiActivity(5860)],
+        text_none: &[
+            "wsmprovhost.exe",
+            "antivirusproduct",
+            "firewallproduct",
+            "antispywareproduct",
+        ],
+        yields: Yield::Detail {
+            prefix: "query ",
+            field: F::WmiQuery,
+            lower: false,
+        },
+        ..Cond::ANY
     }),
     positives: &[
         pos!(ex!(WMI, "5860", "Query" = "SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE TargetInstance ISA 'Win32_LogonSession'"), detail: "query SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE TargetInstance ISA 'Win32_LogonSession'"),
@@ -608,20 +612,6 @@ const WMI_SUBSCRIPTION_TEMPORARY: Rule = Rule {
         "Query" = "SELECT * FROM Win32_ProcessStartTrace WHERE ProcessName = 'wsmprovhost.exe'"
     )],
 };
-
-fn m_subscription_temporary(c: &Ctx<'_>) -> Option<Hit> {
-    let t = &c.text;
-    let defaults = [
-        "wsmprovhost.exe",
-        "antivirusproduct",
-        "firewallproduct",
-        "antispywareproduct",
-    ];
-    (c.kind == Kind::WmiActivity(5860) && !any(t, &defaults)).then(|| Hit {
-        detail: c.get(F::WmiQuery).map(|q| format!("query {q}")),
-        ..Hit::default()
-    })
-}
 
 const WMI_ACTIVITY_CONTEXT: Rule = Rule {
     id: "wmi_activity_context",
