@@ -120,8 +120,10 @@ pub struct Cond {
     pub image_not: &'static [&'static [&'static str]],
     /// There is an image.
     pub needs_image: bool,
-    /// Tests of fields' own values.
+    /// Tests of fields' own values, all of which hold.
     pub fields: &'static [(F, Test)],
+    /// Tests of fields' own values none of which holds.
+    pub fields_not: &'static [(F, Test)],
     /// The text holds one of these.
     pub text_any: &'static [&'static str],
     /// The text holds all of these.
@@ -144,6 +146,8 @@ pub enum Test {
     FileIs(&'static [&'static str]),
     /// The lower-cased value holds one of these.
     Contains(&'static [&'static str]),
+    /// The lower-cased value, `/` read as `\\`, ends with one of these.
+    EndsWith(&'static [&'static str]),
     /// The trimmed value matches the pattern.
     Matches(&'static LazyLock<Regex>),
 }
@@ -156,6 +160,10 @@ impl Test {
             Test::Is(names) => one_of(&v, names),
             Test::FileIs(names) => one_of(basename(&v), names),
             Test::Contains(needles) => any(&v.to_ascii_lowercase(), needles),
+            Test::EndsWith(ends) => {
+                let v = v.to_ascii_lowercase().replace('/', "\\");
+                ends.iter().any(|e| v.ends_with(e))
+            }
             Test::Matches(re) => re.is_match(v.trim()),
         }
     }
@@ -177,6 +185,8 @@ pub enum Yield {
     ProcessThreats,
     /// The hosts the command line names, and the process threat objects.
     CommandLine,
+    /// The host a field names, unless it is a loopback name.
+    Target(F),
     /// A detail: `prefix` and a field's value (lower-cased when `lower`),
     /// none when the field is missing.
     Detail {
@@ -199,6 +209,7 @@ impl Cond {
         image_not: &[],
         needs_image: false,
         fields: &[],
+        fields_not: &[],
         text_any: &[],
         text_all: &[],
         text_none: &[],
@@ -217,6 +228,7 @@ impl Cond {
             && !self.image_not.iter().any(|l| c.image.is_in(l))
             && !(self.needs_image && c.image.is_empty())
             && self.fields.iter().all(|(f, t)| t.holds(c, *f))
+            && !self.fields_not.iter().any(|(f, t)| t.holds(c, *f))
             && (self.text_any.is_empty() || c.any(self.text_any))
             && self.text_all.iter().all(|n| c.has(n))
             && !self.text_none.iter().any(|n| c.has(n))
@@ -249,6 +261,14 @@ impl Yield {
             Yield::CommandLine => Hit {
                 targets: command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), false),
                 threats: c.process_threats(),
+                ..Hit::default()
+            },
+            Yield::Target(field) => Hit {
+                targets: c
+                    .get(field)
+                    .filter(|t| !is_loopback(t) && t != "-")
+                    .map(|t| vec![t.into_owned()])
+                    .unwrap_or_default(),
                 ..Hit::default()
             },
             Yield::Detail {

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::lists::{LOLBAS, POWERSHELL};
-use super::{any, Cond, Custom, Hit, Match, Positive, Rule, Yield};
+use super::{any, Cond, Custom, Hit, Match, Positive, Rule, Test, Yield};
 use super::{PSOP, SECURITY, SYSMON, WINPS, WINRM};
 use crate::detect::ctx::{basename, Ctx};
 use crate::detect::finding::{Outcome, Side, Technique};
@@ -1049,11 +1049,11 @@ const PSWA_ACTIVITY: Rule = Rule {
     impact: 40,
     confidence: 80,
     message: "PowerShell Web Access on $risk_object$ connected to $target_host$",
-    when: Match::Custom(Custom {
-        classes: &[Class::ExplicitLogon],
-        needles: &[],
-        needs_keyword: false,
-        f: m_pswa_activity,
+    when: Match::When(Cond {
+        kinds: &[Kind::ExplicitLogon],
+        fields: &[(F::SubjectUserName, Test::Is(&["pswa_pool"]))],
+        yields: Yield::Target(F::TargetServerName),
+        ..Cond::ANY
     }),
     positives: &[
         pos!(ex!(SECURITY, "4648", "SubjectUserName" = "pswa_pool", "TargetServerName" = "SRV03", "ProcessName" = "C:\\Windows\\System32\\inetsrv\\w3wp.exe"), targets: ["SRV03"]),
@@ -1065,19 +1065,6 @@ const PSWA_ACTIVITY: Rule = Rule {
         "TargetServerName" = "SRV03"
     )],
 };
-
-fn m_pswa_activity(c: &Ctx<'_>) -> Option<Hit> {
-    let subject = c.get(F::SubjectUserName)?.to_ascii_lowercase();
-    (c.kind == Kind::ExplicitLogon && subject == "pswa_pool").then(|| Hit {
-        targets: c
-            .get(F::TargetServerName)
-            .into_iter()
-            .filter(|t| !is_loopback(t) && t != "-")
-            .map(Cow::into_owned)
-            .collect(),
-        ..Hit::default()
-    })
-}
 
 const WINRM_ALTHOST: Rule = Rule {
     id: "winrm_althost",

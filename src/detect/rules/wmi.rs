@@ -282,11 +282,18 @@ const WMI_REMOTEEXEC_CHILD: Rule = Rule {
     impact: 70,
     confidence: 70,
     message: "WmiPrvSE.exe on $risk_object$ spawned $process_name$",
-    when: Match::Custom(Custom {
-        classes: &[Class::Process],
-        needles: &[],
-        needs_keyword: false,
-        f: m_wmi_child,
+    when: Match::When(Cond {
+        kinds: &[Kind::ProcessCreate],
+        parent: &["wmiprvse.exe"],
+        needs_image: true,
+        image_not: &[WMI_CHILD_NOISE, LOLBAS],
+        fields_not: &[
+            (F::User, Test::EndsWith(&["system"])),
+            (F::LogonId, Test::Is(&["0x3e7"])),
+            (F::Image, Test::Contains(&["\\ccm\\"])),
+        ],
+        yields: Yield::ProcessThreats,
+        ..Cond::ANY
     }),
     positives: &[
         pos!(ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "Image" = "C:\\Users\\Public\\grunt.exe", "User" = "THESHIRE\\pgustavo", "LogonId" = "0x9f1c2"), threats: [("grunt.exe", "process_name"), ("wmiprvse.exe", "parent_process_name")]),
@@ -318,10 +325,6 @@ const WMI_REMOTEEXEC_CHILD: Rule = Rule {
     ],
 };
 
-fn m_wmi_child(c: &Ctx<'_>) -> Option<Hit> {
-    wmiprvse_child(c, false)
-}
-
 const WMI_REMOTEEXEC_CHILD_LOLBAS: Rule = Rule {
     id: "wmi_remoteexec_child_lolbas",
     alert_type: "WMI_RemoteExec_Child",
@@ -333,11 +336,18 @@ const WMI_REMOTEEXEC_CHILD_LOLBAS: Rule = Rule {
     impact: 90,
     confidence: 60,
     message: "WmiPrvSE.exe on $risk_object$ spawned the LOLBAS binary $process_name$",
-    when: Match::Custom(Custom {
-        classes: &[Class::Process],
-        needles: &[],
-        needs_keyword: false,
-        f: m_wmi_child_lolbas,
+    when: Match::When(Cond {
+        kinds: &[Kind::ProcessCreate],
+        parent: &["wmiprvse.exe"],
+        image: LOLBAS,
+        image_not: &[WMI_CHILD_NOISE],
+        fields_not: &[
+            (F::User, Test::EndsWith(&["system"])),
+            (F::LogonId, Test::Is(&["0x3e7"])),
+            (F::Image, Test::Contains(&["\\ccm\\"])),
+        ],
+        yields: Yield::ProcessThreats,
+        ..Cond::ANY
     }),
     positives: &[
         pos!(ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "Image" = "C:\\Windows\\System32\\rundll32.exe", "User" = "CORP\\alice"), threats: [("rundll32.exe", "process_name"), ("wmiprvse.exe", "parent_process_name")]),
@@ -350,10 +360,6 @@ const WMI_REMOTEEXEC_CHILD_LOLBAS: Rule = Rule {
         "User" = "CORP\\alice"
     )],
 };
-
-fn m_wmi_child_lolbas(c: &Ctx<'_>) -> Option<Hit> {
-    wmiprvse_child(c, true)
-}
 
 const WMI_IMPACKET_WMIEXEC: Rule = Rule {
     id: "wmi_impacket_wmiexec",
@@ -444,12 +450,31 @@ const WMI_DLL_HIJACK: Rule = Rule {
     impact: 70,
     confidence: 70,
     message: "wbemcomn.dll planted on $risk_object$",
-    when: Match::Custom(Custom {
-        classes: &[Class::ShareAccess, Class::FileCreate],
-        needles: &[],
-        needs_keyword: false,
-        f: m_dll_hijack,
-    }),
+    when: Match::AnyOf(&[
+        Cond {
+            kinds: &[Kind::ShareAccess],
+            fields: &[(
+                F::RelativeTargetName,
+                Test::EndsWith(&["wbem\\wbemcomn.dll"]),
+            )],
+            yields: Yield::Detail {
+                prefix: "",
+                field: F::RelativeTargetName,
+                lower: false,
+            },
+            ..Cond::ANY
+        },
+        Cond {
+            kinds: &[Kind::FileCreate],
+            fields: &[(F::TargetFilename, Test::EndsWith(&["wbem\\wbemcomn.dll"]))],
+            yields: Yield::Detail {
+                prefix: "",
+                field: F::TargetFilename,
+                lower: false,
+            },
+            ..Cond::ANY
+        },
+    ]),
     positives: &[
         pos!(ex!(SECURITY, "5145", "RelativeTargetName" = "Windows\\System32\\wbem\\wbemcomn.dll"), detail: "Windows\\System32\\wbem\\wbemcomn.dll"),
     ],
@@ -459,19 +484,6 @@ const WMI_DLL_HIJACK: Rule = Rule {
         "RelativeTargetName" = "Windows\\System32\\wbem\\wbemprox.dll"
     )],
 };
-
-fn m_dll_hijack(c: &Ctx<'_>) -> Option<Hit> {
-    let name = match c.kind {
-        Kind::ShareAccess => c.get(F::RelativeTargetName)?,
-        Kind::FileCreate => c.get(F::TargetFilename)?,
-        _ => return None,
-    };
-    let n = name.to_ascii_lowercase().replace('/', "\\");
-    n.ends_with("wbem\\wbemcomn.dll").then(|| Hit {
-        detail: Some(name.into_owned()),
-        ..Hit::default()
-    })
-}
 
 const WMI_SUBSCRIPTION_PERMANENT_CONSUMER: Rule = Rule {
     id: "wmi_subscription_permanent_consumer",
@@ -774,12 +786,11 @@ const WMI_SCHEDULED_JOB: Rule = Rule {
 
 // ------------------------------------------------- shared by its rules
 
+/// Children of WmiPrvSE.exe that are its own housekeeping.
+const WMI_CHILD_NOISE: &[&str] = &["werfault.exe", "wmiprvse.exe", "dismhost.exe", "wermgr.exe"];
+
 fn script_or_process(c: &Ctx<'_>) -> bool {
     matches!(c.kind, Kind::ScriptBlock | Kind::ProcessCreate)
-}
-
-fn process_under(c: &Ctx<'_>, parent: &str) -> bool {
-    c.kind == Kind::ProcessCreate && c.parent == parent && !c.image.is_empty()
 }
 
 fn wmic_remote(c: &Ctx<'_>) -> Option<Vec<String>> {
@@ -828,23 +839,6 @@ fn ps_remote_wmi(c: &Ctx<'_>, cmdlets: &[&str], extra: &[&str]) -> Option<Hit> {
     }
     Some(Hit {
         targets: remote(targets),
-        ..Hit::default()
-    })
-}
-
-fn wmiprvse_child(c: &Ctx<'_>, lolbas: bool) -> Option<Hit> {
-    let excluded = ["werfault.exe", "wmiprvse.exe", "dismhost.exe", "wermgr.exe"];
-    if !process_under(c, "wmiprvse.exe") || c.image.is_in(&excluded) {
-        return None;
-    }
-    let user = c.get(F::User).unwrap_or_default().to_ascii_lowercase();
-    let logon = c.get(F::LogonId).unwrap_or_default().to_ascii_lowercase();
-    let image_path = c.get(F::Image).unwrap_or_default().to_ascii_lowercase();
-    if user.ends_with("system") || logon == "0x3e7" || image_path.contains("\\ccm\\") {
-        return None;
-    }
-    (c.image.is_in(LOLBAS) == lolbas).then(|| Hit {
-        threats: c.process_threats(),
         ..Hit::default()
     })
 }
