@@ -90,18 +90,14 @@ pub fn evidence_of(ev: &dyn Event, kind: Kind, finding: Option<Finding<'_>>) -> 
     let time = time_of(ev)?;
     let host = host_of(ev)?;
     let user = ev.get(F::User).value().map(|u| u.to_ascii_lowercase());
+    // Built only once the event is known to give evidence.
+    let base = |role, technique| Evidence::new(time, &host, user.clone(), role, technique);
     if let Some(f) = finding {
-        if let Some(e) = from_finding(
-            ev,
-            kind,
-            &f,
-            Evidence::new(time, &host, user.clone(), f.side, Technique::WinRm),
-        ) {
-            return e;
+        if let Some(decided) = from_finding(ev, kind, &f, &base) {
+            return decided;
         }
     }
     // Evidence that no per-event rule alerts on by itself.
-    let base = |role, technique| Evidence::new(time, &host, user.clone(), role, technique);
     match (kind, event_code(ev)) {
         (Kind::NetworkConnection, _) => rpc_135(ev, base),
         (Kind::Other, Some(4624)) => network_logon(ev, base(Side::Destination, Technique::Wmi)),
@@ -117,24 +113,33 @@ fn from_finding(
     ev: &dyn Event,
     kind: Kind,
     f: &Finding<'_>,
-    mut e: Evidence,
+    base: &impl Fn(Side, Technique) -> Evidence,
 ) -> Option<Option<Evidence>> {
-    e.technique = f.technique.unwrap_or(Technique::WinRm);
-    e.alert_types = f.alert_types.to_vec();
-    e.risk = f.risk_score;
+    let technique = f.technique.unwrap_or(Technique::WinRm);
     let failed = f.outcome == Outcome::Failed;
+    let with_finding = |mut e: Evidence| {
+        e.alert_types = f.alert_types.to_vec();
+        e.risk = f.risk_score;
+        e
+    };
     match f.side {
         Side::Source if failed || !f.targets.is_empty() => {
-            e.target = f
+            let target = f
                 .targets
                 .iter()
                 .find(|t| !is_loopback(t))
                 .map(|t| t.to_ascii_lowercase());
+            if target.is_none() && !failed {
+                return Some(None);
+            }
+            let mut e = with_finding(base(Side::Source, technique));
+            e.target = target;
             e.failed = failed;
             e.session_start = kind == Kind::WinRm(6);
-            Some((e.target.is_some() || failed).then_some(e))
+            Some(Some(e))
         }
         Side::Destination if f.risk_score > 0 => {
+            let mut e = with_finding(base(Side::Destination, technique));
             if kind == Kind::NetworkConnection {
                 e.peer_ip = ev.get(F::SrcIp).value().map(|v| v.to_ascii_lowercase());
             }

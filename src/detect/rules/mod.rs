@@ -219,14 +219,18 @@ impl Cond {
 
     /// What it reports for `c`, if it holds.
     pub fn check(&self, c: &Ctx<'_>) -> Option<Hit> {
-        let image_ok = self.image.is_empty()
-            || c.image.is_in(self.image)
-            || (self.image_or_original && c.is_image(self.image));
+        // Cheapest first: most events fail on their kind or parent, before
+        // any name list (LOLBAS has 54) is walked.
+        let image_ok = || {
+            self.image.is_empty()
+                || c.image.is_in(self.image)
+                || (self.image_or_original && c.is_image(self.image))
+        };
         let holds = self.kinds.contains(&c.kind)
             && (self.parent.is_empty() || c.parent.is_in(self.parent))
-            && image_ok
-            && !self.image_not.iter().any(|l| c.image.is_in(l))
             && !(self.needs_image && c.image.is_empty())
+            && image_ok()
+            && !self.image_not.iter().any(|l| c.image.is_in(l))
             && self.fields.iter().all(|(f, t)| t.holds(c, *f))
             && !self.fields_not.iter().any(|(f, t)| t.holds(c, *f))
             && (self.text_any.is_empty() || c.any(self.text_any))
