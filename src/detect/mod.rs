@@ -165,12 +165,13 @@ impl Engine {
             return false;
         }
         let ctx = Ctx::with_kind(ev, kind, crate::detect::rules::keywords());
+        let rules: &[Rule] = &RULES;
         let mut best: Option<(u32, usize, Side)> = None;
         for &i in candidates {
             if self.keyword_only[i] && !ctx.keywords {
                 continue;
             }
-            let (rule, set) = (&RULES[i], &self.settings[i]);
+            let (rule, set) = (&rules[i], &self.settings[i]);
             let Some(hit) = rule.check(&ctx) else {
                 continue;
             };

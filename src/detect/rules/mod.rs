@@ -128,7 +128,10 @@ pub struct Cond {
     pub text_any: &'static [&'static str],
     /// The text holds all of these.
     pub text_all: &'static [&'static str],
-    /// The text holds none of these.
+    /// The text also holds one of these (plain substrings, not keywords:
+    /// the condition's `text_any` / `text_all` needles decide the scan).
+    pub text_also_any: &'static [&'static str],
+    /// The text holds none of these (plain substrings, not keywords).
     pub text_none: &'static [&'static str],
     /// The text matches this pattern (tried last: give the condition a
     /// needle too).
@@ -212,6 +215,7 @@ impl Cond {
         fields_not: &[],
         text_any: &[],
         text_all: &[],
+        text_also_any: &[],
         text_none: &[],
         text_regex: None,
         yields: Yield::Nothing,
@@ -235,14 +239,14 @@ impl Cond {
             && !self.fields_not.iter().any(|(f, t)| t.holds(c, *f))
             && (self.text_any.is_empty() || c.any(self.text_any))
             && self.text_all.iter().all(|n| c.has(n))
-            && !self.text_none.iter().any(|n| c.has(n))
+            && (self.text_also_any.is_empty() || any(&c.text, self.text_also_any))
+            && !any(&c.text, self.text_none)
             && self.text_regex.is_none_or(|re| re.is_match(&c.text));
         holds.then(|| self.yields.hit(c))
     }
 
     fn needles(&self) -> impl Iterator<Item = &'static str> {
-        let (a, b, c) = (self.text_any, self.text_all, self.text_none);
-        a.iter().chain(b).chain(c).copied()
+        self.text_any.iter().chain(self.text_all).copied()
     }
 
     fn needs_keyword(&self) -> bool {

@@ -971,7 +971,7 @@ const WINRM_TRUSTEDHOSTS: Rule = Rule {
     when: Match::When(Cond {
         kinds: &[Kind::ScriptBlock, Kind::ProcessCreate],
         text_all: &["trustedhosts"],
-        text_any: &[
+        text_also_any: &[
             "set-item",
             "winrm set",
             "winrm.cmd set",
