@@ -52,11 +52,6 @@ impl Keywords {
         self.words.contains(&needle)
     }
 
-    /// The keywords, in rule order.
-    pub fn words(&self) -> &[&'static str] {
-        &self.words
-    }
-
     /// Whether a lower-case text holds any keyword.
     pub fn found_in(&self, text: &str) -> bool {
         self.scanner.is_match(text)

@@ -287,11 +287,7 @@ const WMI_REMOTEEXEC_CHILD: Rule = Rule {
         parent: &["wmiprvse.exe"],
         needs_image: true,
         image_not: &[WMI_CHILD_NOISE, LOLBAS],
-        fields_not: &[
-            (F::User, Test::EndsWith(&["system"])),
-            (F::LogonId, Test::Is(&["0x3e7"])),
-            (F::Image, Test::Contains(&["\\ccm\\"])),
-        ],
+        fields_not: WMI_CHILD_SYSTEM,
         yields: Yield::ProcessThreats,
         ..Cond::ANY
     }),
@@ -341,11 +337,7 @@ const WMI_REMOTEEXEC_CHILD_LOLBAS: Rule = Rule {
         parent: &["wmiprvse.exe"],
         image: LOLBAS,
         image_not: &[WMI_CHILD_NOISE],
-        fields_not: &[
-            (F::User, Test::EndsWith(&["system"])),
-            (F::LogonId, Test::Is(&["0x3e7"])),
-            (F::Image, Test::Contains(&["\\ccm\\"])),
-        ],
+        fields_not: WMI_CHILD_SYSTEM,
         yields: Yield::ProcessThreats,
         ..Cond::ANY
     }),
@@ -788,6 +780,14 @@ const WMI_SCHEDULED_JOB: Rule = Rule {
 
 /// Children of WmiPrvSE.exe that are its own housekeeping.
 const WMI_CHILD_NOISE: &[&str] = &["werfault.exe", "wmiprvse.exe", "dismhost.exe", "wermgr.exe"];
+
+/// Children of WmiPrvSE.exe run by the machine itself: as SYSTEM, in its
+/// logon session (0x3e7), or by the ConfigMgr client (`\ccm\`).
+const WMI_CHILD_SYSTEM: &[(F, Test)] = &[
+    (F::User, Test::EndsWith(&["system"])),
+    (F::LogonId, Test::Is(&["0x3e7"])),
+    (F::Image, Test::Contains(&["\\ccm\\"])),
+];
 
 fn script_or_process(c: &Ctx<'_>) -> bool {
     matches!(c.kind, Kind::ScriptBlock | Kind::ProcessCreate)
