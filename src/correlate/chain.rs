@@ -4,13 +4,25 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::detect::{Outcome, Side, Technique};
 
-/// What a hop's link rests on. Declared in the alphabetical order of their
-/// names, the order `lm_confidence_reasons` lists them in.
+/// What a hop rests on: what its evidence is, and what links its two ends.
+/// Declared in the alphabetical order of their names, the order
+/// `lm_confidence_reasons` lists them in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Reason {
+    /// A connection between the ends on a port the technique uses.
+    Connection,
+    /// Execution evidence on the destination (a process the remote service
+    /// started, a session, a service or task, an RDP logon).
+    DestinationExecution,
+    /// A logon: the destination's network logon from the source, the
+    /// source's explicit credentials.
+    Logon,
     /// Destination evidence in the logon session a network logon from the
     /// source's address opened.
     LogonId,
+    /// Execution evidence on the source (a command line or session naming
+    /// the destination).
+    SourceExecution,
     /// Destination evidence names the source's address.
     SourceIp,
     /// Source evidence names the destination.
@@ -25,7 +37,11 @@ impl Reason {
     /// The `lm_confidence_reasons` value.
     pub fn as_str(self) -> &'static str {
         match self {
+            Reason::Connection => "connection",
+            Reason::DestinationExecution => "destination_execution",
+            Reason::Logon => "logon",
             Reason::LogonId => "logon_id",
+            Reason::SourceExecution => "source_execution",
             Reason::SourceIp => "source_ip",
             Reason::TargetName => "target_name",
             Reason::Time => "time",
@@ -33,15 +49,31 @@ impl Reason {
         }
     }
 
-    /// What the reason adds to a hop's confidence.
+    /// Whether it links the two ends (rather than saying what the evidence
+    /// is): a hop stands on two of these.
+    pub fn links(self) -> bool {
+        matches!(
+            self,
+            Reason::LogonId | Reason::SourceIp | Reason::TargetName | Reason::Time
+        )
+    }
+
+    /// What the reason adds to a hop's confidence beyond its execution
+    /// evidence ([`confidence`]).
     pub fn weight(self) -> u32 {
         match self {
-            Reason::TargetName | Reason::SourceIp => 35,
-            Reason::LogonId | Reason::User => 15,
-            Reason::Time => 10,
+            Reason::SourceExecution | Reason::DestinationExecution => 0,
+            Reason::TargetName | Reason::SourceIp => 15,
+            Reason::Logon | Reason::User => 10,
+            Reason::Connection | Reason::LogonId | Reason::Time => 5,
         }
     }
 }
+
+/// Confidence from execution evidence at one end of a hop.
+pub const ONE_END: u32 = 35;
+/// Confidence from execution evidence at both ends.
+pub const BOTH_ENDS: u32 = 60;
 
 /// One source → destination movement.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +96,11 @@ pub struct Hop {
     pub last_seen: f64,
     /// AlertTypes of the evidence.
     pub evidence: BTreeSet<&'static str>,
+    /// AlertTypes of the execution evidence: what carried the weight.
+    pub execution: BTreeSet<&'static str>,
+    /// Destination execution evidence names the source's address itself
+    /// (an RDP logon's client).
+    pub named_by_execution: bool,
     /// Number of evidence events.
     pub events: usize,
     /// Whether it got through.
@@ -72,8 +109,8 @@ pub struct Hop {
     pub reasons: BTreeSet<Reason>,
     /// 0–100.
     pub confidence: u32,
-    /// Risk of the hop: the highest evidence score plus a bonus for a
-    /// confirmed link, at most 100.
+    /// Risk of the hop: its confidence (lateral movement between two
+    /// hosts has impact 100), never below its highest evidence score.
     pub risk_score: u32,
     /// `chain-<n>`.
     pub chain_id: String,
@@ -97,6 +134,8 @@ impl Hop {
             first_seen: time,
             last_seen: time,
             evidence: BTreeSet::new(),
+            execution: BTreeSet::new(),
+            named_by_execution: false,
             events: 0,
             outcome,
             reasons: BTreeSet::new(),
@@ -109,13 +148,24 @@ impl Hop {
     }
 }
 
-/// The sum of the reasons' weights, at most 100.
+/// Execution evidence at one end ([`ONE_END`]) or both ([`BOTH_ENDS`]),
+/// plus the weights of what links the ends, at most 100.
 pub fn confidence(reasons: &BTreeSet<Reason>) -> u32 {
-    reasons.iter().map(|r| r.weight()).sum::<u32>().min(100)
+    let ends = [Reason::SourceExecution, Reason::DestinationExecution]
+        .iter()
+        .filter(|r| reasons.contains(r))
+        .count();
+    let base = match ends {
+        0 => 0,
+        1 => ONE_END,
+        _ => BOTH_ENDS,
+    };
+    (base + reasons.iter().map(|r| r.weight()).sum::<u32>()).min(100)
 }
 
 /// Final scores: members in order, `user` when both ends share one, the
-/// confidence, and the success bonus to the risk.
+/// confidence, and the risk (a successful hop's is its confidence, never
+/// below its highest evidence score; a failed one's is that score).
 pub fn score(hops: &mut [Hop]) {
     for h in hops {
         h.members.sort();
@@ -124,7 +174,7 @@ pub fn score(hops: &mut [Hop]) {
         }
         h.confidence = confidence(&h.reasons);
         if h.outcome == Outcome::Success {
-            h.risk_score = (h.risk_score + 20).clamp(64, 100);
+            h.risk_score = h.risk_score.max(h.confidence);
         }
     }
 }

@@ -6,9 +6,42 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::detect::targets::{is_loopback, short_host};
-use crate::detect::{Finding, Outcome, Side, Technique};
+use crate::detect::{Artefact, Carrier, Finding, Outcome, Side, Technique};
 use crate::event::kind::Kind;
 use crate::event::{Event, F};
+
+/// What a piece of evidence says about how the movement travelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Claim {
+    /// An execution or session artefact of this technique: what can make
+    /// a hop.
+    Ran(Technique),
+    /// A connection to this service between the two ends: corroborates a
+    /// hop of a technique it can carry.
+    Connected(Carrier),
+    /// A logon (a network logon on the destination, explicit credentials
+    /// on the source): corroborates a hop of any technique.
+    LoggedOn,
+}
+
+impl Claim {
+    /// Whether the evidence can take part in a hop of `family`.
+    pub fn fits(self, family: Technique) -> bool {
+        match self {
+            Claim::Ran(t) => t.family() == family,
+            Claim::Connected(c) => family.carriers().contains(&c),
+            Claim::LoggedOn => true,
+        }
+    }
+
+    /// The technique it names, for execution evidence.
+    pub fn ran(self) -> Option<Technique> {
+        match self {
+            Claim::Ran(t) => Some(t),
+            _ => None,
+        }
+    }
+}
 
 /// What one event contributes.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,8 +57,8 @@ pub struct Evidence {
     pub user: Option<String>,
     /// Source or destination (never [`Side::Local`]).
     pub role: Side,
-    /// Transport.
-    pub technique: Technique,
+    /// What it says about how the movement travelled.
+    pub claim: Claim,
     /// Source: the remote host named (short name or IP).
     pub target: Option<String>,
     /// Destination: the remote address seen.
@@ -37,13 +70,14 @@ pub struct Evidence {
     /// A WinRM client session start (event 6): failures in its second take
     /// its target.
     pub session_start: bool,
-    /// A network logon: it only lends its source address to the other
-    /// evidence of its logon session, and makes no hop by itself.
-    pub session_only: bool,
     /// A process creation that no rule flags: it joins the hop of the
     /// process it descends from (through `ParentProcessGuid`), if any, and
     /// makes no hop by itself.
     pub tree_only: bool,
+    /// An installed service or registered task ([`Artefact::Installed`]):
+    /// it takes part in a hop only through the network logon it was made
+    /// in or paired with the source's own execution evidence.
+    pub needs_tie: bool,
     /// Process creations: the process's `ProcessGuid` (lower-case).
     pub process: Option<String>,
     /// Process creations: the parent's `ProcessGuid` (lower-case).
@@ -61,7 +95,7 @@ impl Evidence {
         host: &str,
         user: Option<String>,
         role: Side,
-        technique: Technique,
+        claim: Claim,
     ) -> Self {
         Evidence {
             seq: 0,
@@ -69,14 +103,14 @@ impl Evidence {
             host: host.to_string(),
             user,
             role,
-            technique,
+            claim,
             target: None,
             peer_ip: None,
             logon_id: None,
             failed: false,
             session_start: false,
-            session_only: false,
             tree_only: false,
+            needs_tie: false,
             process: None,
             parent: None,
             alert_types: Vec::new(),
@@ -99,9 +133,9 @@ pub fn evidence_of(ev: &dyn Event, kind: Kind, finding: Option<Finding<'_>>) -> 
     }
     // Evidence that no per-event rule alerts on by itself.
     match (kind, event_code(ev)) {
-        (Kind::NetworkConnection, _) => rpc_135(ev, base),
-        (Kind::Other, Some(4624)) => network_logon(ev, base(Side::Destination, Technique::Wmi)),
-        (Kind::ProcessCreate, _) => tree_node(ev, base(Side::Destination, Technique::WinRm)),
+        (Kind::NetworkConnection, _) => service_connection(ev, base),
+        (Kind::Logon, _) => network_logon(ev, base(Side::Destination, Claim::LoggedOn)),
+        (Kind::ProcessCreate, _) => tree_node(ev, base(Side::Destination, Claim::LoggedOn)),
         _ => None,
     }
 }
@@ -113,13 +147,14 @@ fn from_finding(
     ev: &dyn Event,
     kind: Kind,
     f: &Finding<'_>,
-    base: &impl Fn(Side, Technique) -> Evidence,
+    base: &impl Fn(Side, Claim) -> Evidence,
 ) -> Option<Option<Evidence>> {
-    let technique = f.technique.unwrap_or(Technique::WinRm);
+    let claim = claim_of(f, kind)?;
     let failed = f.outcome == Outcome::Failed;
     let with_finding = |mut e: Evidence| {
         e.alert_types = f.alert_types.to_vec();
         e.risk = f.risk_score;
+        e.needs_tie = f.artefact == Artefact::Installed;
         e
     };
     match f.side {
@@ -132,18 +167,16 @@ fn from_finding(
             if target.is_none() && !failed {
                 return Some(None);
             }
-            let mut e = with_finding(base(Side::Source, technique));
+            let mut e = with_finding(base(Side::Source, claim));
             e.target = target;
             e.failed = failed;
             e.session_start = kind == Kind::WinRm(6);
             Some(Some(e))
         }
-        Side::Destination if f.risk_score > 0 => {
-            let mut e = with_finding(base(Side::Destination, technique));
-            if kind == Kind::NetworkConnection {
-                e.peer_ip = ev.get(F::SrcIp).value().map(|v| v.to_ascii_lowercase());
-            }
-            e.logon_id = ev.get(F::LogonId).value().map(|v| v.to_ascii_lowercase());
+        Side::Destination => {
+            let mut e = with_finding(base(Side::Destination, claim));
+            e.peer_ip = peer_address(ev, kind);
+            e.logon_id = logon_id(ev, kind);
             if kind == Kind::ProcessCreate {
                 (e.process, e.parent) = guids(ev);
             }
@@ -159,17 +192,62 @@ fn event_code(ev: &dyn Event) -> Option<u32> {
         .and_then(|c| c.trim().parse::<u32>().ok())
 }
 
-/// An RPC endpoint-mapper connection (port 135) between two real hosts:
-/// WMI transport evidence, outbound for the source, inbound for the
-/// destination.
-fn rpc_135(ev: &dyn Event, base: impl Fn(Side, Technique) -> Evidence) -> Option<Evidence> {
-    if ev.get(F::DestPort).value().map(str::trim) != Some("135") {
-        return None;
+/// What a finding claims: its technique for an execution artefact (WinRM
+/// when a WinRM rule names no client), the service for a connection, a
+/// logon; `None` for context, which is never evidence.
+fn claim_of(f: &Finding<'_>, kind: Kind) -> Option<Claim> {
+    let technique = f.technique.unwrap_or(Technique::WinRm);
+    match f.artefact {
+        Artefact::Context => None,
+        Artefact::Execution | Artefact::Installed => Some(Claim::Ran(technique)),
+        // A named pipe is opened over SMB whatever service it reaches.
+        Artefact::Connection if kind == Kind::ShareAccess => Some(Claim::Connected(Carrier::Smb)),
+        Artefact::Connection => Some(Claim::Connected(technique.carriers()[0])),
+        Artefact::Logon => Some(Claim::LoggedOn),
     }
+}
+
+/// The remote address a destination event shows: the source of an inbound
+/// connection, a logon's or share access's client address, the client of
+/// an RDP session (`Param3` of RemoteConnectionManager 1149, `Address` of
+/// LocalSessionManager 21 / 25). Loopback and `LOCAL` are none.
+fn peer_address(ev: &dyn Event, kind: Kind) -> Option<String> {
+    let field = match kind {
+        Kind::NetworkConnection => F::SrcIp,
+        Kind::RdpSession(_) => F::RdpClient,
+        _ => F::IpAddress,
+    };
+    ev.get(field)
+        .value()
+        .map(|v| v.trim().trim_start_matches("::ffff:").to_ascii_lowercase())
+        .filter(|v| !v.is_empty() && v != "-" && v != "local" && !is_loopback(v))
+}
+
+/// The logon session a destination event ran in: the subject's for an
+/// object that a user registered (a service, a task, a share access), the
+/// new or process logon otherwise.
+fn logon_id(ev: &dyn Event, kind: Kind) -> Option<String> {
+    let field = match kind {
+        Kind::ServiceInstall | Kind::TaskRegistered(_) | Kind::ShareAccess => F::SubjectLogonId,
+        _ => F::LogonId,
+    };
+    ev.get(field)
+        .value()
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty() && v != "0x0" && v != "0x3e7" && v != "-")
+}
+
+/// A connection between two real hosts to a service that can carry lateral
+/// movement (RPC 135, SMB 445, RDP 3389): outbound for the source,
+/// inbound for the destination. It names no technique: it corroborates.
+fn service_connection(ev: &dyn Event, base: impl Fn(Side, Claim) -> Evidence) -> Option<Evidence> {
+    let port = ev.get(F::DestPort).value()?.trim().parse::<u32>().ok()?;
+    let carrier = Carrier::of_port(port).filter(|c| *c != Carrier::WinRm)?;
     let outbound = ev
         .get(F::Initiated)
         .value()
-        .map(|v| v.eq_ignore_ascii_case("true"))?;
+        .map(|v| v.eq_ignore_ascii_case("true"))
+        .or_else(|| direction_outbound(ev))?;
     let (src, dst) = (
         ev.get(F::SrcIp).value()?.to_ascii_lowercase(),
         ev.get(F::DestIp).value()?.to_ascii_lowercase(),
@@ -182,7 +260,7 @@ fn rpc_135(ev: &dyn Event, base: impl Fn(Side, Technique) -> Evidence) -> Option
     } else {
         Side::Destination
     };
-    let mut e = base(role, Technique::Wmi);
+    let mut e = base(role, Claim::Connected(carrier));
     if outbound {
         e.target = Some(dst);
     } else {
@@ -191,27 +269,37 @@ fn rpc_135(ev: &dyn Event, base: impl Fn(Side, Technique) -> Evidence) -> Option
     Some(e)
 }
 
-/// A network logon (4624 type 3) from a real address: it lends that
-/// address to its logon session.
+/// Security 5156's `Direction`: `%%14593` outbound, `%%14592` inbound
+/// (also as the rendered words).
+fn direction_outbound(ev: &dyn Event) -> Option<bool> {
+    match ev.get(F::Direction).value()?.trim() {
+        "%%14593" => Some(true),
+        "%%14592" => Some(false),
+        d if d.eq_ignore_ascii_case("outbound") => Some(true),
+        d if d.eq_ignore_ascii_case("inbound") => Some(false),
+        _ => None,
+    }
+}
+
+/// A network logon (4624 type 3) of a person's account from a real
+/// address: it lends that address to its logon session and corroborates a
+/// hop from there. Machine accounts (`HOST$`) and anonymous logons are
+/// the domain's own traffic (Netlogon, replication, GPO), never a mover.
 fn network_logon(ev: &dyn Event, mut e: Evidence) -> Option<Evidence> {
     if ev.get(F::LogonType).value().map(str::trim) != Some("3") {
         return None;
     }
-    let ip = ev
-        .get(F::IpAddress)
-        .value()
-        .map(|v| v.to_ascii_lowercase())
-        .filter(|ip| !is_loopback(ip))?;
-    e.user = ev
-        .get(F::TargetUserName)
-        .value()
-        .map(|u| u.to_ascii_lowercase());
+    let user = ev.get(F::TargetUserName).value()?.to_ascii_lowercase();
+    if user.ends_with('$') || user == "anonymous logon" || user == "-" {
+        return None;
+    }
+    let ip = peer_address(ev, Kind::Logon)?;
+    e.user = Some(user);
     e.peer_ip = Some(ip);
     e.logon_id = ev
         .get(F::TargetLogonId)
         .value()
         .map(|v| v.to_ascii_lowercase());
-    e.session_only = true;
     Some(e)
 }
 
@@ -262,7 +350,7 @@ fn time_of(ev: &dyn Event) -> Option<f64> {
 /// same host in the same second.
 pub fn inherit_failure_targets(ev: &mut [Evidence]) {
     // (host, second) → the first 6's target there.
-    let mut sixes: HashMap<(String, i64), (String, Technique)> = HashMap::new();
+    let mut sixes: HashMap<(String, i64), (String, Claim)> = HashMap::new();
     for e in ev
         .iter()
         .filter(|e| e.role == Side::Source && !e.failed && e.session_start)
@@ -270,13 +358,13 @@ pub fn inherit_failure_targets(ev: &mut [Evidence]) {
         if let Some(t) = &e.target {
             sixes
                 .entry((e.host.clone(), e.time.floor() as i64))
-                .or_insert_with(|| (t.clone(), e.technique));
+                .or_insert_with(|| (t.clone(), e.claim));
         }
     }
     for e in ev.iter_mut().filter(|e| e.failed && e.target.is_none()) {
         if let Some((t, tech)) = sixes.get(&(e.host.clone(), e.time.floor() as i64)) {
             e.target = Some(t.clone());
-            e.technique = *tech;
+            e.claim = *tech;
         }
     }
     // A 6 followed by a failure in its second is the failed attempt itself.

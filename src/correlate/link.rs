@@ -2,15 +2,12 @@
 //! destination evidence there in the window, destination evidence naming
 //! its source's address, and the processes run inside a hop's session.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::correlate::chain::{Hop, Reason};
-use crate::correlate::evidence::Evidence;
+use crate::correlate::evidence::{Claim, Evidence};
 use crate::detect::targets::{is_loopback, short_host};
 use crate::detect::{Outcome, Side, Technique};
-
-/// A hop under construction: (source, destination, WMI transport?, failed?).
-type HopKey = (String, String, bool, bool);
 
 /// Host names from names or addresses: each address goes to the host that
 /// showed it most often.
@@ -45,84 +42,208 @@ impl Resolver {
     }
 }
 
-/// The hops being built, each with the evidence already in it.
-#[derive(Default)]
-pub struct HopSet {
-    hops: BTreeMap<HopKey, (Hop, HashSet<usize>)>,
+/// One piece of evidence placed between two hosts, with what placed it
+/// there.
+struct Attachment {
+    /// Index into the (sorted) evidence.
+    at: usize,
+    /// Through the logon session of the hop's own execution evidence: kept
+    /// whatever its time.
+    tied: bool,
+    reasons: Vec<Reason>,
 }
 
-impl HopSet {
-    /// Adds one piece of evidence to the hop `src` → `dest` (made on first
-    /// use), with what the link rests on.
-    pub fn add(&mut self, src: &str, dest: &str, e: &Evidence, failed: bool, reasons: &[Reason]) {
+/// Evidence placed between pairs of hosts, turned into hops by
+/// [`Placed::into_hops`].
+pub struct Placed<'e> {
+    evidence: &'e [Evidence],
+    window: f64,
+    /// (source, destination, failed?) → what was placed there.
+    pairs: BTreeMap<(String, String, bool), Vec<Attachment>>,
+}
+
+impl<'e> Placed<'e> {
+    /// Nothing placed yet; `window` bounds how far corroboration may lie
+    /// from the execution evidence it supports.
+    pub fn new(evidence: &'e [Evidence], window: f64) -> Self {
+        Placed {
+            evidence,
+            window,
+            pairs: BTreeMap::new(),
+        }
+    }
+
+    /// Places evidence `at` between `src` and `dest`.
+    fn add(&mut self, src: &str, dest: &str, at: usize, failed: bool, reasons: &[Reason]) {
+        self.add_tied(src, dest, at, failed, reasons, false);
+    }
+
+    fn add_tied(
+        &mut self,
+        src: &str,
+        dest: &str,
+        at: usize,
+        failed: bool,
+        reasons: &[Reason],
+        tied: bool,
+    ) {
         if src == dest || src.is_empty() || dest.is_empty() || is_loopback(dest) {
             return;
         }
-        let key = (
-            src.to_string(),
-            dest.to_string(),
-            e.technique == Technique::Wmi,
-            failed,
-        );
-        let (hop, seen) = self.hops.entry(key).or_insert_with(|| {
-            let outcome = if failed {
-                Outcome::Failed
-            } else {
-                Outcome::Success
-            };
-            (
-                Hop::new(src, dest, e.technique, e.time, outcome),
-                HashSet::new(),
-            )
-        });
-        hop.first_seen = hop.first_seen.min(e.time);
-        hop.last_seen = hop.last_seen.max(e.time);
-        if seen.insert(e.seq) {
-            hop.members.push((e.seq, e.role));
-            hop.events += 1;
-        }
-        hop.evidence.extend(e.alert_types.iter().copied());
-        hop.reasons.extend(reasons.iter().copied());
-        hop.risk_score = hop.risk_score.max(e.risk);
-        // The more specific technique wins (PSRemoting/winrs over WinRM).
-        if hop.technique == Technique::WinRm && e.technique != Technique::WinRm {
-            hop.technique = e.technique;
-        }
-        if let Some(u) = e.user.as_deref().filter(|u| !is_service_account(u)) {
-            match e.role {
-                Side::Source => hop.src_users.insert(user_key(u)),
-                _ => hop.dest_users.insert(user_key(u)),
-            };
-        }
+        self.pairs
+            .entry((src.to_string(), dest.to_string(), failed))
+            .or_default()
+            .push(Attachment {
+                at,
+                tied,
+                reasons: reasons.to_vec(),
+            });
     }
 
-    /// The hops that rest on more than one kind of link, or on a failure.
+    /// The hops: for each pair and each technique family that execution
+    /// evidence there names, the execution evidence and the corroboration
+    /// that fits it. A pair with connections and logons only is no hop.
     pub fn into_hops(self) -> Vec<Hop> {
-        let mut hops: Vec<Hop> = self.hops.into_values().map(|(h, _)| h).collect();
-        hops.retain(|h| h.outcome == Outcome::Failed || h.reasons.len() >= 2);
+        let mut hops = Vec::new();
+        for ((src, dest, failed), placed) in &self.pairs {
+            let families: BTreeSet<Technique> = placed
+                .iter()
+                .filter_map(|a| self.evidence[a.at].claim.ran())
+                .map(Technique::family)
+                .collect();
+            for family in families {
+                let hop = self.hop(src, dest, *failed, family, placed);
+                if stands(&hop) {
+                    hops.push(hop);
+                }
+            }
+        }
         hops
+    }
+
+    /// The hop of one family between a pair.
+    fn hop(
+        &self,
+        src: &str,
+        dest: &str,
+        failed: bool,
+        family: Technique,
+        placed: &[Attachment],
+    ) -> Hop {
+        let ev = self.evidence;
+        let mut ran_times: Vec<f64> = placed
+            .iter()
+            .filter(|a| ev[a.at].claim.ran().is_some_and(|t| t.family() == family))
+            .map(|a| ev[a.at].time)
+            .collect();
+        ran_times.sort_by(f64::total_cmp);
+        let near = |t: f64| {
+            let i = ran_times.partition_point(|x| *x < t - self.window);
+            ran_times.get(i).is_some_and(|x| *x <= t + self.window)
+        };
+        let outcome = if failed {
+            Outcome::Failed
+        } else {
+            Outcome::Success
+        };
+        let mut hop = Hop::new(src, dest, family, ran_times[0], outcome);
+        let mut seen = HashSet::new();
+        for a in placed {
+            let e = &ev[a.at];
+            let ran = e.claim.ran().is_some();
+            if !e.claim.fits(family) || !(ran || a.tied || near(e.time)) {
+                continue;
+            }
+            hop.reasons.extend(a.reasons.iter().copied());
+            if seen.insert(e.seq) {
+                add_member(&mut hop, e);
+            }
+        }
+        hop
     }
 }
 
+/// Adds one evidence event to a hop: its time, AlertTypes, score, users,
+/// technique and what kind of artefact it is.
+fn add_member(hop: &mut Hop, e: &Evidence) {
+    hop.first_seen = hop.first_seen.min(e.time);
+    hop.last_seen = hop.last_seen.max(e.time);
+    hop.members.push((e.seq, e.role));
+    hop.events += 1;
+    hop.evidence.extend(e.alert_types.iter().copied());
+    hop.risk_score = hop.risk_score.max(e.risk);
+    match e.claim {
+        Claim::Ran(t) => {
+            hop.execution.extend(e.alert_types.iter().copied());
+            hop.reasons.insert(match e.role {
+                Side::Source => Reason::SourceExecution,
+                _ => Reason::DestinationExecution,
+            });
+            if e.role == Side::Destination && e.peer_ip.is_some() {
+                // The execution event names its source itself (an RDP
+                // logon's client address).
+                hop.named_by_execution = true;
+            }
+            // The more specific technique wins (PSRemoting/winrs over
+            // WinRM); the first specific one stays.
+            if hop.technique == Technique::WinRm && t != Technique::WinRm {
+                hop.technique = t;
+            }
+        }
+        Claim::Connected(_) => {
+            hop.reasons.insert(Reason::Connection);
+        }
+        Claim::LoggedOn => {
+            hop.reasons.insert(Reason::Logon);
+        }
+    }
+    if let Some(u) = e.user.as_deref().filter(|u| !is_service_account(u)) {
+        match e.role {
+            Side::Source => hop.src_users.insert(user_key(u)),
+            _ => hop.dest_users.insert(user_key(u)),
+        };
+    }
+}
+
+/// Whether a hop stands: a failed attempt does; otherwise two keys must
+/// link its ends (or its execution evidence names the source itself), and
+/// a DCOM hop needs the destination to have seen the source (ShellWindows
+/// and ShellBrowserWindow run inside the desktop user's own session, so
+/// only the network logon or connection from the source ties them).
+fn stands(h: &Hop) -> bool {
+    if h.outcome == Outcome::Failed {
+        return true;
+    }
+    let links = h.reasons.iter().filter(|r| r.links()).count();
+    let linked = links >= 2 || h.named_by_execution;
+    linked && (h.technique != Technique::Dcom || h.reasons.contains(&Reason::SourceIp))
+}
+
 /// Source evidence that names its destination, paired with destination
-/// evidence of that host within `window` seconds (same transport family).
-/// `dests` is sorted by time.
+/// evidence of that host within `window` seconds that fits the same
+/// technique. Destination evidence that names an address pairs only when
+/// that address is the source's. `dests` is sorted by time.
 pub fn by_target(
-    set: &mut HopSet,
-    sources: &[&Evidence],
-    dests: &[&Evidence],
+    placed: &mut Placed<'_>,
+    sources: &[usize],
+    dests: &[usize],
     resolver: &Resolver,
     window: f64,
 ) {
-    let mut dests_by_host: HashMap<&str, Vec<&Evidence>> = HashMap::new();
-    for d in dests {
-        dests_by_host.entry(d.host.as_str()).or_default().push(d);
+    let ev = placed.evidence;
+    let mut dests_by_host: HashMap<&str, Vec<usize>> = HashMap::new();
+    for &d in dests {
+        dests_by_host
+            .entry(ev[d].host.as_str())
+            .or_default()
+            .push(d);
     }
-    for s in sources {
+    for &si in sources {
+        let s = &ev[si];
         let Some(target) = &s.target else { continue };
         let dest = resolver.resolve(target);
         if s.failed {
-            set.add(&s.host, &dest, s, true, &[Reason::TargetName]);
+            placed.add(&s.host, &dest, si, true, &[Reason::TargetName]);
             continue;
         }
         // Destination evidence of that host within the window: a binary
@@ -131,12 +252,20 @@ pub fn by_target(
             .get(dest.as_str())
             .map(Vec::as_slice)
             .unwrap_or(&[]);
-        let from = on_host.partition_point(|d| d.time < s.time - window);
-        let wmi = s.technique == Technique::Wmi;
-        let matches: Vec<&&Evidence> = on_host[from..]
+        let from = on_host.partition_point(|&d| ev[d].time < s.time - window);
+        let matches: Vec<usize> = on_host[from..]
             .iter()
-            .take_while(|d| d.time <= s.time + window)
-            .filter(|d| !d.session_only && !d.tree_only && (d.technique == Technique::Wmi) == wmi)
+            .copied()
+            .take_while(|&d| ev[d].time <= s.time + window)
+            .filter(|&d| {
+                let d = &ev[d];
+                !d.tree_only
+                    && !(d.needs_tie && s.claim.ran().is_none())
+                    && pair_fits(s.claim, d.claim)
+                    && d.peer_ip
+                        .as_deref()
+                        .is_none_or(|ip| resolver.resolve(ip) == s.host)
+            })
             .collect();
         if matches.is_empty() {
             continue;
@@ -144,38 +273,54 @@ pub fn by_target(
         // (`user` is a reason once the hop's two ends share a user, which
         // is decided over all its evidence when it is scored.)
         let reasons = [Reason::TargetName, Reason::Time];
-        set.add(&s.host, &dest, s, false, &reasons);
+        placed.add(&s.host, &dest, si, false, &reasons);
         for d in matches {
-            set.add(&s.host, &dest, d, false, &reasons);
+            placed.add(&s.host, &dest, d, false, &reasons);
         }
     }
 }
 
+/// Whether two claims can be evidence of one hop: some technique fits
+/// both.
+fn pair_fits(a: Claim, b: Claim) -> bool {
+    Technique::ALL.iter().any(|t| a.fits(*t) && b.fits(*t))
+}
+
 /// Destination evidence that names its source's address, itself or
-/// through the network logon of its logon session.
-pub fn by_source_ip(set: &mut HopSet, dests: &[&Evidence], resolver: &Resolver) {
-    let by_logon: HashMap<(&str, &str), &str> = dests
+/// through the network logon of its logon session (which is placed with
+/// it).
+pub fn by_source_ip(placed: &mut Placed<'_>, dests: &[usize], resolver: &Resolver) {
+    let ev = placed.evidence;
+    // (host, logon id) → the network logon that opened it.
+    let by_logon: HashMap<(&str, &str), usize> = dests
         .iter()
-        .filter_map(|d| {
-            Some((
-                (d.host.as_str(), d.logon_id.as_deref()?),
-                d.peer_ip.as_deref()?,
-            ))
-        })
+        .filter(|&&d| ev[d].claim == Claim::LoggedOn && ev[d].peer_ip.is_some())
+        .filter_map(|&d| Some(((ev[d].host.as_str(), ev[d].logon_id.as_deref()?), d)))
         .collect();
-    for d in dests.iter().filter(|d| !d.session_only && !d.tree_only) {
-        let ip = d.peer_ip.as_deref().or_else(|| {
-            d.logon_id
-                .as_deref()
-                .and_then(|l| by_logon.get(&(d.host.as_str(), l)).copied())
-        });
-        let Some(ip) = ip else { continue };
+    for &di in dests.iter().filter(|&&d| !ev[d].tree_only) {
+        let d = &ev[di];
+        let logon = d
+            .logon_id
+            .as_deref()
+            .and_then(|l| by_logon.get(&(d.host.as_str(), l)).copied())
+            .filter(|&l| l != di);
+        let Some(ip) = d
+            .peer_ip
+            .as_deref()
+            .or_else(|| ev[logon?].peer_ip.as_deref())
+        else {
+            continue;
+        };
         let src = resolver.resolve(ip);
-        let mut reasons = vec![Reason::SourceIp];
-        if d.peer_ip.is_none() {
-            reasons.push(Reason::LogonId);
+        match logon {
+            Some(l) if d.peer_ip.is_none() => {
+                let reasons = [Reason::SourceIp, Reason::LogonId];
+                placed.add(&src, &d.host, di, false, &reasons);
+                placed.add_tied(&src, &d.host, l, false, &reasons, true);
+            }
+            _ if !d.needs_tie => placed.add(&src, &d.host, di, false, &[Reason::SourceIp]),
+            _ => {}
         }
-        set.add(&src, &d.host, d, false, &reasons);
     }
 }
 
@@ -258,10 +403,14 @@ pub fn descendants(
     out
 }
 
-/// SYSTEM, NETWORK SERVICE and LOCAL SERVICE (by name or SID): the
-/// machine's own accounts, never the person who moved.
+/// SYSTEM, NETWORK SERVICE and LOCAL SERVICE (by name or SID) and
+/// computer accounts (`HOST$`): the machine's own accounts, never the
+/// person who moved.
 fn is_service_account(u: &str) -> bool {
     let u = u.to_ascii_lowercase();
+    if u.ends_with('$') {
+        return true; // a computer account: the machine itself
+    }
     let names = ["system", "network service", "local service"];
     names
         .iter()

@@ -21,9 +21,9 @@ mod link;
 use std::collections::BTreeMap;
 
 pub use crate::correlate::chain::{Hop, Reason};
-pub use crate::correlate::evidence::Evidence;
 use crate::correlate::evidence::{evidence_of, host_of, inherit_failure_targets};
-use crate::correlate::link::{HopSet, Resolver};
+pub use crate::correlate::evidence::{Claim, Evidence};
+use crate::correlate::link::{Placed, Resolver};
 use crate::detect::targets::is_loopback;
 use crate::detect::{Finding, Side};
 use crate::event::kind::{kind_of, Kind};
@@ -169,12 +169,13 @@ impl Correlator {
     pub fn finish(mut self) -> Vec<Hop> {
         let resolver = Resolver::new(&self.hosts_of_ip);
         self.normalise();
-        let (sources, dests): (Vec<&Evidence>, Vec<&Evidence>) =
-            self.evidence.iter().partition(|e| e.role == Side::Source);
-        let mut set = HopSet::default();
-        link::by_target(&mut set, &sources, &dests, &resolver, self.settings.window);
-        link::by_source_ip(&mut set, &dests, &resolver);
-        let mut hops = set.into_hops();
+        let (sources, dests): (Vec<usize>, Vec<usize>) =
+            (0..self.evidence.len()).partition(|&i| self.evidence[i].role == Side::Source);
+        let window = self.settings.window;
+        let mut placed = Placed::new(&self.evidence, window);
+        link::by_target(&mut placed, &sources, &dests, &resolver, window);
+        link::by_source_ip(&mut placed, &dests, &resolver);
+        let mut hops = placed.into_hops();
         link::join_descendants(&mut hops, &self.evidence);
         chain::score(&mut hops);
         hops.sort_by(|a, b| {
@@ -241,6 +242,16 @@ mod tests {
     use crate::detect::{Outcome, Technique};
     use crate::event::PairsEvent;
 
+    /// A claim as the tests write it: the technique's `lm_technique` for
+    /// execution evidence, `conn:<carrier>` for a connection, `logon`.
+    fn claim(c: Claim) -> String {
+        match c {
+            Claim::Ran(t) => t.as_str().to_string(),
+            Claim::Connected(c) => format!("conn:{c:?}"),
+            Claim::LoggedOn => "logon".into(),
+        }
+    }
+
     fn hop(src: &str, dest: &str, t: f64, outcome: Outcome) -> Hop {
         Hop::new(src, dest, Technique::WinRm, t, outcome)
     }
@@ -283,7 +294,13 @@ mod tests {
     }
 
     fn node(seq: usize, process: &str, parent: &str, tree_only: bool) -> Evidence {
-        let mut e = Evidence::new(100.0, "srv", None, Side::Destination, Technique::WinRm);
+        let mut e = Evidence::new(
+            100.0,
+            "srv",
+            None,
+            Side::Destination,
+            Claim::Ran(Technique::WinRm),
+        );
         e.seq = seq;
         e.tree_only = tree_only;
         e.process = Some(process.into());
@@ -336,7 +353,7 @@ mod tests {
     fn ev(seq: usize, time: f64, host: &str, role: Side, technique: Technique) -> Evidence {
         Evidence {
             role,
-            technique,
+            claim: Claim::Ran(technique),
             time,
             host: host.into(),
             process: None,
@@ -720,7 +737,7 @@ mod tests {
                     "{} {} {} {}",
                     e.seq,
                     e.target.as_deref().unwrap_or("-"),
-                    e.technique.as_str(),
+                    claim(e.claim),
                     e.failed
                 )
             })
@@ -816,7 +833,7 @@ mod tests {
                 Some(e) => format!(
                     "{name}: {:?} {} {}{}",
                     e.role,
-                    e.technique.as_str(),
+                    claim(e.claim),
                     e.target.as_deref().unwrap_or("-"),
                     if e.failed { " failed" } else { "" }
                 ),
@@ -850,10 +867,13 @@ mod tests {
             "winrm_session_context 4: none",
             "winrm_server_context 0: none",
             "winrm_server_context 1: none",
-            "winrm_network_connection 0: Source WinRM 172.18.39.6",
-            "winrm_network_connection 1: Source WinRM 10.0.1.33",
-            "winrm_inbound_connection 0: Destination WinRM -",
-            "lm_explicit_credentials 0: Source WMI win-77ltaphiq1r",
+            "winrm_network_connection 0: Source conn:WinRm 172.18.39.6",
+            "winrm_network_connection 1: Source conn:WinRm 10.0.1.33",
+            "winrm_inbound_connection 0: Destination conn:WinRm -",
+            "winrm_event_forwarding 0: none",
+            "winrm_event_forwarding 1: none",
+            "winrm_event_forwarding 2: none",
+            "lm_explicit_credentials 0: Source logon win-77ltaphiq1r",
             "winrm_host_process 0: Destination WinRM -",
             "winrm_remoteshell_child 0: Destination winrs -",
             "ps_remote_session_400 0: Destination PSRemoting -",
@@ -893,9 +913,33 @@ mod tests {
             "wmi_consumer_exec 0: none",
             "wmi_mof_compile 0: none",
             "wmi_scheduled_job 0: none",
+            "smb_service_install_tool 0: Destination SMBService -",
+            "smb_service_install_tool 1: Destination SMBService -",
+            "smb_service_install_shell 0: Destination SMBService -",
+            "smb_service_install_shell 1: Destination SMBService -",
+            "smb_service_install 0: Destination SMBService -",
+            "smb_service_child 0: Destination SMBService -",
+            "smb_service_child 1: Destination SMBService -",
+            "smb_remote_service_source 0: Source SMBService srv03",
+            "smb_remote_service_source 1: Source SMBService 10.0.0.5",
+            "smb_remote_pipe 0: Destination conn:Smb -",
+            "task_remote_source 0: Source ScheduledTask workstation6",
+            "task_remote_source 1: Source ScheduledTask srv03",
+            "task_registered_shell 0: Destination ScheduledTask -",
+            "task_registered 0: Destination ScheduledTask -",
+            "task_registered 1: Destination ScheduledTask -",
+            "dcom_mmc20_child 0: Destination DCOM -",
+            "dcom_office_child 0: Destination DCOM -",
+            "dcom_shellwindows_child 0: Destination DCOM -",
+            "dcom_remote_source 0: Source DCOM srv03",
+            "dcom_remote_source 1: Source DCOM 10.0.0.31",
+            "rdp_logon 0: Destination RDP -",
+            "rdp_session 0: Destination RDP -",
+            "rdp_session 1: Destination RDP -",
+            "rdp_client_source 0: Source RDP srv01",
             "91 cmd shell: Destination winrs -",
             "6 with PSVersion: Source PSRemoting srv02",
-            "4648 by powershell: Source WinRM srv02",
+            "4648 by powershell: Source logon srv02",
             "6 without PSVersion: Source WinRM srv02",
         ];
         if got != want {
@@ -909,18 +953,19 @@ mod tests {
         }
     }
 
-    /// A connection to RPC (135) that no rule labels is WMI transport
-    /// evidence: outbound names its target, inbound its peer; other ports,
-    /// a host's own address, loopback and an unknown direction give none.
+    /// A connection to RPC (135), SMB (445) or RDP (3389) that no rule
+    /// labels corroborates the techniques it can carry (it names none):
+    /// outbound names its target, inbound its peer; other ports, a host's
+    /// own address, loopback and an unknown direction give none.
     #[test]
-    fn rpc_connections_are_wmi_transport_evidence() {
+    fn service_connections_corroborate_and_name_no_technique() {
         let line = |initiated: &str, src: &str, dst: &str, port: &str| {
             let ev = conn("wks", initiated, src, dst, port);
             match evidence_of(&ev, kind_of(&ev), None) {
                 Some(e) => format!(
                     "{:?} {} {} {}",
                     e.role,
-                    e.technique.as_str(),
+                    claim(e.claim),
                     e.target.as_deref().unwrap_or("-"),
                     e.peer_ip.as_deref().unwrap_or("-")
                 ),
@@ -929,13 +974,21 @@ mod tests {
         };
         assert_eq!(
             line("true", "10.0.0.1", "10.0.0.9", "135"),
-            "Source WMI 10.0.0.9 -"
+            "Source conn:Rpc 10.0.0.9 -"
         );
         assert_eq!(
             line("false", "10.0.0.5", "10.0.0.1", " 135"),
-            "Destination WMI - 10.0.0.5"
+            "Destination conn:Rpc - 10.0.0.5"
         );
-        assert_eq!(line("true", "10.0.0.1", "10.0.0.9", "445"), "none");
+        assert_eq!(
+            line("true", "10.0.0.1", "10.0.0.9", "445"),
+            "Source conn:Smb 10.0.0.9 -"
+        );
+        assert_eq!(
+            line("false", "10.0.0.5", "10.0.0.1", "3389"),
+            "Destination conn:Rdp - 10.0.0.5"
+        );
+        assert_eq!(line("true", "10.0.0.1", "10.0.0.9", "139"), "none");
         assert_eq!(line("true", "10.0.0.1", "10.0.0.1", "135"), "none");
         assert_eq!(line("true", "127.0.0.1", "10.0.0.9", "135"), "none");
         assert_eq!(line("true", "10.0.0.1", "127.0.0.1", "135"), "none");

@@ -31,11 +31,11 @@ impl Side {
 }
 
 /// How the movement travelled. The declaration order is the order hops of
-/// one pair over several transports are listed in.
+/// one pair over several techniques are listed in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Technique {
-    /// WinRM transport without more detail (also what a hop is when no
-    /// evidence names its transport).
+    /// WinRM transport without more detail (a WinRM session or connection
+    /// whose client is not known).
     WinRm,
     /// PowerShell remoting over WinRM.
     PsRemoting,
@@ -43,9 +43,31 @@ pub enum Technique {
     Winrs,
     /// WMI over DCOM.
     Wmi,
+    /// A service created and started over SMB / RPC (PsExec, PAExec,
+    /// RemCom, smbexec, `sc \\host create`).
+    SmbService,
+    /// A scheduled task registered remotely (`schtasks /s`, atexec).
+    ScheduledTask,
+    /// A DCOM object started remotely (MMC20.Application, ShellWindows,
+    /// ShellBrowserWindow, Office automation).
+    Dcom,
+    /// Remote Desktop.
+    Rdp,
 }
 
 impl Technique {
+    /// Every technique, in declaration order.
+    pub const ALL: [Technique; 8] = [
+        Technique::WinRm,
+        Technique::PsRemoting,
+        Technique::Winrs,
+        Technique::Wmi,
+        Technique::SmbService,
+        Technique::ScheduledTask,
+        Technique::Dcom,
+        Technique::Rdp,
+    ];
+
     /// The `lm_technique` value.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -53,18 +75,61 @@ impl Technique {
             Technique::PsRemoting => "PSRemoting",
             Technique::Winrs => "winrs",
             Technique::Wmi => "WMI",
+            Technique::SmbService => "SMBService",
+            Technique::ScheduledTask => "ScheduledTask",
+            Technique::Dcom => "DCOM",
+            Technique::Rdp => "RDP",
         }
     }
 
-    /// When rules matching one event name different transports, the one
-    /// with the highest precedence wins: WMI, then PowerShell remoting, then
-    /// winrs, then plain WinRM.
+    /// The ATT&CK ids of the technique, for a hop's `lm_mitre`.
+    pub fn mitre(self) -> &'static [&'static str] {
+        match self {
+            Technique::WinRm | Technique::PsRemoting | Technique::Winrs => &["T1021.006"],
+            Technique::Wmi => &["T1047"],
+            Technique::SmbService => &["T1021.002", "T1569.002"],
+            Technique::ScheduledTask => &["T1053.005"],
+            Technique::Dcom => &["T1021.003"],
+            Technique::Rdp => &["T1021.001"],
+        }
+    }
+
+    /// The technique a hop is kept apart by: the WinRM clients (PowerShell
+    /// remoting, winrs) are one family with WinRM; every other technique
+    /// is its own.
+    pub fn family(self) -> Technique {
+        match self {
+            Technique::PsRemoting | Technique::Winrs => Technique::WinRm,
+            t => t,
+        }
+    }
+
+    /// The connections that can carry the technique (what a connection
+    /// between the two ends corroborates).
+    pub fn carriers(self) -> &'static [Carrier] {
+        match self.family() {
+            Technique::Wmi => &[Carrier::Rpc, Carrier::Smb],
+            Technique::SmbService | Technique::ScheduledTask => &[Carrier::Rpc, Carrier::Smb],
+            Technique::Dcom => &[Carrier::Rpc],
+            Technique::Rdp => &[Carrier::Rdp],
+            _ => &[Carrier::WinRm],
+        }
+    }
+
+    /// When rules matching one event name different techniques, the one
+    /// with the highest precedence wins: the later in declaration order,
+    /// so a WinRM client (PowerShell remoting, winrs) wins over plain WinRM
+    /// and winrs gives way to PowerShell remoting.
     pub fn precedence(self) -> u8 {
         match self {
             Technique::WinRm => 0,
             Technique::Winrs => 1,
             Technique::PsRemoting => 2,
             Technique::Wmi => 3,
+            Technique::SmbService => 4,
+            Technique::ScheduledTask => 5,
+            Technique::Dcom => 6,
+            Technique::Rdp => 7,
         }
     }
 
@@ -79,6 +144,68 @@ impl Technique {
             (x, None) => x,
             (None, y) => y,
         }
+    }
+}
+
+/// The network service a connection reached: which techniques it can
+/// corroborate ([`Technique::carriers`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Carrier {
+    /// WinRM, TCP 5985 / 5986.
+    WinRm,
+    /// The RPC endpoint mapper, TCP 135 (DCOM, WMI, SCM, Task Scheduler).
+    Rpc,
+    /// SMB, TCP 445 (named pipes: svcctl, atsvc; admin shares).
+    Smb,
+    /// Remote Desktop, TCP 3389.
+    Rdp,
+}
+
+impl Carrier {
+    /// The carrier of a well-known destination port.
+    pub fn of_port(port: u32) -> Option<Carrier> {
+        match port {
+            5985 | 5986 => Some(Carrier::WinRm),
+            135 => Some(Carrier::Rpc),
+            445 => Some(Carrier::Smb),
+            3389 => Some(Carrier::Rdp),
+            _ => None,
+        }
+    }
+}
+
+/// What an event proves about a movement: whether it names what ran, or
+/// only ties two hosts together. A hop needs an [`Artefact::Execution`]
+/// at one end at least; connections and logons corroborate it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Artefact {
+    /// Labels the event and nothing more: never correlation evidence
+    /// (also a [`Detection`]'s value before any rule matched).
+    ///
+    /// [`Detection`]: crate::detect::Detection
+    #[default]
+    Context,
+    /// A network connection between the two ends.
+    Connection,
+    /// A logon: explicit credentials on the source, a network logon on
+    /// the destination.
+    Logon,
+    /// A service or task was installed or registered: execution evidence
+    /// only when made in a network logon from the source, or named by the
+    /// source's own execution evidence (`sc \\host create`, `schtasks
+    /// /s`), since hosts install services and update tasks all day.
+    Installed,
+    /// An execution or session artefact that names the technique: a
+    /// process started by the remote service, a session created, a service
+    /// installed, a task registered, an RDP logon, a command line naming
+    /// its remote target.
+    Execution,
+}
+
+impl Artefact {
+    /// The stronger of two (declaration order: execution strongest).
+    pub fn strongest(a: Artefact, b: Artefact) -> Artefact {
+        a.max(b)
     }
 }
 
@@ -114,6 +241,8 @@ pub struct Finding<'d> {
     pub technique: Option<Technique>,
     /// Failed when any matching rule says the attempt failed.
     pub outcome: Outcome,
+    /// The strongest artefact of the matching rules.
+    pub artefact: Artefact,
     /// Remote hosts the event names.
     pub targets: &'d [String],
     /// The event's risk score.

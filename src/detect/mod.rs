@@ -17,7 +17,7 @@ pub mod targets;
 use std::borrow::Cow;
 
 use crate::detect::ctx::Ctx;
-pub use crate::detect::finding::{Finding, Outcome, Side, Technique};
+pub use crate::detect::finding::{Artefact, Carrier, Finding, Outcome, Side, Technique};
 pub use crate::detect::message::{substitute, substitute_into};
 use crate::detect::rules::{Rule, RULES};
 use crate::detect::targets::is_loopback;
@@ -85,6 +85,8 @@ pub struct Detection {
     pub technique: Option<Technique>,
     /// Failed when a matching rule sees a failed attempt.
     pub outcome: Outcome,
+    /// The strongest artefact of the matching rules (context when none).
+    pub artefact: Artefact,
     /// Remote hosts named by the event.
     pub targets: Vec<String>,
     /// The event's risk score.
@@ -104,6 +106,7 @@ impl Detection {
             side: self.side,
             technique: self.technique,
             outcome: self.outcome,
+            artefact: self.artefact,
             targets: &self.targets,
             risk_score: self.risk_score,
             alert_types: &self.alert_types,
@@ -118,6 +121,7 @@ impl Detection {
         self.side = Side::default();
         self.technique = None;
         self.outcome = Outcome::default();
+        self.artefact = Artefact::Context;
         self.targets.clear();
         self.risk_score = 0;
         self.risk_message.clear();
@@ -202,6 +206,7 @@ impl Engine {
             if rule.outcome == Outcome::Failed {
                 det.outcome = Outcome::Failed;
             }
+            det.artefact = Artefact::strongest(det.artefact, rule.artefact);
             let score = set.score();
             if best.is_none_or(|(s, _, _)| score > s) {
                 best = Some((score, i, rule.side));

@@ -19,6 +19,14 @@ pub enum Channel {
     WinRm,
     /// Microsoft-Windows-WMI-Activity/Operational.
     WmiActivity,
+    /// System.
+    System,
+    /// Microsoft-Windows-TaskScheduler/Operational.
+    TaskScheduler,
+    /// Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational.
+    RdpConnections,
+    /// Microsoft-Windows-TerminalServices-LocalSessionManager/Operational.
+    RdpSessions,
     /// Anything else, or not said.
     Other,
 }
@@ -56,6 +64,7 @@ fn parse_channel(name: &str) -> (Channel, bool) {
     let is = |s: &str| n.eq_ignore_ascii_case(s);
     // One comparison per length: this runs for every event.
     let channel = match n.len() {
+        6 if is("system") => Channel::System,
         8 if is("security") => Channel::Security,
         18 if is("windows powershell") => Channel::WindowsPowerShell,
         26 if is("powershellcore/operational") => Channel::PowerShellOperational,
@@ -63,6 +72,13 @@ fn parse_channel(name: &str) -> (Channel, bool) {
         37 if is("windows remote management/operational") => Channel::WinRm,
         40 if is("microsoft-windows-powershell/operational") => Channel::PowerShellOperational,
         42 if is("microsoft-windows-wmi-activity/operational") => Channel::WmiActivity,
+        43 if is("microsoft-windows-taskscheduler/operational") => Channel::TaskScheduler,
+        70 if is("microsoft-windows-terminalservices-remoteconnectionmanager/operational") => {
+            Channel::RdpConnections
+        }
+        66 if is("microsoft-windows-terminalservices-localsessionmanager/operational") => {
+            Channel::RdpSessions
+        }
         len if len >= 18
             && n.as_bytes()[len - 18..].eq_ignore_ascii_case(b"sysmon/operational") =>
         {
@@ -122,6 +138,16 @@ pub enum Kind {
     ExplicitLogon,
     /// Security 5145.
     ShareAccess,
+    /// Security 4624.
+    Logon,
+    /// System 7045 or Security 4697: a service installed.
+    ServiceInstall,
+    /// Security 4698 / 4702 or TaskScheduler 106: a task registered or
+    /// updated.
+    TaskRegistered(u32),
+    /// TerminalServices RemoteConnectionManager 1149 (user authenticated)
+    /// or LocalSessionManager 21 / 25 (session logon / reconnection).
+    RdpSession(u32),
     /// Anything else.
     Other,
 }
@@ -142,6 +168,10 @@ pub enum Class {
     WmiActivity,
     ExplicitLogon,
     ShareAccess,
+    Logon,
+    Service,
+    Task,
+    Rdp,
 }
 
 impl Class {
@@ -151,7 +181,7 @@ impl Class {
     }
 
     /// Every class, in index order.
-    pub const ALL: [Class; 12] = [
+    pub const ALL: [Class; 16] = [
         Class::Process,
         Class::Network,
         Class::ProcessAccess,
@@ -164,6 +194,10 @@ impl Class {
         Class::WmiActivity,
         Class::ExplicitLogon,
         Class::ShareAccess,
+        Class::Logon,
+        Class::Service,
+        Class::Task,
+        Class::Rdp,
     ];
 }
 
@@ -183,6 +217,10 @@ impl Kind {
             Kind::WmiActivity(_) => Class::WmiActivity,
             Kind::ExplicitLogon => Class::ExplicitLogon,
             Kind::ShareAccess => Class::ShareAccess,
+            Kind::Logon => Class::Logon,
+            Kind::ServiceInstall => Class::Service,
+            Kind::TaskRegistered(_) => Class::Task,
+            Kind::RdpSession(_) => Class::Rdp,
             Kind::Other => return None,
         })
     }
@@ -209,6 +247,14 @@ pub fn kind_of(ev: &dyn Event) -> Kind {
         (Channel::WmiActivity, Some(c)) => Kind::WmiActivity(c),
         (Channel::Security, Some(4648)) => Kind::ExplicitLogon,
         (Channel::Security, Some(5145)) => Kind::ShareAccess,
+        (Channel::Security, Some(4624)) => Kind::Logon,
+        (Channel::System, Some(7045)) | (Channel::Security, Some(4697)) => Kind::ServiceInstall,
+        (Channel::Security, Some(c @ (4698 | 4702))) | (Channel::TaskScheduler, Some(c @ 106)) => {
+            Kind::TaskRegistered(c)
+        }
+        (Channel::RdpConnections, Some(c @ 1149)) | (Channel::RdpSessions, Some(c @ (21 | 25))) => {
+            Kind::RdpSession(c)
+        }
         (Channel::Other, Some(1 | 4688)) if has(F::Image) && has(F::ParentImage) => {
             Kind::ProcessCreate
         }

@@ -1,6 +1,7 @@
 //! The detection rules: one [`Rule`] per behaviour of the catalogue that a
 //! single event can show (the team's detection catalogue, `detections.md`
-//! §3 rows W1–W21, M1–M13), one file per family ([`winrm`], [`wmi`]).
+//! §3 rows W1–W21, M1–M13), one file per family ([`winrm`], [`wmi`], [`lateral`]: SMB services,
+//! scheduled tasks, DCOM, RDP).
 //!
 //! A rule is one entry: metadata (id, AlertType, ATT&CK id, typed side,
 //! technique and outcome, default impact and confidence, risk message), a
@@ -24,7 +25,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::detect::ctx::{basename, Ctx, Keywords};
-use crate::detect::finding::{Outcome, Side, Technique};
+use crate::detect::finding::{Artefact, Outcome, Side, Technique};
 use crate::detect::targets::{command_line_targets, is_loopback};
 use crate::event::kind::{Class, Kind};
 use crate::event::F;
@@ -65,6 +66,10 @@ pub struct Rule {
     pub technique: Option<Technique>,
     /// [`Outcome::Failed`] for rules that see a failed attempt.
     pub outcome: Outcome,
+    /// What the event proves: an execution or session artefact that can
+    /// make a hop, a connection or logon that only corroborates one, or
+    /// context that is never evidence.
+    pub artefact: Artefact,
     /// Default impact, 0–100.
     pub impact: u8,
     /// Default confidence, 0–100.
@@ -357,6 +362,12 @@ const PSOP: &str = "XmlWinEventLog:Microsoft-Windows-PowerShell/Operational";
 const WINPS: &str = "XmlWinEventLog:Windows PowerShell";
 const WINRM: &str = "XmlWinEventLog:Microsoft-Windows-WinRM/Operational";
 const WMI: &str = "XmlWinEventLog:Microsoft-Windows-WMI-Activity/Operational";
+const SYSTEM: &str = "XmlWinEventLog:System";
+const TASKSCHED: &str = "XmlWinEventLog:Microsoft-Windows-TaskScheduler/Operational";
+const RCM: &str =
+    "XmlWinEventLog:Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational";
+const LSM: &str =
+    "XmlWinEventLog:Microsoft-Windows-TerminalServices-LocalSessionManager/Operational";
 
 macro_rules! ex {
     ($src:expr, $code:literal $(, $k:literal = $v:expr)* $(,)?) => {
@@ -382,14 +393,21 @@ macro_rules! pos {
 
 /// Every rule, in the order their AlertTypes are listed.
 // The families come after the macros their entries use.
+pub mod lateral;
 mod lists;
 pub mod winrm;
 pub mod wmi;
 
 /// Every rule, in the order their AlertTypes are listed: the WinRM family,
-/// then the WMI family.
-pub static RULES: LazyLock<Vec<Rule>> =
-    LazyLock::new(|| winrm::ALL.iter().chain(wmi::ALL).copied().collect());
+/// the WMI family, then the other lateral-movement techniques.
+pub static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
+    winrm::ALL
+        .iter()
+        .chain(wmi::ALL)
+        .chain(lateral::ALL)
+        .copied()
+        .collect()
+});
 
 /// The keyword scan: every needle of every rule, once each.
 pub fn keywords() -> &'static Keywords {

@@ -10,7 +10,7 @@ use super::lists::{LOLBAS, POWERSHELL};
 use super::{any, Cond, Custom, Hit, Match, Positive, Rule, Test, Yield};
 use super::{PSOP, SECURITY, SYSMON, WINPS, WINRM};
 use crate::detect::ctx::{basename, Ctx};
-use crate::detect::finding::{Outcome, Side, Technique};
+use crate::detect::finding::{Artefact, Outcome, Side, Technique};
 use crate::detect::targets::{command_line_targets, is_loopback, parse_connection};
 use crate::event::kind::{Class, Kind};
 use crate::event::F;
@@ -29,6 +29,7 @@ pub(super) const ALL: &[Rule] = &[
     WINRM_SERVER_CONTEXT,
     WINRM_NETWORK_CONNECTION,
     WINRM_INBOUND_CONNECTION,
+    WINRM_EVENT_FORWARDING,
     LM_EXPLICIT_CREDENTIALS,
     WINRM_HOST_PROCESS,
     WINRM_REMOTESHELL_CHILD,
@@ -51,6 +52,7 @@ const WINRM_REMOTEEXEC_CHILD: Rule = Rule {
     side: Side::Destination,
     technique: Some(Technique::PsRemoting),
     outcome: Outcome::Success,
+    artefact: Artefact::Execution,
     impact: 90,
     confidence: 50,
     message: "wsmprovhost.exe on $risk_object$ spawned $process_name$ (remote PowerShell / WinRM execution)",
@@ -85,6 +87,7 @@ const WINRM_REMOTEEXEC_CHILD_LOLBAS: Rule = Rule {
     side: Side::Destination,
     technique: Some(Technique::PsRemoting),
     outcome: Outcome::Success,
+    artefact: Artefact::Execution,
     impact: 90,
     confidence: 60,
     message: "wsmprovhost.exe on $risk_object$ spawned the LOLBAS binary $process_name$",
@@ -114,6 +117,7 @@ const WINRM_PSREMOTING: Rule = Rule {
     side: Side::Source,
     technique: Some(Technique::PsRemoting),
     outcome: Outcome::Success,
+    artefact: Artefact::Execution,
     impact: 90,
     confidence: 50,
     message: "PowerShell remoting from $risk_object$ to $target_host$",
@@ -161,6 +165,7 @@ const WINRM_PSREMOTING_SCRIPTBLOCK: Rule = Rule {
     side: Side::Source,
     technique: Some(Technique::PsRemoting),
     outcome: Outcome::Success,
+    artefact: Artefact::Execution,
     impact: 90,
     confidence: 50,
     message: "PowerShell remoting script block on $risk_object$ targeting $target_host$",
@@ -217,6 +222,7 @@ const WINRM_DIRECTTOOL: Rule = Rule {
     side: Side::Source,
     technique: Some(Technique::Winrs),
     outcome: Outcome::Success,
+    artefact: Artefact::Execution,
     impact: 90,
     confidence: 60,
     message: "winrs/winrm used on $risk_object$ against $target_host$",
@@ -273,6 +279,7 @@ const WINRM_SESSION_CREATED: Rule = Rule {
     side: Side::Destination,
     technique: None,
     outcome: Outcome::Success,
+    artefact: Artefact::Execution,
     impact: 30,
     confidence: 50,
     message: "WinRM shell created on $risk_object$",
@@ -340,6 +347,7 @@ const WINRM_SESSION_INITIATED: Rule = Rule {
     side: Side::Source,
     technique: None,
     outcome: Outcome::Success,
+    artefact: Artefact::Execution,
     impact: 30,
     confidence: 50,
     message: "WinRM session from $risk_object$ to $target_host$",
@@ -367,6 +375,9 @@ const WINRM_SESSION_INITIATED: Rule = Rule {
 fn m_session_initiated(c: &Ctx<'_>) -> Option<Hit> {
     let target = connection_target(c).filter(|t| !is_loopback(t))?;
     let connection = c.get(F::Connection);
+    if connection.as_deref().is_some_and(is_subscription_manager) {
+        return None;
+    }
     // A client session that carries a PowerShell version is PowerShell remoting.
     let technique = connection
         .as_deref()
@@ -388,6 +399,7 @@ const WINRM_SESSION_FAILED: Rule = Rule {
     side: Side::Source,
     technique: None,
     outcome: Outcome::Failed,
+    artefact: Artefact::Execution,
     impact: 30,
     confidence: 50,
     message: "Failed WinRM session from $risk_object$",
@@ -435,6 +447,7 @@ const WINRM_SESSION_CONTEXT: Rule = Rule {
     side: Side::Source,
     technique: None,
     outcome: Outcome::Success,
+    artefact: Artefact::Execution,
     impact: 0,
     confidence: 0,
     message: "WinRM session activity on $risk_object$",
@@ -516,6 +529,7 @@ const WINRM_SERVER_CONTEXT: Rule = Rule {
     side: Side::Destination,
     technique: None,
     outcome: Outcome::Success,
+    artefact: Artefact::Context,
     impact: 0,
     confidence: 0,
     message: "WinRM service activity on $risk_object$",
@@ -559,6 +573,7 @@ const WINRM_NETWORK_CONNECTION: Rule = Rule {
     side: Side::Source,
     technique: None,
     outcome: Outcome::Success,
+    artefact: Artefact::Connection,
     impact: 50,
     confidence: 40,
     message: "$risk_object$ connected to WinRM on $target_host$",
@@ -605,8 +620,7 @@ fn m_network_outbound(c: &Ctx<'_>) -> Option<Hit> {
     if c.kind != Kind::NetworkConnection || !winrm_port(c) || outbound(c) != Some(true) {
         return None;
     }
-    let user = c.get(F::User).unwrap_or_default().to_ascii_lowercase();
-    if user.contains("network service") {
+    if is_event_forwarder(c) {
         return None;
     }
     let target = c
@@ -636,8 +650,12 @@ const WINRM_INBOUND_CONNECTION: Rule = Rule {
     side: Side::Destination,
     technique: None,
     outcome: Outcome::Success,
+    artefact: Artefact::Connection,
+    // Corroboration only: an event collector accepts these from every
+    // forwarding host all day, and the WinRM service (`System`) accepts
+    // them whoever the client is.
     impact: 30,
-    confidence: 40,
+    confidence: 0,
     message: "$risk_object$ accepted a WinRM connection from $threat_object$",
     when: Match::Custom(Custom {
         classes: &[Class::Network],
@@ -671,6 +689,85 @@ fn m_network_inbound(c: &Ctx<'_>) -> Option<Hit> {
     })
 }
 
+/// Windows Event Forwarding, recognised by what only it does: the
+/// forwarder's `svchost.exe` (the Windows Remote Management service, as
+/// NETWORK SERVICE) connects to the collector's WinRM port, and its WSMan
+/// client sessions go to the `/wsman/SubscriptionManager/` resource of
+/// the subscription URL (`Server=http://<collector>:5985/wsman/SubscriptionManager/WEC`,
+/// Microsoft Learn, "Use Windows Event Forwarding to help with intrusion
+/// detection"). In a collector-initiated subscription the collector's
+/// `svchost.exe` (Wecsvc) connects to the sources the same way. Security
+/// 5156 carries no user, so the process is the key, not NETWORK SERVICE.
+const WINRM_EVENT_FORWARDING: Rule = Rule {
+    id: "winrm_event_forwarding",
+    alert_type: "WinRM_EventForwarding",
+    description: "Windows Event Forwarding over WinRM (svchost.exe to a collector, SubscriptionManager sessions): infrastructure, not lateral movement",
+    mitre: "T1021.006",
+    side: Side::Local,
+    technique: None,
+    outcome: Outcome::Success,
+    artefact: Artefact::Context,
+    impact: 0,
+    confidence: 0,
+    message: "$risk_object$ forwarded events over WinRM",
+    when: Match::Custom(Custom {
+        classes: &[Class::Network, Class::WinRm],
+        needles: &[],
+        needs_keyword: false,
+        f: m_event_forwarding,
+    }),
+    positives: &[
+        pos!(ex!(SECURITY, "5156", "Application" = "\\device\\harddiskvolume2\\windows\\system32\\svchost.exe", "Direction" = "%%14593", "SourceAddress" = "172.18.39.5", "DestAddress" = "172.18.38.6", "DestPort" = "5985"), detail: "to 172.18.38.6"),
+        pos!(ex!(SYSMON, "3", "Image" = "C:\\Windows\\System32\\svchost.exe", "User" = "NT AUTHORITY\\NETWORK SERVICE", "Initiated" = "true", "DestinationIp" = "172.18.38.6", "DestinationPort" = "5985"), detail: "to 172.18.38.6"),
+        pos!(ex!(WINRM, "6", "connection" = "wec01.corp.example/wsman/SubscriptionManager/WEC"), detail: "to wec01.corp.example"),
+    ],
+    negatives: &[
+        ex!(SYSMON, "3", "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "Initiated" = "true", "DestinationIp" = "172.18.39.6", "DestinationPort" = "5985"),
+        ex!(SYSMON, "3", "Image" = "C:\\Windows\\System32\\svchost.exe", "Initiated" = "true", "DestinationIp" = "172.18.38.5", "DestinationPort" = "135"),
+        ex!(WINRM, "6", "connection" = "SRV03/wsman?PSVersion=5.1"),
+    ],
+};
+
+fn m_event_forwarding(c: &Ctx<'_>) -> Option<Hit> {
+    let to = match c.kind {
+        Kind::NetworkConnection
+            if winrm_port(c) && outbound(c) == Some(true) && is_event_forwarder(c) =>
+        {
+            c.get(F::DestHostname)
+                .or_else(|| c.get(F::DestIp))?
+                .into_owned()
+        }
+        Kind::WinRm(6)
+            if c.get(F::Connection)
+                .as_deref()
+                .is_some_and(is_subscription_manager) =>
+        {
+            connection_target(c)?
+        }
+        _ => return None,
+    };
+    (!is_loopback(&to)).then(|| Hit {
+        detail: Some(format!("to {to}")),
+        ..Hit::default()
+    })
+}
+
+/// The connecting process is the WinRM service's `svchost.exe` (Sysmon
+/// `Image`, 5156 `Application`) or runs as NETWORK SERVICE.
+fn is_event_forwarder(c: &Ctx<'_>) -> bool {
+    let user = c.get(F::User).unwrap_or_default().to_ascii_lowercase();
+    let app = c.get(F::Image).or_else(|| c.get(F::Application));
+    user.contains("network service")
+        || app.is_some_and(|a| basename(&a).eq_ignore_ascii_case("svchost.exe"))
+}
+
+/// A WSMan connection string to an event collector's subscription manager.
+fn is_subscription_manager(connection: &str) -> bool {
+    connection
+        .to_ascii_lowercase()
+        .contains("/wsman/subscriptionmanager")
+}
+
 const LM_EXPLICIT_CREDENTIALS: Rule = Rule {
     id: "lm_explicit_credentials",
     alert_type: "LM_ExplicitCredentials",
@@ -679,6 +776,7 @@ const LM_EXPLICIT_CREDENTIALS: Rule = Rule {
     side: Side::Source,
     technique: None,
     outcome: Outcome::Success,
+    artefact: Artefact::Logon,
     impact: 60,
     confidence: 60,
     message: "Explicit credentials used from $risk_object$ to $target_host$ by $threat_object$",
@@ -739,6 +837,7 @@ const WINRM_HOST_PROCESS: Rule = Rule {
     side: Side::Destination,
     technique: None,
     outcome: Outcome::Success,
+    artefact: Artefact::Execution,
     impact: 30,
     confidence: 50,
     message: "WinRM session host started on $risk_object$",
@@ -767,6 +866,7 @@ const WINRM_REMOTESHELL_CHILD: Rule = Rule {
     side: Side::Destination,
     technique: Some(Technique::Winrs),
     outcome: Outcome::Success,
+    artefact: Artefact::Execution,
     impact: 90,
     confidence: 60,
     message: "winrshost.exe on $risk_object$ spawned $process_name$ (winrs remote shell)",
@@ -797,6 +897,7 @@ const PS_REMOTE_SESSION_400: Rule = Rule {
     side: Side::Destination,
     technique: Some(Technique::PsRemoting),
     outcome: Outcome::Success,
+    artefact: Artefact::Execution,
     impact: 30,
     confidence: 50,
     message: "Remote PowerShell session hosted on $risk_object$",
@@ -820,6 +921,7 @@ const PS_REMOTE_SESSION_4103: Rule = Rule {
     side: Side::Destination,
     technique: Some(Technique::PsRemoting),
     outcome: Outcome::Success,
+    artefact: Artefact::Execution,
     impact: 70,
     confidence: 70,
     message: "Remote PowerShell session ran commands on $risk_object$",
@@ -843,6 +945,7 @@ const WINRM_EVILWINRM: Rule = Rule {
     side: Side::Source,
     technique: None,
     outcome: Outcome::Success,
+    artefact: Artefact::Execution,
     impact: 70,
     confidence: 70,
     message: "Evil-WinRM run on $risk_object$ against $target_host$",
@@ -887,6 +990,7 @@ const WINRM_LSASS_ACCESS: Rule = Rule {
     side: Side::Destination,
     technique: None,
     outcome: Outcome::Success,
+    artefact: Artefact::Execution,
     impact: 70,
     confidence: 70,
     message: "wsmprovhost.exe on $risk_object$ accessed LSASS",
@@ -934,6 +1038,7 @@ const WINRM_ENABLEMENT: Rule = Rule {
     side: Side::Local,
     technique: None,
     outcome: Outcome::Success,
+    artefact: Artefact::Context,
     impact: 50,
     confidence: 50,
     message: "PowerShell remoting was enabled on $Computer$",
@@ -965,6 +1070,7 @@ const WINRM_TRUSTEDHOSTS: Rule = Rule {
     side: Side::Source,
     technique: None,
     outcome: Outcome::Success,
+    artefact: Artefact::Context,
     impact: 80,
     confidence: 80,
     message: "WinRM TrustedHosts modified on $risk_object$",
@@ -1010,6 +1116,7 @@ const PSWA_ENABLED: Rule = Rule {
     side: Side::Local,
     technique: None,
     outcome: Outcome::Success,
+    artefact: Artefact::Context,
     impact: 90,
     confidence: 80,
     message: "PowerShell Web Access enabled on $risk_object$",
@@ -1046,6 +1153,7 @@ const PSWA_ACTIVITY: Rule = Rule {
     side: Side::Source,
     technique: None,
     outcome: Outcome::Success,
+    artefact: Artefact::Execution,
     impact: 40,
     confidence: 80,
     message: "PowerShell Web Access on $risk_object$ connected to $target_host$",
@@ -1074,6 +1182,7 @@ const WINRM_ALTHOST: Rule = Rule {
     side: Side::Source,
     technique: None,
     outcome: Outcome::Success,
+    artefact: Artefact::Context,
     impact: 60,
     confidence: 60,
     message: "WSMan used from an unusual host application on $risk_object$",
