@@ -83,10 +83,10 @@ pub const HOP_TEXT: &[(&str, usize, &str)] = &[
     ("#", 3, "lm_hop"),
     ("src_host", 14, "src_host"),
     ("dest_host", 14, "dest_host"),
-    ("technique", 10, "lm_technique"),
+    ("technique", 13, "lm_technique"),
     ("outcome", 8, "lm_outcome"),
     ("user", 10, "user"),
-    ("reasons", 40, "reasons"),
+    ("reasons", 104, "reasons"),
     ("risk", 4, "risk_score"),
     ("evidence", 24, "evidence"),
 ];

@@ -259,8 +259,9 @@ pub fn by_target(
             .take_while(|&d| ev[d].time <= s.time + window)
             .filter(|&d| {
                 let d = &ev[d];
-                !d.tree_only
-                    && !(d.needs_tie && s.claim.ran().is_none())
+                // Installed objects pair only with the source's own execution.
+                let untied = d.needs_tie && s.claim.ran().is_none();
+                !(d.tree_only || untied)
                     && pair_fits(s.claim, d.claim)
                     && d.peer_ip
                         .as_deref()

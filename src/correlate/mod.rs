@@ -132,13 +132,13 @@ impl Correlator {
         let Some(host) = host_of(ev) else { return };
         let (src, dst) = (ev.get(F::SrcIp), ev.get(F::DestIp));
         // Outbound: the source is this host. Inbound: the destination is,
-        // when it is a service port (Sysmon logs some UDP replies with the
+        // when it is a service port (below 1024, RDP, WinRM; Sysmon logs some UDP replies with the
         // ends swapped, e.g. DNS answers from port 53 to a client's port).
         let service_port = ev
             .get(F::DestPort)
             .value()
             .and_then(|p| p.trim().parse::<u32>().ok())
-            .is_some_and(|p| p < 1024 || p == 5985 || p == 5986);
+            .is_some_and(|p| p < 1024 || [3389, 5985, 5986].contains(&p));
         let own = match ev
             .get(F::Initiated)
             .value()

@@ -53,7 +53,7 @@ pub const SCHEME: &str = r#"<scheme>
 "#;
 
 /// The channels the winrmdetect rules read (`channels = winrmdetect`).
-pub const PRESET_CHANNELS: [&str; 8] = [
+pub const PRESET_CHANNELS: [&str; 11] = [
     "Security",
     "Microsoft-Windows-Sysmon/Operational",
     "Microsoft-Windows-PowerShell/Operational",
@@ -62,6 +62,9 @@ pub const PRESET_CHANNELS: [&str; 8] = [
     "Microsoft-Windows-WMI-Activity/Operational",
     "System",
     "Microsoft-Windows-Windows Remote Management/Operational",
+    "Microsoft-Windows-TaskScheduler/Operational",
+    "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational",
+    "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational",
 ];
 
 /// One stanza's settings.

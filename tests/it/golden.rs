@@ -893,9 +893,12 @@ fn member_lines(name: &str) -> Vec<String> {
         .last_rows()
         .iter()
         .map(|e| {
+            // Recordings without a record id (the 2020 Mordor cuts) name
+            // their events by time.
             let id = e
                 .try_get("fixture_id")
-                .unwrap_or_else(|| e.get("EventRecordID"));
+                .or_else(|| e.try_get("EventRecordID"))
+                .unwrap_or_else(|| e.get("_time"));
             format!(
                 "{} {} {} {} {id}",
                 e.get("lm_hop_id"),
@@ -919,7 +922,7 @@ fn compare_lines(failures: &mut Vec<String>, what: &str, actual: &[String], expe
 }
 
 const MORDOR_PSREMOTING_HOPS: &[&str] = &[
-        "lm_hop_id=hop-1 lm_chain_id=chain-1 lm_hop=1 src_host=workstation5 dest_host=workstation6 src_user=pgustavo dest_user=pgustavo lm_technique=PSRemoting lm_outcome=success lm_confidence=95 lm_confidence_reasons=source_ip,target_name,time,user first_seen=1600636148.000 last_seen=1600636179.000 event_count=20 evidence=PS_RemoteSession,WinRM_HostProcess,WinRM_InboundConnection,WinRM_NetworkConnection,WinRM_RemoteExec_Child risk_score=69",
+        "lm_hop_id=hop-1 lm_chain_id=chain-1 lm_hop=1 src_host=workstation5 dest_host=workstation6 src_user=pgustavo dest_user=pgustavo lm_technique=PSRemoting lm_outcome=success lm_confidence=85 lm_confidence_reasons=connection,destination_execution,source_ip,target_name,time,user first_seen=1600636148.000 last_seen=1600636179.000 event_count=20 evidence=PS_RemoteSession,WinRM_HostProcess,WinRM_InboundConnection,WinRM_NetworkConnection,WinRM_RemoteExec_Child risk_score=85",
 ];
 
 const MORDOR_PSREMOTING_MEMBERS: &[&str] = &[
@@ -946,7 +949,7 @@ const MORDOR_PSREMOTING_MEMBERS: &[&str] = &[
 ];
 
 const MORDOR_SHARPWMI_HOPS: &[&str] = &[
-        "lm_hop_id=hop-1 lm_chain_id=chain-1 lm_hop=1 src_host=workstation5 dest_host=workstation6 src_user= dest_user=pgustavo lm_technique=WMI lm_outcome=success lm_confidence=95 lm_confidence_reasons=logon_id,source_ip,target_name,time first_seen=1596700601.000 last_seen=1596700688.000 event_count=8 evidence=WMI_RemoteExec_Child,WMI_TokenAccess risk_score=69",
+        "lm_hop_id=hop-1 lm_chain_id=chain-1 lm_hop=1 src_host=workstation5 dest_host=workstation6 src_user= dest_user=pgustavo lm_technique=WMI lm_outcome=success lm_confidence=90 lm_confidence_reasons=connection,destination_execution,logon,logon_id,source_ip,target_name,time first_seen=1596700601.000 last_seen=1596700688.000 event_count=17 evidence=WMI_RemoteExec_Child,WMI_TokenAccess risk_score=90",
 ];
 
 const MORDOR_SHARPWMI_MEMBERS: &[&str] = &[
@@ -955,17 +958,26 @@ const MORDOR_SHARPWMI_MEMBERS: &[&str] = &[
     "hop-1 destination WORKSTATION6 10 334851",
     "hop-1 destination WORKSTATION6 3 334962",
     "hop-1 destination WORKSTATION6 3 335620",
+    "hop-1 destination WORKSTATION6 4624 99353",
+    "hop-1 destination WORKSTATION6 4624 99357",
+    "hop-1 destination WORKSTATION6 4624 99360",
+    "hop-1 destination WORKSTATION6 4624 99363",
+    "hop-1 destination WORKSTATION6 4624 99566",
     "hop-1 destination WORKSTATION6 4688 99387",
+    "hop-1 destination WORKSTATION6 5156 99351",
+    "hop-1 destination WORKSTATION6 5156 99564",
     "hop-1 source WORKSTATION5 3 335207",
     "hop-1 source WORKSTATION5 3 335254",
+    "hop-1 source WORKSTATION5 5156 90377",
+    "hop-1 source WORKSTATION5 5156 90442",
 ];
 
 const WINRM_OPERATIONAL_HANDMADE_HOPS: &[&str] = &[
-        "lm_hop_id=hop-1 lm_chain_id=chain-1 lm_hop=1 src_host=wks01 dest_host=srv02 src_user=s-1-5-21-3623811015-3361044348-30300820-1104 dest_user=s-1-5-21-3623811015-3361044348-30300820-1104 lm_technique=PSRemoting lm_outcome=success lm_confidence=60 lm_confidence_reasons=target_name,time,user first_seen=1715677923.443 last_seen=1715677926.005 event_count=4 evidence=WinRM_SessionContext,WinRM_SessionCreated,WinRM_SessionInitiated risk_score=64",
-        "lm_hop_id=hop-2 lm_chain_id=chain-2 lm_hop=1 src_host=wks01 dest_host=10.0.1.33 src_user=s-1-5-21-3623811015-3361044348-30300820-1104 dest_user= lm_technique=PSRemoting lm_outcome=failed lm_confidence=35 lm_confidence_reasons=target_name first_seen=1715678081.015 last_seen=1715678081.018 event_count=2 evidence=WinRM_SessionFailed,WinRM_SessionInitiated risk_score=15",
-        "lm_hop_id=hop-3 lm_chain_id=chain-3 lm_hop=1 src_host=wks01 dest_host=srv03 src_user=s-1-5-21-3623811015-3361044348-30300820-1104 dest_user= lm_technique=PSRemoting lm_outcome=failed lm_confidence=35 lm_confidence_reasons=target_name first_seen=1715678417.552 last_seen=1715678417.553 event_count=2 evidence=WinRM_SessionFailed,WinRM_SessionInitiated risk_score=15",
-        "lm_hop_id=hop-4 lm_chain_id=chain-1 lm_hop=2 src_host=srv02 dest_host=srv03 src_user=s-1-5-21-3623811015-3361044348-30300820-1104 dest_user=s-1-5-21-3623811015-3361044348-30300820-1104 lm_technique=PSRemoting lm_outcome=success lm_confidence=60 lm_confidence_reasons=target_name,time,user first_seen=1715678525.331 last_seen=1715678526.640 event_count=2 evidence=WinRM_SessionCreated,WinRM_SessionInitiated risk_score=64",
-        "lm_hop_id=hop-5 lm_chain_id=chain-4 lm_hop=1 src_host=wks01 dest_host=srv03 src_user=s-1-5-21-3623811015-3361044348-30300820-1104 dest_user=s-1-5-21-3623811015-3361044348-30300820-1104 lm_technique=winrs lm_outcome=success lm_confidence=60 lm_confidence_reasons=target_name,time,user first_seen=1715680964.118 last_seen=1715680964.922 event_count=2 evidence=WinRM_SessionCreated,WinRM_SessionInitiated risk_score=64",
+        "lm_hop_id=hop-1 lm_chain_id=chain-1 lm_hop=1 src_host=wks01 dest_host=srv02 src_user=s-1-5-21-3623811015-3361044348-30300820-1104 dest_user=s-1-5-21-3623811015-3361044348-30300820-1104 lm_technique=PSRemoting lm_outcome=success lm_confidence=90 lm_confidence_reasons=destination_execution,source_execution,target_name,time,user first_seen=1715677923.443 last_seen=1715677926.005 event_count=4 evidence=WinRM_SessionContext,WinRM_SessionCreated,WinRM_SessionInitiated risk_score=90",
+        "lm_hop_id=hop-2 lm_chain_id=chain-2 lm_hop=1 src_host=wks01 dest_host=10.0.1.33 src_user=s-1-5-21-3623811015-3361044348-30300820-1104 dest_user= lm_technique=PSRemoting lm_outcome=failed lm_confidence=50 lm_confidence_reasons=source_execution,target_name first_seen=1715678081.015 last_seen=1715678081.018 event_count=2 evidence=WinRM_SessionFailed,WinRM_SessionInitiated risk_score=15",
+        "lm_hop_id=hop-3 lm_chain_id=chain-3 lm_hop=1 src_host=wks01 dest_host=srv03 src_user=s-1-5-21-3623811015-3361044348-30300820-1104 dest_user= lm_technique=PSRemoting lm_outcome=failed lm_confidence=50 lm_confidence_reasons=source_execution,target_name first_seen=1715678417.552 last_seen=1715678417.553 event_count=2 evidence=WinRM_SessionFailed,WinRM_SessionInitiated risk_score=15",
+        "lm_hop_id=hop-4 lm_chain_id=chain-1 lm_hop=2 src_host=srv02 dest_host=srv03 src_user=s-1-5-21-3623811015-3361044348-30300820-1104 dest_user=s-1-5-21-3623811015-3361044348-30300820-1104 lm_technique=PSRemoting lm_outcome=success lm_confidence=90 lm_confidence_reasons=destination_execution,source_execution,target_name,time,user first_seen=1715678525.331 last_seen=1715678526.640 event_count=2 evidence=WinRM_SessionCreated,WinRM_SessionInitiated risk_score=90",
+        "lm_hop_id=hop-5 lm_chain_id=chain-4 lm_hop=1 src_host=wks01 dest_host=srv03 src_user=s-1-5-21-3623811015-3361044348-30300820-1104 dest_user=s-1-5-21-3623811015-3361044348-30300820-1104 lm_technique=winrs lm_outcome=success lm_confidence=90 lm_confidence_reasons=destination_execution,source_execution,target_name,time,user first_seen=1715680964.118 last_seen=1715680964.922 event_count=2 evidence=WinRM_SessionCreated,WinRM_SessionInitiated risk_score=90",
 ];
 
 const WINRM_OPERATIONAL_HANDMADE_MEMBERS: &[&str] = &[
@@ -984,13 +996,95 @@ const WINRM_OPERATIONAL_HANDMADE_MEMBERS: &[&str] = &[
 ];
 
 const MDEC_WMIEXEC_VIA_SMB_HOPS: &[&str] = &[
-        "lm_hop_id=hop-1 lm_chain_id=chain-1 lm_hop=1 src_host=10.23.123.11 dest_host=srvdefender01 src_user= dest_user=admmig lm_technique=WMI lm_outcome=success lm_confidence=50 lm_confidence_reasons=logon_id,source_ip first_seen=1619425537.258 last_seen=1619425538.435 event_count=2 evidence=WMI_Impacket_WmiExec,WMI_RemoteExec_Child risk_score=83",
+        "lm_hop_id=hop-1 lm_chain_id=chain-1 lm_hop=1 src_host=10.23.123.11 dest_host=srvdefender01 src_user= dest_user=admmig lm_technique=WMI lm_outcome=success lm_confidence=65 lm_confidence_reasons=destination_execution,logon,logon_id,source_ip first_seen=1619425536.561 last_seen=1619425538.435 event_count=7 evidence=WMI_Impacket_WmiExec,WMI_RemoteExec_Child risk_score=65",
 ];
 
 const MDEC_WMIEXEC_VIA_SMB_MEMBERS: &[&str] = &[
+    "hop-1 destination srvdefender01 4624 462992",
+    "hop-1 destination srvdefender01 4624 462996",
+    "hop-1 destination srvdefender01 4624 463000",
+    "hop-1 destination srvdefender01 4624 463004",
+    "hop-1 destination srvdefender01 4624 463008",
     "hop-1 destination srvdefender01 4688 463010",
     "hop-1 destination srvdefender01 4688 463048",
 ];
+
+const MORDOR_PSEXEC_HOPS: &[&str] = &[
+        "lm_hop_id=hop-1 lm_chain_id=chain-1 lm_hop=1 src_host=workstation5 dest_host=workstation6 src_user=pgustavo dest_user=pgustavo lm_technique=SMBService lm_outcome=success lm_confidence=100 lm_confidence_reasons=connection,destination_execution,logon,logon_id,source_ip,target_name,time,user first_seen=1600618616.000 last_seen=1600618638.000 event_count=12 evidence=SMB_ServiceExec_Child,SMB_ServiceInstall risk_score=100",
+];
+
+const MORDOR_PSEXEC_MEMBERS: &[&str] = &[
+    "hop-1 destination WORKSTATION6 1 2974514",
+    "hop-1 destination WORKSTATION6 1 2974530",
+    "hop-1 destination WORKSTATION6 1 2974544",
+    "hop-1 destination WORKSTATION6 1 2975714",
+    "hop-1 destination WORKSTATION6 3 2974697",
+    "hop-1 destination WORKSTATION6 4624 717708",
+    "hop-1 destination WORKSTATION6 4688 717719",
+    "hop-1 destination WORKSTATION6 4697 717712",
+    "hop-1 destination WORKSTATION6 5156 717705",
+    "hop-1 destination WORKSTATION6 7045 1075",
+    "hop-1 source WORKSTATION5 3 2120218",
+    "hop-1 source WORKSTATION5 5156 537040",
+];
+
+const MORDOR_DCOM_SHELLWINDOWS_HOPS: &[&str] = &[
+        "lm_hop_id=hop-1 lm_chain_id=chain-1 lm_hop=1 src_host=workstation5 dest_host=workstation6 src_user= dest_user=pgustavo,sbeavers lm_technique=DCOM lm_outcome=success lm_confidence=85 lm_confidence_reasons=connection,destination_execution,logon,source_ip,target_name,time first_seen=1600448915.000 last_seen=1600448968.000 event_count=12 evidence=DCOM_ShellWindows_Child risk_score=85",
+];
+
+const MORDOR_DCOM_SHELLWINDOWS_MEMBERS: &[&str] = &[
+    "hop-1 destination WORKSTATION6 1 1729868",
+    "hop-1 destination WORKSTATION6 1 1729874",
+    "hop-1 destination WORKSTATION6 1 1729915",
+    "hop-1 destination WORKSTATION6 1 1729930",
+    "hop-1 destination WORKSTATION6 1 1731335",
+    "hop-1 destination WORKSTATION6 3 1729969",
+    "hop-1 destination WORKSTATION6 4624 429257",
+    "hop-1 destination WORKSTATION6 4624 429410",
+    "hop-1 destination WORKSTATION6 4688 429412",
+    "hop-1 destination WORKSTATION6 5156 429255",
+    "hop-1 source WORKSTATION5 3 1171418",
+    "hop-1 source WORKSTATION5 5156 284843",
+];
+
+const MORDOR_SCHTASK_REMOTE_HOPS: &[&str] = &[
+        "lm_hop_id=hop-1 lm_chain_id=chain-1 lm_hop=1 src_host=workstation5 dest_host=workstation6 src_user=pgustavo dest_user=pgustavo lm_technique=ScheduledTask lm_outcome=success lm_confidence=100 lm_confidence_reasons=connection,destination_execution,logon,logon_id,source_execution,source_ip,target_name,time,user first_seen=1608379222.190 last_seen=1608379223.430 event_count=9 evidence=Task_Registered,Task_RemoteCreate_Source risk_score=100",
+];
+
+const MORDOR_SCHTASK_REMOTE_MEMBERS: &[&str] = &[
+    "hop-1 destination WORKSTATION6 106 1608379222.263000",
+    "hop-1 destination WORKSTATION6 3 1608379223.245000",
+    "hop-1 destination WORKSTATION6 4624 1608379222.238000",
+    "hop-1 destination WORKSTATION6 4698 1608379222.264000",
+    "hop-1 destination WORKSTATION6 5156 1608379222.230000",
+    "hop-1 source WORKSTATION5 1 1608379222.191000",
+    "hop-1 source WORKSTATION5 3 1608379223.430000",
+    "hop-1 source WORKSTATION5 4688 1608379222.190000",
+    "hop-1 source WORKSTATION5 5156 1608379222.228000",
+];
+
+const RDP_HANDMADE_HOPS: &[&str] = &[
+        "lm_hop_id=hop-1 lm_chain_id=chain-1 lm_hop=1 src_host=wks01 dest_host=srv01 src_user=alice dest_user=alice lm_technique=RDP lm_outcome=success lm_confidence=100 lm_confidence_reasons=connection,destination_execution,logon,source_execution,source_ip,target_name,time,user first_seen=1715761205.119 last_seen=1715763940.713 event_count=8 evidence=LM_ExplicitCredentials,RDP_Client_Source,RDP_Logon,RDP_Session risk_score=100",
+];
+
+const RDP_HANDMADE_MEMBERS: &[&str] = &[
+    "hop-1 destination SRV01 1149 srv01_rcm1149",
+    "hop-1 destination SRV01 21 srv01_lsm21_rdp",
+    "hop-1 destination SRV01 25 srv01_lsm25_reconnect",
+    "hop-1 destination SRV01 3 srv01_sysmon3_termsvc_in",
+    "hop-1 destination SRV01 4624 srv01_4624_type10",
+    "hop-1 source WKS01 1 wks01_sysmon1_mstsc",
+    "hop-1 source WKS01 3 wks01_sysmon3_mstsc_out",
+    "hop-1 source WKS01 4648 wks01_4648_termsrv",
+];
+
+const MORDOR_DCSYNC_DC_RPC_HOPS: &[&str] = &[];
+
+const MORDOR_DCSYNC_DC_RPC_MEMBERS: &[&str] = &[];
+
+const MORDOR_WEF_NOISE_HOPS: &[&str] = &[];
+
+const MORDOR_WEF_NOISE_MEMBERS: &[&str] = &[];
 
 const MORDOR_WMIC_XSL_LOCAL_HOPS: &[&str] = &[];
 
@@ -1030,6 +1124,32 @@ fn issue11_exact_hops_of_every_correlation_fixture() {
             "mordor_wmic_xsl_local.csv",
             MORDOR_WMIC_XSL_LOCAL_HOPS,
             MORDOR_WMIC_XSL_LOCAL_MEMBERS,
+        ),
+        (
+            "mordor_psexec.csv",
+            MORDOR_PSEXEC_HOPS,
+            MORDOR_PSEXEC_MEMBERS,
+        ),
+        (
+            "mordor_dcom_shellwindows.csv",
+            MORDOR_DCOM_SHELLWINDOWS_HOPS,
+            MORDOR_DCOM_SHELLWINDOWS_MEMBERS,
+        ),
+        (
+            "mordor_schtask_remote.csv",
+            MORDOR_SCHTASK_REMOTE_HOPS,
+            MORDOR_SCHTASK_REMOTE_MEMBERS,
+        ),
+        ("rdp_handmade.csv", RDP_HANDMADE_HOPS, RDP_HANDMADE_MEMBERS),
+        (
+            "mordor_dcsync_dc_rpc.csv",
+            MORDOR_DCSYNC_DC_RPC_HOPS,
+            MORDOR_DCSYNC_DC_RPC_MEMBERS,
+        ),
+        (
+            "mordor_wef_noise.csv",
+            MORDOR_WEF_NOISE_HOPS,
+            MORDOR_WEF_NOISE_MEMBERS,
         ),
     ] {
         let what = format!("{name} hops");
@@ -1121,10 +1241,10 @@ fn issue11_pair_window_edges() {
                     "lm_hop_id=hop-1 lm_chain_id=chain-1 lm_hop=1 src_host=wks01 dest_host=srv02 \
                      src_user=s-1-5-21-3623811015-3361044348-30300820-1104 \
                      dest_user=s-1-5-21-3623811015-3361044348-30300820-1104 \
-                     lm_technique=PSRemoting lm_outcome=success lm_confidence=60 \
-                     lm_confidence_reasons=target_name,time,user first_seen={first}.000 \
-                     last_seen={last}.000 event_count=2 \
-                     evidence=WinRM_SessionCreated,WinRM_SessionInitiated risk_score=64"
+                     lm_technique=PSRemoting lm_outcome=success lm_confidence=90 \
+                     lm_confidence_reasons=destination_execution,source_execution,target_name,time,user \
+                     first_seen={first}.000 last_seen={last}.000 event_count=2 \
+                     evidence=WinRM_SessionCreated,WinRM_SessionInitiated risk_score=90"
                 )],
                 "{args:?} delta {delta}"
             );

@@ -810,12 +810,20 @@ fn m_explicit_credentials(c: &Ctx<'_>) -> Option<Hit> {
         return None;
     }
     let process = basename(&c.get(F::ProcessName)?).to_ascii_lowercase();
+    // The clients of the lateral-movement techniques: WinRM, WMI, the
+    // service manager, the task scheduler, Remote Desktop.
     let tools = [
         "powershell.exe",
         "pwsh.exe",
         "winrs.exe",
         "wmic.exe",
         "wsmprovhost.exe",
+        "sc.exe",
+        "schtasks.exe",
+        "psexec.exe",
+        "psexec64.exe",
+        "paexec.exe",
+        "mstsc.exe",
     ];
     let target = c
         .get(F::TargetServerName)
