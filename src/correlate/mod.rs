@@ -239,7 +239,7 @@ mod tests {
     use super::link::descendants;
     use super::*;
     use crate::detect::Detection;
-    use crate::detect::{Outcome, Technique};
+    use crate::detect::{Carrier, Outcome, Technique};
     use crate::event::PairsEvent;
 
     /// A claim as the tests write it: the technique's `lm_technique` for
@@ -647,6 +647,229 @@ mod tests {
             &[],
         );
         assert_eq!(got, ["wks->srv WinRM 2", "wks->srv WMI 2"]);
+    }
+
+    /// Evidence of `claim` (a connection, a logon) for the linking tests.
+    fn link(seq: usize, time: f64, host: &str, role: Side, claim: Claim) -> Evidence {
+        Evidence {
+            claim,
+            alert_types: vec![],
+            ..ev(seq, time, host, role, Technique::WinRm)
+        }
+    }
+
+    fn from_ip(mut e: Evidence, ip: &str) -> Evidence {
+        e.peer_ip = Some(ip.into());
+        e
+    }
+
+    fn in_logon(mut e: Evidence, logon: &str) -> Evidence {
+        e.logon_id = Some(logon.into());
+        e
+    }
+
+    /// The scored hops of some evidence: pair, technique, confidence and
+    /// reasons.
+    fn scored(evidence: Vec<Evidence>, addresses: &[(&str, &str, usize)]) -> Vec<String> {
+        let mut c = Correlator::new(Settings::default());
+        c.evidence = evidence;
+        for (ip, host, n) in addresses {
+            c.hosts_of_ip
+                .entry(ip.to_string())
+                .or_default()
+                .insert(host.to_string(), *n);
+        }
+        c.finish()
+            .iter()
+            .map(|h| {
+                let reasons: Vec<&str> = h.reasons.iter().map(|r| r.as_str()).collect();
+                format!(
+                    "{}->{} {} {} {}",
+                    h.src,
+                    h.dest,
+                    h.technique.as_str(),
+                    h.confidence,
+                    reasons.join(",")
+                )
+            })
+            .collect()
+    }
+
+    /// Issue 13: what every workstation does to its domain controller (an
+    /// RPC connection to 135 named on the source, the inbound connection
+    /// and a network logon from its address on the DC) is no hop, however
+    /// well the ends are tied; a WMI child on the DC inside that logon is.
+    #[test]
+    fn issue13_connections_and_logons_alone_are_no_hop() {
+        use Side::{Destination as D, Source as S};
+        let rpc = Claim::Connected(Carrier::Rpc);
+        let noise = || {
+            vec![
+                aimed(link(0, 10.0, "wks", S, rpc), "10.0.0.5"),
+                from_ip(link(1, 10.2, "dc", D, rpc), "10.0.0.9"),
+                in_logon(
+                    from_ip(link(2, 10.3, "dc", D, Claim::LoggedOn), "10.0.0.9"),
+                    "0x77",
+                ),
+            ]
+        };
+        let addresses = [("10.0.0.9", "wks", 3), ("10.0.0.5", "dc", 3)];
+        assert!(scored(noise(), &addresses).is_empty());
+        let mut wmi = noise();
+        wmi.push(in_logon(ev(3, 11.0, "dc", D, Technique::Wmi), "0x77"));
+        assert_eq!(
+            scored(wmi, &addresses),
+            ["wks->dc WMI 90 connection,destination_execution,logon,logon_id,source_ip,target_name,time"]
+        );
+    }
+
+    /// Issue 13: a connection corroborates only the techniques its port
+    /// carries: RPC to 135 joins a WMI hop, not a WinRM one; the hop's
+    /// technique is its execution evidence's, never the connection's.
+    #[test]
+    fn issue13_a_connection_joins_only_hops_it_can_carry() {
+        use Side::{Destination as D, Source as S};
+        let rpc = Claim::Connected(Carrier::Rpc);
+        let got = scored(
+            vec![
+                aimed(link(0, 10.0, "wks", S, rpc), "srv"),
+                ev(1, 11.0, "srv", D, Technique::PsRemoting),
+            ],
+            &[],
+        );
+        assert!(got.is_empty(), "{got:?}");
+        let got = scored(
+            vec![
+                aimed(link(0, 10.0, "wks", S, rpc), "srv"),
+                ev(1, 11.0, "srv", D, Technique::SmbService),
+            ],
+            &[],
+        );
+        assert_eq!(
+            got,
+            ["wks->srv SMBService 60 connection,destination_execution,target_name,time"]
+        );
+    }
+
+    /// Issue 13: confidence orders hops by what they rest on: execution at
+    /// both ends over one end with a corroborating logon over one end
+    /// alone, the links being the same.
+    #[test]
+    fn issue13_confidence_ranks_execution_then_corroboration() {
+        use Side::{Destination as D, Source as S};
+        use Technique::Wmi;
+        let one_end = scored(
+            vec![
+                aimed(
+                    link(0, 10.0, "wks", S, Claim::Connected(Carrier::Rpc)),
+                    "srv",
+                ),
+                ev(1, 11.0, "srv", D, Wmi),
+            ],
+            &[],
+        );
+        let with_logon = scored(
+            vec![
+                aimed(link(0, 10.0, "wks", S, Claim::LoggedOn), "srv"),
+                ev(1, 11.0, "srv", D, Wmi),
+            ],
+            &[],
+        );
+        let both_ends = scored(
+            vec![
+                aimed(ev(0, 10.0, "wks", S, Wmi), "srv"),
+                ev(1, 11.0, "srv", D, Wmi),
+            ],
+            &[],
+        );
+        let confidence = |h: &[String]| -> u32 { h[0].split(' ').nth(2).unwrap().parse().unwrap() };
+        let (a, b, c) = (
+            confidence(&one_end),
+            confidence(&with_logon),
+            confidence(&both_ends),
+        );
+        assert!(c > b && b > a, "{both_ends:?} {with_logon:?} {one_end:?}");
+    }
+
+    /// Issue 13: an installed service or registered task (which hosts do
+    /// all day) makes a hop only through the network logon it was made in
+    /// or with the source's own execution evidence naming the host, not
+    /// with a connection in the window.
+    #[test]
+    fn issue13_an_installed_object_needs_its_logon_or_the_sources_command() {
+        use Side::{Destination as D, Source as S};
+        use Technique::ScheduledTask as T;
+        let installed = |seq, logon: Option<&str>| {
+            let mut e = ev(seq, 11.0, "srv", D, T);
+            e.needs_tie = true;
+            e.logon_id = logon.map(str::to_string);
+            e
+        };
+        let rpc = Claim::Connected(Carrier::Rpc);
+        let by_connection = vec![
+            aimed(link(0, 10.0, "wks", S, rpc), "srv"),
+            installed(1, None),
+        ];
+        assert!(scored(by_connection, &[]).is_empty());
+        let by_command = vec![aimed(ev(0, 10.0, "wks", S, T), "srv"), installed(1, None)];
+        assert_eq!(
+            scored(by_command, &[]),
+            ["wks->srv ScheduledTask 80 destination_execution,source_execution,target_name,time"]
+        );
+        let by_logon = vec![
+            in_logon(
+                from_ip(link(0, 10.5, "srv", D, Claim::LoggedOn), "10.0.0.9"),
+                "0x5",
+            ),
+            installed(1, Some("0x5")),
+        ];
+        assert_eq!(
+            scored(by_logon, &[("10.0.0.9", "wks", 1)]),
+            ["wks->srv ScheduledTask 65 destination_execution,logon,logon_id,source_ip"]
+        );
+    }
+
+    /// Issue 13: a DCOM child of the desktop's explorer.exe runs in the
+    /// desktop user's session, so a DCOM hop needs the destination to have
+    /// seen the source (its network logon); the source's connection alone
+    /// is not enough.
+    #[test]
+    fn issue13_a_dcom_hop_needs_the_destination_to_see_the_source() {
+        use Side::{Destination as D, Source as S};
+        let rpc = Claim::Connected(Carrier::Rpc);
+        let child = ev(1, 11.0, "srv", D, Technique::Dcom);
+        let alone = vec![aimed(link(0, 10.0, "wks", S, rpc), "srv"), child.clone()];
+        assert!(scored(alone, &[]).is_empty());
+        let seen = vec![
+            aimed(link(0, 10.0, "wks", S, rpc), "srv"),
+            child,
+            from_ip(link(2, 10.5, "srv", D, Claim::LoggedOn), "10.0.0.9"),
+        ];
+        assert_eq!(
+            scored(seen, &[("10.0.0.9", "wks", 1)]),
+            ["wks->srv DCOM 85 connection,destination_execution,logon,source_ip,target_name,time"]
+        );
+    }
+
+    /// Issue 13: corroboration far from the hop's execution evidence (a
+    /// workstation's logons to a file server all day) does not join it.
+    #[test]
+    fn issue13_corroboration_joins_only_near_its_execution() {
+        use Side::Destination as D;
+        let logon = |seq, t| from_ip(link(seq, t, "srv", D, Claim::LoggedOn), "10.0.0.9");
+        let mut evidence = vec![logon(0, 10.0), logon(1, 5000.0)];
+        evidence.push(in_logon(ev(2, 5001.0, "srv", D, Technique::Wmi), "0x9"));
+        evidence.push(in_logon(logon(3, 5000.5), "0x9"));
+        let mut c = Correlator::new(Settings::default());
+        c.evidence = evidence;
+        c.hosts_of_ip
+            .entry("10.0.0.9".into())
+            .or_default()
+            .insert("wks".into(), 1);
+        let hops = c.finish();
+        assert_eq!(hops.len(), 1);
+        let members: Vec<usize> = hops[0].members.iter().map(|m| m.0).collect();
+        assert_eq!(members, [1, 2, 3], "the logon at t=10 is too far");
     }
 
     /// A WinRM failure (12/162) takes the target and technique of the

@@ -620,6 +620,10 @@ fn issue3_map_reduce_gives_the_same_hops_as_one_process() {
         "mordor_psremoting.csv",
         "mordor_sharpwmi.csv",
         "winrm_operational_handmade.csv",
+        "mordor_psexec.csv",
+        "mordor_dcom_shellwindows.csv",
+        "mordor_schtask_remote.csv",
+        "rdp_handmade.csv",
     ] {
         let data = fixture(name);
         let bodies = csv_chunks(&data, 40);
@@ -1353,4 +1357,142 @@ fn issue12_saved_search_scores_are_the_rules() {
         checked += 1;
     }
     assert!(checked >= 10, "{checked} saved searches");
+}
+
+/// Issue 13: the two infrastructure recordings (Windows Event Forwarding
+/// from every host to the collector over WinRM; a workstation's RPC to its
+/// domain controller with the DC's network logon) give no alert with a
+/// score and no hop; the forwarding traffic is labelled as such.
+#[test]
+fn issue13_event_forwarding_and_dc_rpc_score_nothing_and_make_no_hop() {
+    for name in ["mordor_wef_noise.csv", "mordor_dcsync_dc_rpc.csv"] {
+        let rows = label(name, 50);
+        let scored: Vec<String> = rows
+            .iter()
+            .filter(|r| r.score() > 0)
+            .map(|r| format!("{} {:?}", host_of(r), r.alert_types()))
+            .collect();
+        assert!(scored.is_empty(), "{name}: {scored:?}");
+        assert!(hops(name, 50, &[]).is_empty(), "{name}");
+    }
+    let rows = label("mordor_wef_noise.csv", 50);
+    // Sysmon 3 names them DestinationIp/Port, Security 5156 DestAddress/Port.
+    let either = |r: &Row, a: &str, b: &str| format!("{}{}", r.get(a), r.get(b));
+    let to_collector = |r: &Row| {
+        either(r, "DestinationPort", "DestPort") == "5985"
+            && either(r, "DestinationIp", "DestAddress") == "172.18.38.6"
+    };
+    let wef: Vec<&Row> = rows.iter().filter(|r| to_collector(r)).collect();
+    assert_eq!(wef.len(), 74, "the fixture's forwarding connections");
+    for r in wef {
+        assert_eq!(r.alert_types(), ["WinRM_EventForwarding"], "{}", host_of(r));
+    }
+}
+
+/// Issue 13: each technique other than WinRM / WMI is one hop
+/// WORKSTATION5 → WORKSTATION6 (WKS01 → SRV01 for RDP) named after its
+/// execution evidence — never WMI, although all three Mordor recordings
+/// carry the RPC-to-135 and network-logon pattern a WMI hop has — with the
+/// execution evidence among its reasons and its AlertTypes.
+#[test]
+fn issue13_each_technique_is_named_from_its_execution_evidence() {
+    for (name, pair, technique, execution) in [
+        (
+            "mordor_psexec.csv",
+            "workstation5->workstation6",
+            "SMBService",
+            "SMB_ServiceInstall",
+        ),
+        (
+            "mordor_dcom_shellwindows.csv",
+            "workstation5->workstation6",
+            "DCOM",
+            "DCOM_ShellWindows_Child",
+        ),
+        (
+            "mordor_schtask_remote.csv",
+            "workstation5->workstation6",
+            "ScheduledTask",
+            "Task_RemoteCreate_Source",
+        ),
+        ("rdp_handmade.csv", "wks01->srv01", "RDP", "RDP_Logon"),
+    ] {
+        let h = hops(name, 50, &[]);
+        assert_eq!(h.len(), 1, "{name}: {:?}", describe(&h));
+        let pair_of = format!("{}->{}", h[0].get("src_host"), h[0].get("dest_host"));
+        assert_eq!(
+            (pair_of.as_str(), h[0].get("lm_technique").as_str()),
+            (pair, technique),
+            "{name}"
+        );
+        let reasons = h[0].get("lm_confidence_reasons");
+        assert!(reasons.contains("_execution"), "{name}: {reasons}");
+        assert!(
+            h[0].get("evidence").split('\n').any(|e| e == execution),
+            "{name}: {}",
+            h[0].get("evidence")
+        );
+    }
+}
+
+/// Issue 13: the development positives keep the hops they had at 7b81843
+/// (the same pairs and techniques), each now resting on execution
+/// evidence, never with an empty evidence list, its risk its confidence
+/// or its strongest event's score.
+#[test]
+fn issue13_dev_positives_keep_their_hops_on_execution_evidence() {
+    for (name, want) in [
+        (
+            "mordor_psremoting.csv",
+            &["workstation5->workstation6 PSRemoting success"][..],
+        ),
+        (
+            "mordor_sharpwmi.csv",
+            &["workstation5->workstation6 WMI success"],
+        ),
+        (
+            "mdec_wmiexec_via_smb.csv",
+            &["10.23.123.11->srvdefender01 WMI success"],
+        ),
+        (
+            "winrm_operational_handmade.csv",
+            &[
+                "wks01->srv02 PSRemoting success",
+                "wks01->10.0.1.33 PSRemoting failed",
+                "wks01->srv03 PSRemoting failed",
+                "srv02->srv03 PSRemoting success",
+                "wks01->srv03 winrs success",
+            ],
+        ),
+    ] {
+        let h = hops(name, 50, &[]);
+        let got: Vec<String> = h
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}->{} {} {}",
+                    r.get("src_host"),
+                    r.get("dest_host"),
+                    r.get("lm_technique"),
+                    r.get("lm_outcome")
+                )
+            })
+            .collect();
+        assert_eq!(got, want, "{name}");
+        for r in &h {
+            assert!(
+                r.get("lm_confidence_reasons").contains("_execution"),
+                "{name}: {:?}",
+                describe(&h)
+            );
+            assert!(!r.get("evidence").is_empty(), "{name}");
+            let (risk, confidence) = (r.score(), r.get("lm_confidence").parse::<u32>().unwrap());
+            if r.get("lm_outcome") == "success" {
+                assert!(
+                    risk >= confidence,
+                    "{name}: risk {risk} confidence {confidence}"
+                );
+            }
+        }
+    }
 }
