@@ -9,11 +9,24 @@
 //! disabled = false
 //! ```
 //!
+//! Known hosts and accounts (event collectors, jump hosts, management
+//! servers, admin accounts) are `[known:<tag>]` stanzas; their hops are
+//! tagged `lm_known=<tag>` and keep `risk_percent` of their risk
+//! ([`crate::correlate::known`]):
+//!
+//! ```text
+//! [known:jump_host]
+//! hosts = jump01, 10.0.0.7
+//! users = CORP\svc_ansible
+//! risk_percent = 50
+//! ```
+//!
 //! Problems in the files never stop a search: they come back as warnings
 //! (shown in Splunk's UI) and the compiled-in default stays in force.
 
 use std::path::{Path, PathBuf};
 
+use crate::correlate::{Known, KnownSet};
 use crate::detect::rules::RULES;
 use crate::detect::{Engine, RuleSettings};
 use crate::error::Error;
@@ -85,7 +98,7 @@ pub fn parse_conf(text: &str, file: &str) -> Result<Vec<Stanza>, Error> {
 /// Applies conf stanzas to rule settings; returns warnings for what was ignored.
 pub fn apply(settings: &mut [RuleSettings], stanzas: &[Stanza], file: &str) -> Vec<String> {
     let mut warnings = Vec::new();
-    for st in stanzas {
+    for st in stanzas.iter().filter(|st| known_tag(st).is_none()) {
         let Some(i) = RULES.iter().position(|r| r.id == st.name) else {
             if st.name != "default" || !st.entries.is_empty() {
                 warnings.push(format!("{file}: unknown rule [{}] ignored", st.name));
@@ -118,6 +131,50 @@ pub fn apply(settings: &mut [RuleSettings], stanzas: &[Stanza], file: &str) -> V
                 },
                 _ => warnings.push(format!(
                     "{file}: line {line}: unknown setting {k} in [{}] ignored",
+                    st.name
+                )),
+            }
+        }
+    }
+    warnings
+}
+
+/// The tag of a `[known:<tag>]` stanza.
+fn known_tag(st: &Stanza) -> Option<&str> {
+    st.name
+        .strip_prefix("known:")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// Adds the `[known:<tag>]` stanzas to `known` (a later layer's keys add
+/// to, or for `risk_percent` replace, an earlier one's); returns warnings
+/// for what was ignored.
+pub fn apply_known(known: &mut Known, stanzas: &[Stanza], file: &str) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for st in stanzas {
+        let Some(tag) = known_tag(st) else { continue };
+        let at = match known.sets.iter().position(|s| s.tag == tag) {
+            Some(i) => i,
+            None => {
+                known.sets.push(KnownSet::new(tag));
+                known.sets.len() - 1
+            }
+        };
+        let set = &mut known.sets[at];
+        for (k, v, line) in &st.entries {
+            match k.as_str() {
+                "hosts" => set.add_hosts(v),
+                "users" => set.add_users(v),
+                "risk_percent" => match v.parse::<u32>() {
+                    Ok(n) if n <= 100 => set.risk_percent = n,
+                    _ => warnings.push(format!(
+                        "{file}: line {line}: [{}] risk_percent = {v:?}: expected an integer from 0 to 100; kept {}",
+                        st.name, set.risk_percent
+                    )),
+                },
+                _ => warnings.push(format!(
+                    "{file}: line {line}: unknown setting {k} in [{}] ignored (hosts, users, risk_percent)",
                     st.name
                 )),
             }
@@ -164,10 +221,21 @@ pub fn app_dir() -> Option<PathBuf> {
     }
 }
 
-/// Builds the engine from `default/` then `local/` `winrmdetect.conf` in
-/// `app`. Missing files are fine; unreadable or malformed ones are warnings.
-pub fn load_engine(app: Option<&Path>) -> (Engine, Vec<String>) {
+/// What `winrmdetect.conf` configures: the rules, and the known hosts and
+/// accounts.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The rules with their settings.
+    pub engine: Engine,
+    /// Known hosts and accounts, for correlation.
+    pub known: Known,
+}
+
+/// Reads `default/` then `local/` `winrmdetect.conf` in `app`. Missing
+/// files are fine; unreadable or malformed ones are warnings.
+pub fn load(app: Option<&Path>) -> (Config, Vec<String>) {
     let mut settings: Vec<RuleSettings> = RULES.iter().map(RuleSettings::defaults).collect();
+    let mut known = Known::default();
     let mut warnings = Vec::new();
     if let Some(app) = app {
         for layer in ["default", "local"] {
@@ -175,7 +243,10 @@ pub fn load_engine(app: Option<&Path>) -> (Engine, Vec<String>) {
             let label = format!("{layer}/{CONF_NAME}");
             match std::fs::read(&path) {
                 Ok(bytes) => match parse_conf(&String::from_utf8_lossy(&bytes), &label) {
-                    Ok(stanzas) => warnings.extend(apply(&mut settings, &stanzas, &label)),
+                    Ok(stanzas) => {
+                        warnings.extend(apply(&mut settings, &stanzas, &label));
+                        warnings.extend(apply_known(&mut known, &stanzas, &label));
+                    }
                     Err(e) => warnings.push(format!("{e}; {label} ignored")),
                 },
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -183,7 +254,8 @@ pub fn load_engine(app: Option<&Path>) -> (Engine, Vec<String>) {
             }
         }
     }
-    (Engine::with_settings(settings), warnings)
+    let engine = Engine::with_settings(settings);
+    (Config { engine, known }, warnings)
 }
 
 /// The `default/winrmdetect.conf` that states every rule's compiled-in defaults.
@@ -192,7 +264,16 @@ pub fn default_conf() -> String {
         "# winrmdetect rule settings. Generated by `winrmdetect print-default-conf`;\n\
          # a test checks that this file matches the compiled-in defaults.\n\
          # Override in local/winrmdetect.conf (same stanza, only the keys you change).\n\
-         # risk_score = impact * confidence / 100. message: $field$ tokens are substituted.\n",
+         # risk_score = impact * confidence / 100. message: $field$ tokens are substituted.\n\
+         #\n\
+         # Known hosts and accounts (in local/winrmdetect.conf): hops that touch them are\n\
+         # still reported, tagged lm_known=<tag>, with risk_percent of their risk left.\n\
+         # Built-in tags and their default risk_percent: event_collector 0,\n\
+         # management_server 25, jump_host 50, admin_account 50 (any other tag 50).\n\
+         #   [known:jump_host]\n\
+         #   hosts = jump01, 10.0.0.7\n\
+         #   users = CORP\\svc_ansible\n\
+         #   risk_percent = 50\n",
     );
     for r in RULES.iter() {
         s.push_str(&format!(
@@ -228,6 +309,40 @@ mod tests {
         let w = apply(&mut s, &parse_conf(text, "local").unwrap(), "local");
         assert_eq!(w.len(), 5, "{w:?}");
         assert_eq!((s[0].impact, s[0].confidence, s[0].enabled), (90, 50, true));
+    }
+
+    /// Issue 13: `[known:<tag>]` stanzas build the known sets, local adding
+    /// to default; they are not rules; bad keys and values warn.
+    #[test]
+    fn issue13_known_stanzas_build_the_known_sets() {
+        let default = "[known:event_collector]\nhosts = WEC01.corp.example\n";
+        let local = "[known:event_collector]\nhosts = 172.18.38.6\n[known:ops]\nusers = CORP\\svc_ansible, bob@corp\nrisk_percent = 20\ncolour = red\n[known:jump_host]\nrisk_percent = 200\n";
+        let mut known = Known::default();
+        let mut s: Vec<RuleSettings> = RULES.iter().map(RuleSettings::defaults).collect();
+        let mut w = Vec::new();
+        for (text, file) in [(default, "default"), (local, "local")] {
+            let st = parse_conf(text, file).unwrap();
+            w.extend(apply(&mut s, &st, file));
+            w.extend(apply_known(&mut known, &st, file));
+        }
+        let sets: Vec<String> = known
+            .sets
+            .iter()
+            .map(|k| format!("{} {:?} {:?} {}", k.tag, k.hosts, k.users, k.risk_percent))
+            .collect();
+        assert_eq!(
+            sets,
+            [
+                r#"event_collector {"172.18.38.6", "wec01"} {} 0"#,
+                r#"ops {} {"bob", "svc_ansible"} 20"#,
+                "jump_host {} {} 50",
+            ]
+        );
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(
+            w[0].contains("unknown setting colour") && w[1].contains("risk_percent"),
+            "{w:?}"
+        );
     }
 
     #[test]

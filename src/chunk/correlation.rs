@@ -235,6 +235,9 @@ pub const HOP_COLUMNS: &[Column<Hop>] = &[
     HopColumn::new("lm_confidence_reasons", |h| {
         Cell::list(h.reasons.iter().map(|r| r.as_str()))
     }),
+    HopColumn::new("lm_known", |h| {
+        Cell::list(h.known.iter().map(String::as_str))
+    }),
     HopColumn::new("risk_score", |h| Cell::Int(h.risk_score.into())),
     HopColumn::new("risk_message", |h| Cell::Text(risk_message(h).into())).csv_only(),
     // RBA for both ends, and the user(s) who moved.
@@ -257,8 +260,14 @@ fn outcome(h: &Hop) -> &'static str {
 }
 
 fn risk_message(h: &Hop) -> String {
+    let known: Vec<&str> = h.known.iter().map(String::as_str).collect();
+    let known = if known.is_empty() {
+        String::new()
+    } else {
+        format!(", known {}", known.join(", "))
+    };
     format!(
-        "Lateral movement {} -> {} over {} ({}, confidence {})",
+        "Lateral movement {} -> {} over {} ({}, confidence {}{known})",
         h.src,
         h.dest,
         h.technique.as_str(),
@@ -287,10 +296,10 @@ mod tests {
         let body = hops_body(&[]);
         let header = String::from_utf8(body).unwrap();
         let names: Vec<&str> = header.trim_end().split(',').step_by(2).collect();
-        assert_eq!(names.len(), 20);
+        assert_eq!(names.len(), 21);
         assert_eq!(names[..2], ["_time", "lm_hop_id"]);
         assert_eq!(
-            names[16..],
+            names[17..],
             [
                 "risk_score",
                 "risk_message",

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 pub use crate::cli::report::Format;
 use crate::cli::report::{self, Alert};
 use crate::cli::scan::{hops_of_files, scan_csv};
-use crate::cli::{engine, read_file, warn, USAGE};
+use crate::cli::{config, read_file, warn, USAGE};
 use crate::detect::Engine;
 use crate::error::{Error, Result};
 use crate::evtx::{EvtxFile, Position};
@@ -72,7 +72,8 @@ fn format(value: Option<&str>) -> Result<Format> {
 /// stderr as they come.
 pub fn run(args: &[String]) -> Result<ExitCode> {
     let args = Args::parse(args)?;
-    let engine = engine();
+    let config = config();
+    let engine = &config.engine;
     let files = input_files(&args.paths)?;
     if files.is_empty() {
         return Err(Error::Argument("no EVTX or CSV files found".into()));
@@ -85,12 +86,12 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
         }
         let (body, warnings) = read_input(f)?;
         warn(&warnings);
-        warn(&found.scan(f, body, &engine, if args.all { 0 } else { 1 })?);
+        warn(&found.scan(f, body, engine, if args.all { 0 } else { 1 })?);
     }
     if progress {
         eprintln!("\r{} files, {} events\x1b[K", files.len(), found.events);
     }
-    let (hops, warnings) = hops_of_files(&found.bodies, &engine);
+    let (hops, warnings) = hops_of_files(&found.bodies, engine, &config.known);
     warn(&warnings);
     let mut out = BufWriter::new(io::stdout().lock());
     report::write(&mut out, args.format, &found.alerts, found.events, &hops)?;

@@ -15,8 +15,7 @@ use std::io::{self, BufReader, BufWriter};
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::conf::{app_dir, default_conf, load_engine};
-use crate::detect::Engine;
+use crate::conf::{app_dir, default_conf, load, Config};
 use crate::error::{Error, Result};
 use crate::scp::session::{run, Environment};
 
@@ -80,12 +79,12 @@ fn serve() -> Result<ExitCode> {
     }
 }
 
-/// The rule engine of the app's configuration, for `scan` and `hunt`; the
-/// configuration's warnings go to stderr.
-fn engine() -> Engine {
-    let (engine, warnings) = load_engine(app_dir().as_deref());
+/// The app's configuration (rules, known hosts and accounts), for `scan`
+/// and `hunt`; its warnings go to stderr.
+fn config() -> Config {
+    let (config, warnings) = load(app_dir().as_deref());
     warn(warnings);
-    engine
+    config
 }
 
 /// Prints warnings for the analyst at the terminal, one per line, in the one

@@ -14,8 +14,8 @@ use std::str::Utf8Error;
 
 use crate::chunk::{lm_side, push_rows, Columns, Line, Look, Mode, RowSink};
 use crate::cli::report::{print_alerts, print_hops, Alert};
-use crate::cli::{engine, read_file, warn, USAGE};
-use crate::correlate::{Correlator, Hop, Settings};
+use crate::cli::{config, read_file, warn, USAGE};
+use crate::correlate::{Correlator, Hop, Known, Settings};
 use crate::csvio::read::{Row, Rows};
 use crate::detect::{Detection, Engine};
 use crate::error::{Error, Result};
@@ -53,7 +53,8 @@ impl Args {
 /// (`--hops`) of the hops of all files together.
 pub fn run(args: &[String]) -> Result<ExitCode> {
     let args = Args::parse(args)?;
-    let engine = engine();
+    let config = config();
+    let engine = &config.engine;
     let mut out = BufWriter::new(io::stdout().lock());
     let io = |e| Error::io("writing the table", e);
     if args.hops {
@@ -61,14 +62,14 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
         for f in &args.files {
             data.push(read_file(Path::new(f))?);
         }
-        let (hops, warnings) = hops_of_files(&data, &engine);
+        let (hops, warnings) = hops_of_files(&data, engine, &config.known);
         warn(warnings);
         print_hops(&mut out, &hops).map_err(io)?;
     } else {
         let min_score = if args.all { 0 } else { 1 };
         for f in &args.files {
             let data = read_file(Path::new(f))?;
-            let scan = scan_csv(f, &data, &engine, min_score)?;
+            let scan = scan_csv(f, &data, engine, min_score)?;
             warn(scan.warnings.iter().map(|w| format!("{f}: {w}")));
             writeln!(out, "== {f}").map_err(io)?;
             print_alerts(&mut out, &scan.alerts, scan.events).map_err(io)?;
@@ -255,8 +256,8 @@ pub fn format_time(t: &str) -> String {
 
 /// Correlates the events of one or more Splunk CSV exports together (all
 /// files are one search) and returns the hops.
-pub fn hops_of_files(files: &[Vec<u8>], engine: &Engine) -> (Vec<Hop>, Vec<String>) {
-    let mut corr = Correlator::new(Settings::default());
+pub fn hops_of_files(files: &[Vec<u8>], engine: &Engine, known: &Known) -> (Vec<Hop>, Vec<String>) {
+    let mut corr = Correlator::new(Settings::default()).with_known(known.clone());
     let mut keep = crate::chunk::EvidenceRows::default();
     let mut warnings = Vec::new();
     for data in files {

@@ -116,6 +116,8 @@ pub struct Hop {
     pub chain_id: String,
     /// 1-based position in the chain.
     pub hop_index: usize,
+    /// Tags of the known hosts and accounts it touches (`lm_known`).
+    pub known: BTreeSet<String>,
     /// The evidence events of the hop: `(seq, role)`, by `seq`.
     pub members: Vec<(usize, Side)>,
 }
@@ -143,6 +145,7 @@ impl Hop {
             risk_score: 0,
             chain_id: String::new(),
             hop_index: 0,
+            known: BTreeSet::new(),
             members: Vec::new(),
         }
     }

@@ -16,6 +16,7 @@
 
 mod chain;
 mod evidence;
+pub mod known;
 mod link;
 
 use std::collections::BTreeMap;
@@ -23,6 +24,7 @@ use std::collections::BTreeMap;
 pub use crate::correlate::chain::{Hop, Reason};
 use crate::correlate::evidence::{evidence_of, host_of, inherit_failure_targets};
 pub use crate::correlate::evidence::{Claim, Evidence};
+pub use crate::correlate::known::{Known, KnownSet};
 use crate::correlate::link::{Placed, Resolver};
 use crate::detect::targets::is_loopback;
 use crate::detect::{Finding, Side};
@@ -66,6 +68,8 @@ pub struct Correlator {
     dropped_addresses: usize,
     /// SID → account name, learnt from events that carry both (4624).
     names_of_sids: BTreeMap<String, String>,
+    /// Known hosts and accounts: their hops are tagged and lowered.
+    known: Known,
 }
 
 impl Correlator {
@@ -75,6 +79,13 @@ impl Correlator {
             settings,
             ..Correlator::default()
         }
+    }
+
+    /// The same, tagging and lowering the hops of `known` hosts and
+    /// accounts.
+    pub fn with_known(mut self, known: Known) -> Self {
+        self.known = known;
+        self
     }
 
     /// Looks at one event (with its per-event detection, if any).
@@ -178,6 +189,7 @@ impl Correlator {
         let mut hops = placed.into_hops();
         link::join_descendants(&mut hops, &self.evidence);
         chain::score(&mut hops);
+        self.known.apply(&mut hops);
         hops.sort_by(|a, b| {
             a.first_seen
                 .total_cmp(&b.first_seen)

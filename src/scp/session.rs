@@ -24,8 +24,8 @@ use crate::chunk::{
     annotated_events_body, collect_evidence, hops_body, process_body_into, unlinked_events_body,
     ChunkOutput, EvidenceRows,
 };
-use crate::conf::load_engine;
-use crate::correlate::{Correlator, Hop, Settings};
+use crate::conf::load;
+use crate::correlate::{Correlator, Hop, Known, Settings};
 use crate::detect::Engine;
 use crate::error::{Error, Result};
 use crate::scp::frame::{read_chunk, write_chunk_parts, Chunk};
@@ -127,6 +127,8 @@ impl<W: Write> Replies<W> {
 struct Session {
     options: Options,
     engine: Engine,
+    /// Known hosts and accounts, for correlation.
+    known: Known,
     /// Messages for the next reply (the rule configuration's warnings).
     pending: Messages,
     /// The previous reply's buffer, reused for the next one.
@@ -150,12 +152,13 @@ impl Session {
         replies.send(&getinfo_reply(&options), &[])?;
         // The rule configuration is read after the getinfo reply: a
         // getinfo-only probe never touches the disk.
-        let (engine, warnings) = load_engine(env.app_dir.as_deref());
+        let (config, warnings) = load(env.app_dir.as_deref());
         let mut pending = Messages::default();
         pending.warn_as_is(warnings);
         Ok(Session {
             options,
-            engine,
+            engine: config.engine,
+            known: config.known,
             pending,
             spare: Vec::new(),
             correlator: None,
@@ -240,7 +243,7 @@ impl Session {
         let mut corr = self
             .correlator
             .take()
-            .unwrap_or_else(|| Correlator::new(settings));
+            .unwrap_or_else(|| Correlator::new(settings).with_known(self.known.clone()));
         let mut warnings = collect_evidence(body, &self.engine, &mut corr, &mut self.evidence_rows);
         if !finished {
             self.correlator = Some(corr);

@@ -1496,3 +1496,50 @@ fn issue13_dev_positives_keep_their_hops_on_execution_evidence() {
         }
     }
 }
+
+/// Issue 13: a `[known:<tag>]` stanza of `local/winrmdetect.conf` tags the
+/// hops of its hosts and accounts and lowers their risk, in the search
+/// command and in `scan --hops` alike; the hop is still there.
+#[test]
+fn issue13_known_hosts_tag_and_lower_hops_in_both_modes() {
+    let dir = std::env::temp_dir().join(format!("winrmdetect-known-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("local")).unwrap();
+    std::fs::write(
+        dir.join("local/winrmdetect.conf"),
+        "[known:jump_host]\nhosts = WORKSTATION5.theshire.local\n",
+    )
+    .unwrap();
+    let env = [("WINRMDETECT_APP_DIR", dir.to_str().unwrap())];
+    let bodies = csv_chunks(&fixture("mordor_psexec.csv"), 50);
+    let plain = hops("mordor_psexec.csv", 50, &[]);
+    let run = run_binary(session(&["correlate=true", "summary=true"], &bodies), &env);
+    let tagged = run.last_rows();
+    assert_eq!(describe(&tagged), describe(&plain), "the hop stays");
+    assert_eq!(plain[0].get("lm_known"), "");
+    assert_eq!(tagged[0].get("lm_known"), "jump_host");
+    assert_eq!(tagged[0].score(), plain[0].score() / 2);
+    assert!(tagged[0]
+        .get("risk_message")
+        .ends_with(", known jump_host)"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_winrmdetect"))
+        .args(["hunt", "--format", "json"])
+        .arg(fixture_path("mordor_psexec.csv"))
+        .env("WINRMDETECT_APP_DIR", &dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let offline: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["kind"] == "hop")
+        .collect();
+    assert_eq!(offline.len(), 1, "{text}");
+    assert_eq!(offline[0]["lm_known"], serde_json::json!(["jump_host"]));
+    assert_eq!(
+        offline[0]["risk_score"].to_string(),
+        tagged[0].get("risk_score")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Rewrites tests/differential/intended.tsv from a fresh recording.
+
+Usage (from the repository root):
+  WINRMDETECT_DIFF_RECORD=/tmp/now.tsv cargo test --test integration differential
+  python3 scripts/record-intended.py /tmp/now.tsv
+
+Every output that differs from 553877b.tsv is listed with a reason: the
+reason already given for that exact digest, else the reason of the issue
+that changed it (issue 13's, by mode). Review the diff before committing.
+"""
+import sys
+
+DIR = "tests/differential/"
+
+
+def read(path):
+    out = {}
+    for line in open(path, encoding="utf-8"):
+        if line.startswith("#") or not line.strip():
+            continue
+        f = line.rstrip("\n").split("\t")
+        out[(f[0], f[1])] = (f[2], f[3], f[4] if len(f) > 4 else "")
+    return out
+
+
+R_STREAM = ("issue 13: new rules (SMB services, scheduled tasks, DCOM, RDP, WinRM_EventForwarding); "
+            "WinRM_InboundConnection scores 0; svchost.exe to a WinRM port is event forwarding, not "
+            "WinRM_NetworkConnection")
+R_CORR = ("issue 13: a hop rests on execution evidence (connections and logons only corroborate) and is "
+          "named after it; lm_confidence_reasons, lm_confidence and risk_score say what it rests on; "
+          "summaries carry lm_known")
+R_MAP = ("issue 13: the map phase also forwards the new evidence (services, tasks, RDP sessions, network "
+         "logons of a person's account)")
+R_CLI = ("issue 13: the hop table's technique and reasons columns are wider, JSON/CSV hops carry lm_known; "
+         "hops as correlate=true gives them")
+R_NEW = "issue 13: a fixture added (a technique other than WinRM/WMI, or a hard negative)"
+
+
+def reason(key, base):
+    _, mode = key
+    if key not in base:
+        return R_NEW
+    if mode == "winrmdetect phase=map":
+        return R_MAP
+    if mode.startswith("winrmdetect correlate"):
+        return R_CORR
+    if mode.startswith("winrmdetect") or mode in ("scan", "scan --all"):
+        return R_STREAM
+    return R_CLI
+
+
+def main():
+    base = read(DIR + "553877b.tsv")
+    old = read(DIR + "intended.tsv")
+    now = read(sys.argv[1])
+    lines = []
+    for key, (size, digest, _) in sorted(now.items()):
+        if key in base and base[key][:2] == (size, digest):
+            continue
+        why = old[key][2] if key in old and old[key][:2] == (size, digest) else reason(key, base)
+        lines.append("\t".join([key[0], key[1], size, digest, why]))
+    header = "# input\tmode\tbytes\tsha256\treason (an output that differs from 553877b on purpose)\n"
+    with open(DIR + "intended.tsv", "w", encoding="utf-8") as f:
+        f.write(header + "".join(l + "\n" for l in lines))
+    print(f"{len(lines)} intended differences")
+
+
+main()
