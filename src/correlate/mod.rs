@@ -380,7 +380,9 @@ mod tests {
         e
     }
 
-    fn hops_of(evidence: Vec<Evidence>, addresses: &[(&str, &str, usize)]) -> Vec<String> {
+    /// A correlator holding `evidence` and the learnt `(ip, host, count)`
+    /// addresses.
+    fn holding(evidence: Vec<Evidence>, addresses: &[(&str, &str, usize)]) -> Correlator {
         let mut c = Correlator::new(Settings::default());
         c.evidence = evidence;
         for (ip, host, n) in addresses {
@@ -389,7 +391,12 @@ mod tests {
                 .or_default()
                 .insert(host.to_string(), *n);
         }
-        c.finish()
+        c
+    }
+
+    fn hops_of(evidence: Vec<Evidence>, addresses: &[(&str, &str, usize)]) -> Vec<String> {
+        holding(evidence, addresses)
+            .finish()
             .iter()
             .map(|h| {
                 format!(
@@ -683,15 +690,8 @@ mod tests {
     /// The scored hops of some evidence: pair, technique, confidence and
     /// reasons.
     fn scored(evidence: Vec<Evidence>, addresses: &[(&str, &str, usize)]) -> Vec<String> {
-        let mut c = Correlator::new(Settings::default());
-        c.evidence = evidence;
-        for (ip, host, n) in addresses {
-            c.hosts_of_ip
-                .entry(ip.to_string())
-                .or_default()
-                .insert(host.to_string(), *n);
-        }
-        c.finish()
+        holding(evidence, addresses)
+            .finish()
             .iter()
             .map(|h| {
                 let reasons: Vec<&str> = h.reasons.iter().map(|r| r.as_str()).collect();
@@ -872,13 +872,7 @@ mod tests {
         let mut evidence = vec![logon(0, 10.0), logon(1, 5000.0)];
         evidence.push(in_logon(ev(2, 5001.0, "srv", D, Technique::Wmi), "0x9"));
         evidence.push(in_logon(logon(3, 5000.5), "0x9"));
-        let mut c = Correlator::new(Settings::default());
-        c.evidence = evidence;
-        c.hosts_of_ip
-            .entry("10.0.0.9".into())
-            .or_default()
-            .insert("wks".into(), 1);
-        let hops = c.finish();
+        let hops = holding(evidence, &[("10.0.0.9", "wks", 1)]).finish();
         assert_eq!(hops.len(), 1);
         let members: Vec<usize> = hops[0].members.iter().map(|m| m.0).collect();
         assert_eq!(members, [1, 2, 3], "the logon at t=10 is too far");
@@ -1207,22 +1201,38 @@ mod tests {
                 None => "none".into(),
             }
         };
-        assert_eq!(
-            line("true", "10.0.0.1", "10.0.0.9", "135"),
-            "Source conn:Rpc 10.0.0.9 -"
-        );
-        assert_eq!(
-            line("false", "10.0.0.5", "10.0.0.1", " 135"),
-            "Destination conn:Rpc - 10.0.0.5"
-        );
-        assert_eq!(
-            line("true", "10.0.0.1", "10.0.0.9", "445"),
-            "Source conn:Smb 10.0.0.9 -"
-        );
-        assert_eq!(
-            line("false", "10.0.0.5", "10.0.0.1", "3389"),
-            "Destination conn:Rdp - 10.0.0.5"
-        );
+        for (initiated, src, dst, port, want) in [
+            (
+                "true",
+                "10.0.0.1",
+                "10.0.0.9",
+                "135",
+                "Source conn:Rpc 10.0.0.9 -",
+            ),
+            (
+                "false",
+                "10.0.0.5",
+                "10.0.0.1",
+                " 135",
+                "Destination conn:Rpc - 10.0.0.5",
+            ),
+            (
+                "true",
+                "10.0.0.1",
+                "10.0.0.9",
+                "445",
+                "Source conn:Smb 10.0.0.9 -",
+            ),
+            (
+                "false",
+                "10.0.0.5",
+                "10.0.0.1",
+                "3389",
+                "Destination conn:Rdp - 10.0.0.5",
+            ),
+        ] {
+            assert_eq!(line(initiated, src, dst, port), want);
+        }
         assert_eq!(line("true", "10.0.0.1", "10.0.0.9", "139"), "none");
         assert_eq!(line("true", "10.0.0.1", "10.0.0.1", "135"), "none");
         assert_eq!(line("true", "127.0.0.1", "10.0.0.9", "135"), "none");

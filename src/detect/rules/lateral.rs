@@ -317,11 +317,17 @@ fn m_remote_service_source(c: &Ctx<'_>) -> Option<Hit> {
         return None;
     }
     let target = unc_host(&cmd)?;
-    Some(Hit {
+    Some(aimed(c, target))
+}
+
+/// What a source-side command against `target` reports: the target, and
+/// the program as threat object.
+fn aimed(c: &Ctx<'_>, target: String) -> Hit {
+    Hit {
         targets: vec![target],
         threats: vec![(c.image.lower(), "process_name")],
         ..Hit::default()
-    })
+    }
 }
 
 /// The first non-loopback `\\host` of a command line, as written.
@@ -434,11 +440,7 @@ fn m_task_remote_source(c: &Ctx<'_>) -> Option<Hit> {
         unc_host(&cmd)
     };
     let target = target.filter(|t| !is_loopback(t))?;
-    Some(Hit {
-        targets: vec![target],
-        threats: vec![(c.image.lower(), "process_name")],
-        ..Hit::default()
-    })
+    Some(aimed(c, target))
 }
 
 const TASK_REGISTERED_SHELL: Rule = Rule {
@@ -819,11 +821,7 @@ fn m_rdp_client(c: &Ctx<'_>) -> Option<Hit> {
         .captures(&cmd)
         .map(|m| m[1].to_string())
         .filter(|t| !is_loopback(t))?;
-    Some(Hit {
-        targets: vec![target],
-        threats: vec![(c.image.lower(), "process_name")],
-        ..Hit::default()
-    })
+    Some(aimed(c, target))
 }
 
 #[cfg(test)]
