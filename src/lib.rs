@@ -14,7 +14,7 @@
 //!                      /  |  \                              |                     |
 //!            correlate/   |   conf      (winrmdetect.conf)   |                     |
 //!                      \  |  /                               |                     |
-//!                       detect/   rules/{winrm,wmi}, ctx, finding, message, targets
+//!                       detect/   rules/{winrm,wmi,lateral}, ctx, finding, message, targets
 //!                         |                                                        |
 //!               csvio/ → event/   Event, Schema, kind, pairs, raw_xml              |
 //!                                                                       evtx/  ←───┘
@@ -42,8 +42,10 @@
 //!   engine that scores and fills the RBA fields, typed meaning
 //!   ([`detect::finding`]), risk messages, hosts in strings.
 //! * [`conf`]: `winrmdetect.conf` overrides (default/ then local/).
-//! * [`correlate`]: evidence ([`correlate::Evidence`]), linking into hops,
-//!   hops into chains.
+//! * [`correlate`]: evidence ([`correlate::Evidence`]: what it claims, an
+//!   execution of a technique or a corroborating connection or logon),
+//!   linking into hops (one needs execution evidence at one end), hops into
+//!   chains, known hosts and accounts ([`correlate::known`]).
 //! * [`evtx`]: EVTX records rendered as the Windows add-on renders them.
 //! * [`modinput`]: the `evtx_input` modular input.
 //! * [`cli`]: the program entry: the search command, `scan`, `hunt`.

@@ -59,7 +59,7 @@ impl Reason {
     }
 
     /// What the reason adds to a hop's confidence beyond its execution
-    /// evidence ([`confidence`]).
+    /// evidence (see `confidence`).
     pub fn weight(self) -> u32 {
         match self {
             Reason::SourceExecution | Reason::DestinationExecution => 0,

@@ -1,6 +1,9 @@
 //! Lateral-movement correlation: source-host evidence ("A reached out to
 //! B") and destination-host evidence ("B was entered from A") linked into
-//! hops, and hops into chains (the team's detection catalogue, `detections.md` §4).
+//! hops, and hops into chains (the team's detection catalogue, `detections.md` §4
+//! and its 2026-12 correction). A hop rests on execution evidence that names
+//! its technique at one end at least; connections and logons tie the ends
+//! together and raise its confidence, never make one by themselves.
 //!
 //! Events arrive in any order and any chunking; [`Correlator::add`] keeps
 //! only the compact [`Evidence`] of the events that can take part in a hop
