@@ -303,11 +303,13 @@ fn network_logon(ev: &dyn Event, mut e: Evidence) -> Option<Evidence> {
     Some(e)
 }
 
-/// A process creation no rule flags, kept as a node of its process tree.
+/// A process creation no rule flags, kept as a node of its process tree
+/// (with its logon session, which may be one a hop's source opened).
 fn tree_node(ev: &dyn Event, mut e: Evidence) -> Option<Evidence> {
     let (process, parent) = guids(ev);
     e.process = Some(process?);
     e.parent = Some(parent?);
+    e.logon_id = logon_id(ev, Kind::ProcessCreate);
     e.tree_only = true;
     Some(e)
 }

@@ -353,8 +353,10 @@ pub fn join_descendants(hops: &mut [Hop], evidence: &[Evidence]) {
 /// Joins the process creations that no rule flags to the hop of their
 /// nearest flagged ancestor on the same host: what an operator ran inside a
 /// remote session (`wsmprovhost.exe` → `powershell.exe` → `whoami.exe`)
-/// belongs to that session's hop. Returns, per hop, the evidence `seq`s
-/// to add.
+/// belongs to that session's hop. Failing that, a process started in a
+/// logon session the hop's source opened (its network logon, its RDP
+/// logon) joins the hop too: what the operator ran at the remote desktop.
+/// Returns, per hop, the evidence `seq`s to add.
 pub fn descendants(
     evidence: &[Evidence],
     position: &HashMap<usize, usize>,
@@ -363,20 +365,26 @@ pub fn descendants(
     // (host, process guid) → the first hop (in key order) it is a
     // destination member of.
     let mut anchors: HashMap<(&str, &str), usize> = HashMap::new();
+    // (host, logon id) → the first hop whose source opened that session.
+    let mut sessions: HashMap<(&str, &str), usize> = HashMap::new();
     for (h, hop) in hops.iter().enumerate() {
         for (seq, role) in &hop.members {
             if *role != Side::Destination {
                 continue;
             }
-            if let Some(e) = position.get(seq).map(|&i| &evidence[i]) {
-                if let Some(g) = e.process.as_deref() {
-                    anchors.entry((e.host.as_str(), g)).or_insert(h);
-                }
+            let Some(e) = position.get(seq).map(|&i| &evidence[i]) else {
+                continue;
+            };
+            if let Some(g) = e.process.as_deref() {
+                anchors.entry((e.host.as_str(), g)).or_insert(h);
+            }
+            if let Some(l) = e.logon_id.as_deref().filter(|_| opens_session(e)) {
+                sessions.entry((e.host.as_str(), l)).or_insert(h);
             }
         }
     }
     let mut out = vec![Vec::new(); hops.len()];
-    if anchors.is_empty() {
+    if anchors.is_empty() && sessions.is_empty() {
         return out;
     }
     let parent_of: HashMap<(&str, &str), &str> = evidence
@@ -391,17 +399,31 @@ pub fn descendants(
     for e in evidence.iter().filter(|e| e.tree_only) {
         let host = e.host.as_str();
         let mut cur = e.parent.as_deref();
+        let mut hop = None;
         // Process trees are shallow; the bound also stops GUID cycles.
         for _ in 0..64 {
             let Some(g) = cur else { break };
             if let Some(&h) = anchors.get(&(host, g)) {
-                out[h].push(e.seq);
+                hop = Some(h);
                 break;
             }
             cur = parent_of.get(&(host, g)).copied();
         }
+        let session = || sessions.get(&(host, e.logon_id.as_deref()?)).copied();
+        if let Some(h) = hop.or_else(session) {
+            out[h].push(e.seq);
+        }
     }
     out
+}
+
+/// Whether the evidence is a logon that opens a session for the source:
+/// a network logon from it, or an RDP logon (never a process's own
+/// session, which may be the desktop user's).
+fn opens_session(e: &Evidence) -> bool {
+    !e.tree_only
+        && e.process.is_none()
+        && matches!(e.claim, Claim::LoggedOn | Claim::Ran(Technique::Rdp))
 }
 
 /// SYSTEM, NETWORK SERVICE and LOCAL SERVICE (by name or SID) and

@@ -341,6 +341,53 @@ mod tests {
         assert_eq!(descendants(&evidence, &position, &[h]), vec![vec![1, 2]]);
     }
 
+    /// Issue 13: a process started in a logon session the hop's source
+    /// opened (the RDP logon) joins the hop; one in a session a DCOM child
+    /// merely ran in (the desktop user's) does not.
+    #[test]
+    fn issue13_processes_in_the_sources_session_join_its_hop() {
+        let in_session = |seq, logon: &str| {
+            let mut e = node(seq, &format!("p{seq}"), "explorer", true);
+            e.logon_id = Some(logon.into());
+            e
+        };
+        let mut rdp = Evidence::new(
+            100.0,
+            "srv",
+            None,
+            Side::Destination,
+            Claim::Ran(Technique::Rdp),
+        );
+        rdp.seq = 0;
+        rdp.logon_id = Some("0x5a".into());
+        let mut dcom = Evidence::new(
+            100.0,
+            "srv",
+            None,
+            Side::Destination,
+            Claim::Ran(Technique::Dcom),
+        );
+        dcom.seq = 1;
+        dcom.process = Some("child".into());
+        dcom.logon_id = Some("0x26".into());
+        let evidence = vec![
+            rdp,
+            dcom,
+            in_session(2, "0x5a"),
+            in_session(3, "0x26"),
+            in_session(4, "0x99"),
+        ];
+        let position = evidence.iter().map(|e| (e.seq, e.seq)).collect();
+        let mut a = hop("wks", "srv", 100.0, Outcome::Success);
+        a.members.push((0, Side::Destination));
+        let mut b = hop("wks2", "srv", 100.0, Outcome::Success);
+        b.members.push((1, Side::Destination));
+        assert_eq!(
+            descendants(&evidence, &position, &[a, b]),
+            vec![vec![2], vec![]]
+        );
+    }
+
     #[test]
     fn a_sysmon_process_creation_is_kept_as_a_tree_node() {
         let mut c = Correlator::new(Settings::default());

@@ -1068,10 +1068,11 @@ const MORDOR_SCHTASK_REMOTE_MEMBERS: &[&str] = &[
 ];
 
 const RDP_HANDMADE_HOPS: &[&str] = &[
-        "lm_hop_id=hop-1 lm_chain_id=chain-1 lm_hop=1 src_host=wks01 dest_host=srv01 src_user=alice dest_user=alice lm_technique=RDP lm_outcome=success lm_confidence=100 lm_confidence_reasons=connection,destination_execution,logon,source_execution,source_ip,target_name,time,user first_seen=1715761205.119 last_seen=1715763940.713 event_count=8 evidence=LM_ExplicitCredentials,RDP_Client_Source,RDP_Logon,RDP_Session risk_score=100",
+        "lm_hop_id=hop-1 lm_chain_id=chain-1 lm_hop=1 src_host=wks01 dest_host=srv01 src_user=alice dest_user=alice lm_technique=RDP lm_outcome=success lm_confidence=100 lm_confidence_reasons=connection,destination_execution,logon,source_execution,source_ip,target_name,time,user first_seen=1715761205.119 last_seen=1715763940.713 event_count=9 evidence=LM_ExplicitCredentials,RDP_Client_Source,RDP_Logon,RDP_Session risk_score=100",
 ];
 
 const RDP_HANDMADE_MEMBERS: &[&str] = &[
+    "hop-1 destination SRV01 1 srv01_sysmon1_cmd",
     "hop-1 destination SRV01 1149 srv01_rcm1149",
     "hop-1 destination SRV01 21 srv01_lsm21_rdp",
     "hop-1 destination SRV01 25 srv01_lsm25_reconnect",
