@@ -210,15 +210,24 @@ fn claim_of(f: &Finding<'_>, kind: Kind) -> Option<Claim> {
 /// The remote address a destination event shows: the source of an inbound
 /// connection, a logon's or share access's client address, the client of
 /// an RDP session (`Param3` of RemoteConnectionManager 1149, `Address` of
-/// LocalSessionManager 21 / 25). Loopback and `LOCAL` are none.
+/// LocalSessionManager 21 / 25), the `clientIP` newer builds append to a
+/// WinRM 91 / 168 resource URI. Loopback and `LOCAL` are none.
 fn peer_address(ev: &dyn Event, kind: Kind) -> Option<String> {
     let field = match kind {
         Kind::NetworkConnection => F::SrcIp,
         Kind::RdpSession(_) => F::RdpClient,
+        Kind::WinRm(91 | 168) => F::ResourceUri,
         _ => F::IpAddress,
     };
-    ev.get(field)
-        .value()
+    let field = ev.get(field);
+    let value = field.value()?;
+    let value = match kind {
+        // Newer builds end the shell's resource URI with
+        // `(DOMAIN\user clientIP: a.b.c.d)`.
+        Kind::WinRm(_) => value.split_once(" clientIP: ")?.1.trim_end_matches(')'),
+        _ => value,
+    };
+    Some(value)
         .map(|v| v.trim().trim_start_matches("::ffff:").to_ascii_lowercase())
         .filter(|v| !v.is_empty() && v != "-" && v != "local" && !is_loopback(v))
 }

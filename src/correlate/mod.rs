@@ -388,6 +388,65 @@ mod tests {
         );
     }
 
+    /// Issue 13: the addresses destination execution events name
+    /// themselves: a WinRM 91's `clientIP` suffix, RDP's client (`Param3`,
+    /// `Address`), a logon's `IpAddress`; `LOCAL`, loopback and `-` are none.
+    #[test]
+    fn issue13_execution_events_name_their_source_address() {
+        let engine = crate::detect::Engine::default();
+        let peer = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("_time", "100"), ("Computer", "srv")];
+            all.extend_from_slice(pairs);
+            let ev = PairsEvent::from_pairs(&all);
+            let det = engine.detect(&ev);
+            evidence_of(&ev, kind_of(&ev), det.as_ref().map(Detection::finding))
+                .and_then(|e| e.peer_ip)
+        };
+        const WINRM: &str = "XmlWinEventLog:Microsoft-Windows-WinRM/Operational";
+        const RCM: &str =
+            "XmlWinEventLog:Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational";
+        const LSM: &str =
+            "XmlWinEventLog:Microsoft-Windows-TerminalServices-LocalSessionManager/Operational";
+        let uri = "http://schemas.microsoft.com/powershell/Microsoft.PowerShell (CORP\\alice clientIP: 10.0.1.21)";
+        assert_eq!(
+            peer(&[("source", WINRM), ("EventCode", "91"), ("resourceUri", uri)]).as_deref(),
+            Some("10.0.1.21")
+        );
+        let plain = "http://schemas.microsoft.com/powershell/Microsoft.PowerShell";
+        assert_eq!(
+            peer(&[
+                ("source", WINRM),
+                ("EventCode", "91"),
+                ("resourceUri", plain)
+            ]),
+            None
+        );
+        assert_eq!(
+            peer(&[
+                ("source", RCM),
+                ("EventCode", "1149"),
+                ("Param3", "10.0.0.21")
+            ])
+            .as_deref(),
+            Some("10.0.0.21")
+        );
+        assert_eq!(
+            peer(&[("source", LSM), ("EventCode", "21"), ("Address", "LOCAL")]),
+            None
+        );
+        let logon = [
+            ("source", "XmlWinEventLog:Security"),
+            ("EventCode", "4624"),
+            ("LogonType", "10"),
+        ];
+        let with = |ip| [&logon[..], &[("IpAddress", ip)]].concat();
+        assert_eq!(
+            peer(&with("::ffff:10.0.0.21")).as_deref(),
+            Some("10.0.0.21")
+        );
+        assert_eq!(peer(&with("127.0.0.1")), None);
+    }
+
     #[test]
     fn a_sysmon_process_creation_is_kept_as_a_tree_node() {
         let mut c = Correlator::new(Settings::default());

@@ -982,6 +982,7 @@ const WINRM_OPERATIONAL_HANDMADE_HOPS: &[&str] = &[
         "lm_hop_id=hop-3 lm_chain_id=chain-3 lm_hop=1 src_host=wks01 dest_host=srv03 src_user=s-1-5-21-3623811015-3361044348-30300820-1104 dest_user= lm_technique=PSRemoting lm_outcome=failed lm_confidence=50 lm_confidence_reasons=source_execution,target_name first_seen=1715678417.552 last_seen=1715678417.553 event_count=2 evidence=WinRM_SessionFailed,WinRM_SessionInitiated risk_score=15",
         "lm_hop_id=hop-4 lm_chain_id=chain-1 lm_hop=2 src_host=srv02 dest_host=srv03 src_user=s-1-5-21-3623811015-3361044348-30300820-1104 dest_user=s-1-5-21-3623811015-3361044348-30300820-1104 lm_technique=PSRemoting lm_outcome=success lm_confidence=90 lm_confidence_reasons=destination_execution,source_execution,target_name,time,user first_seen=1715678525.331 last_seen=1715678526.640 event_count=2 evidence=WinRM_SessionCreated,WinRM_SessionInitiated risk_score=90",
         "lm_hop_id=hop-5 lm_chain_id=chain-4 lm_hop=1 src_host=wks01 dest_host=srv03 src_user=s-1-5-21-3623811015-3361044348-30300820-1104 dest_user=s-1-5-21-3623811015-3361044348-30300820-1104 lm_technique=winrs lm_outcome=success lm_confidence=90 lm_confidence_reasons=destination_execution,source_execution,target_name,time,user first_seen=1715680964.118 last_seen=1715680964.922 event_count=2 evidence=WinRM_SessionCreated,WinRM_SessionInitiated risk_score=90",
+        "lm_hop_id=hop-6 lm_chain_id=chain-5 lm_hop=1 src_host=10.0.1.21 dest_host=srv03 src_user= dest_user=s-1-5-21-3623811015-3361044348-30300820-1104 lm_technique=PSRemoting lm_outcome=success lm_confidence=50 lm_confidence_reasons=destination_execution,source_ip first_seen=1715683200.338 last_seen=1715683200.338 event_count=1 evidence=WinRM_SessionCreated risk_score=50",
 ];
 
 const WINRM_OPERATIONAL_HANDMADE_MEMBERS: &[&str] = &[
@@ -997,6 +998,7 @@ const WINRM_OPERATIONAL_HANDMADE_MEMBERS: &[&str] = &[
     "hop-4 source SRV02 6 chain_srv02_6",
     "hop-5 destination SRV03 91 winrs_srv03_91",
     "hop-5 source WKS01 6 conn6_winrs",
+    "hop-6 destination SRV03 91 srv03_91_clientip",
 ];
 
 const MDEC_WMIEXEC_VIA_SMB_HOPS: &[&str] = &[
@@ -1437,7 +1439,7 @@ fn issue13_each_technique_is_named_from_its_execution_evidence() {
 }
 
 /// Issue 13: the development positives keep the hops they had at 7b81843
-/// (the same pairs and techniques), each now resting on execution
+/// (the same pairs and techniques; one more), each now resting on execution
 /// evidence, never with an empty evidence list, its risk its confidence
 /// or its strongest event's score.
 #[test]
@@ -1463,6 +1465,9 @@ fn issue13_dev_positives_keep_their_hops_on_execution_evidence() {
                 "wks01->srv03 PSRemoting failed",
                 "srv02->srv03 PSRemoting success",
                 "wks01->srv03 winrs success",
+                // New with issue 13: the WinRM 91's `clientIP` names its
+                // source (no source-side event of it was recorded).
+                "10.0.1.21->srv03 PSRemoting success",
             ],
         ),
     ] {
