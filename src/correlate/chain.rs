@@ -96,8 +96,6 @@ pub struct Hop {
     pub last_seen: f64,
     /// AlertTypes of the evidence.
     pub evidence: BTreeSet<&'static str>,
-    /// AlertTypes of the execution evidence: what carried the weight.
-    pub execution: BTreeSet<&'static str>,
     /// Destination execution evidence names the source's address itself
     /// (an RDP logon's client).
     pub named_by_execution: bool,
@@ -136,7 +134,6 @@ impl Hop {
             first_seen: time,
             last_seen: time,
             evidence: BTreeSet::new(),
-            execution: BTreeSet::new(),
             named_by_execution: false,
             events: 0,
             outcome,

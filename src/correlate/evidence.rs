@@ -132,10 +132,10 @@ pub fn evidence_of(ev: &dyn Event, kind: Kind, finding: Option<Finding<'_>>) -> 
         }
     }
     // Evidence that no per-event rule alerts on by itself.
-    match (kind, event_code(ev)) {
-        (Kind::NetworkConnection, _) => service_connection(ev, base),
-        (Kind::Logon, _) => network_logon(ev, base(Side::Destination, Claim::LoggedOn)),
-        (Kind::ProcessCreate, _) => tree_node(ev, base(Side::Destination, Claim::LoggedOn)),
+    match kind {
+        Kind::NetworkConnection => service_connection(ev, base),
+        Kind::Logon => network_logon(ev, base(Side::Destination, Claim::LoggedOn)),
+        Kind::ProcessCreate => tree_node(ev, base(Side::Destination, Claim::LoggedOn)),
         _ => None,
     }
 }
@@ -184,12 +184,6 @@ fn from_finding(
         }
         _ => None,
     }
-}
-
-fn event_code(ev: &dyn Event) -> Option<u32> {
-    ev.get(F::EventCode)
-        .value()
-        .and_then(|c| c.trim().parse::<u32>().ok())
 }
 
 /// What a finding claims: its technique for an execution artefact (WinRM

@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 
 use crate::correlate::chain::Hop;
+use crate::correlate::link::user_key;
 use crate::detect::targets::short_host;
 
 /// One `[known:<tag>]` stanza.
@@ -42,7 +43,7 @@ impl KnownSet {
 
     /// Adds the accounts of a list (`DOMAIN\user`, `user@domain`, `user`).
     pub fn add_users(&mut self, list: &str) {
-        self.users.extend(items(list).map(|u| account(&u)));
+        self.users.extend(items(list).map(|u| user_key(&u)));
     }
 
     fn matches(&self, hop: &Hop) -> bool {
@@ -52,7 +53,7 @@ impl KnownSet {
                 .src_users
                 .iter()
                 .chain(&hop.dest_users)
-                .any(|u| self.users.contains(&account(u)))
+                .any(|u| self.users.contains(&user_key(u)))
     }
 }
 
@@ -95,12 +96,6 @@ fn items(list: &str) -> impl Iterator<Item = String> + '_ {
     list.split(|c: char| c == ',' || c.is_whitespace())
         .map(|s| s.trim().to_ascii_lowercase())
         .filter(|s| !s.is_empty())
-}
-
-/// `DOMAIN\user`, `user@domain` and `user` as one key.
-fn account(u: &str) -> String {
-    let u = u.rsplit('\\').next().unwrap_or(u);
-    u.split('@').next().unwrap_or(u).to_ascii_lowercase()
 }
 
 #[cfg(test)]

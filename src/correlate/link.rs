@@ -174,7 +174,6 @@ fn add_member(hop: &mut Hop, e: &Evidence) {
     hop.risk_score = hop.risk_score.max(e.risk);
     match e.claim {
         Claim::Ran(t) => {
-            hop.execution.extend(e.alert_types.iter().copied());
             hop.reasons.insert(match e.role {
                 Side::Source => Reason::SourceExecution,
                 _ => Reason::DestinationExecution,
@@ -220,17 +219,11 @@ fn stands(h: &Hop) -> bool {
 }
 
 /// Source evidence that names its destination, paired with destination
-/// evidence of that host within `window` seconds that fits the same
+/// evidence of that host within the pairing window that fits the same
 /// technique. Destination evidence that names an address pairs only when
 /// that address is the source's. `dests` is sorted by time.
-pub fn by_target(
-    placed: &mut Placed<'_>,
-    sources: &[usize],
-    dests: &[usize],
-    resolver: &Resolver,
-    window: f64,
-) {
-    let ev = placed.evidence;
+pub fn by_target(placed: &mut Placed<'_>, sources: &[usize], dests: &[usize], resolver: &Resolver) {
+    let (ev, window) = (placed.evidence, placed.window);
     let mut dests_by_host: HashMap<&str, Vec<usize>> = HashMap::new();
     for &d in dests {
         dests_by_host
@@ -442,7 +435,7 @@ fn is_service_account(u: &str) -> bool {
 }
 
 /// `DOMAIN\user`, `user@domain` and `user` compare equal.
-fn user_key(u: &str) -> String {
+pub(super) fn user_key(u: &str) -> String {
     let u = u.rsplit('\\').next().unwrap_or(u);
     u.split('@').next().unwrap_or(u).to_ascii_lowercase()
 }

@@ -185,9 +185,8 @@ impl Correlator {
         self.normalise();
         let (sources, dests): (Vec<usize>, Vec<usize>) =
             (0..self.evidence.len()).partition(|&i| self.evidence[i].role == Side::Source);
-        let window = self.settings.window;
-        let mut placed = Placed::new(&self.evidence, window);
-        link::by_target(&mut placed, &sources, &dests, &resolver, window);
+        let mut placed = Placed::new(&self.evidence, self.settings.window);
+        link::by_target(&mut placed, &sources, &dests, &resolver);
         link::by_source_ip(&mut placed, &dests, &resolver);
         let mut hops = placed.into_hops();
         link::join_descendants(&mut hops, &self.evidence);

@@ -82,18 +82,6 @@ impl Technique {
         }
     }
 
-    /// The ATT&CK ids of the technique, for a hop's `lm_mitre`.
-    pub fn mitre(self) -> &'static [&'static str] {
-        match self {
-            Technique::WinRm | Technique::PsRemoting | Technique::Winrs => &["T1021.006"],
-            Technique::Wmi => &["T1047"],
-            Technique::SmbService => &["T1021.002", "T1569.002"],
-            Technique::ScheduledTask => &["T1053.005"],
-            Technique::Dcom => &["T1021.003"],
-            Technique::Rdp => &["T1021.001"],
-        }
-    }
-
     /// The technique a hop is kept apart by: the WinRM clients (PowerShell
     /// remoting, winrs) are one family with WinRM; every other technique
     /// is its own.
