@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Opt-in integration test of the packaged app in the official splunk/splunk
-# Docker image. NOT run by scripts/test. See tests/docker/README.md.
+# Docker image. NOT run by bin/test. See tests/docker/README.md.
 #
 #   bash tests/docker/run.sh
 #
 # Environment:
 #   WINRMDETECT_APP_TGZ  package to install (default: dist/winrmdetect-<version>.tgz,
-#                        built with scripts/build-app if missing)
+#                        built with bin/build-app if missing)
 #   SPLUNK_IMAGE         image (default splunk/splunk:latest)
 #   SPLUNK_PASSWORD      admin password (default: generated)
 #   SPLUNK_MGMT_PORT     host port bound to 127.0.0.1 for splunkd's 8089 (default 18089)
@@ -38,7 +38,7 @@ if [[ ! -f "$TGZ" ]]; then
   echo "== building the app package"
   # The Linux Splunk image needs only the Linux programs.
   command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || export WINRMDETECT_BIN_WINDOWS=none
-  TGZ="$(bash scripts/build-app | tail -n 1)"
+  TGZ="$(bash bin/build-app | tail -n 1)"
 fi
 TGZ="$(cd "$(dirname "$TGZ")" && pwd)/$(basename "$TGZ")"
 echo "== package: $TGZ"

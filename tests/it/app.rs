@@ -1,6 +1,6 @@
 //! Tests of the packaged Splunk app (`dist/winrmdetect-<version>.tgz`).
 //!
-//! `scripts/test` builds the package with `scripts/build-app` and runs the test
+//! `bin/test` builds the package with `bin/build-app` and runs the test
 //! suite with two environment variables:
 //!
 //! * `WINRMDETECT_APP_TGZ`: absolute path of the app tarball
@@ -26,7 +26,7 @@ use crate::harness::{csv_chunks, fixture, fixture_path, run_binary, run_program,
 use crate::harness::{Expect, Run, TIME_LIMIT};
 
 const APP_ID: &str = "winrmdetect";
-const HOW_TO_RUN: &str = "run scripts/test (it builds the app and sets WINRMDETECT_APP_TGZ)";
+const HOW_TO_RUN: &str = "run bin/test (it builds the app and sets WINRMDETECT_APP_TGZ)";
 
 const REQUIRED_FILES: &[&str] = &[
     "app.manifest",

@@ -1310,7 +1310,7 @@ fn issue12_readme_rule_table_is_the_rule_table() {
 fn saved_searches() -> String {
     std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("app/winrmdetect/default/savedsearches.conf"),
+            .join("default/savedsearches.conf"),
     )
     .unwrap()
 }

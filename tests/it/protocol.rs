@@ -377,7 +377,7 @@ fn rule_settings_come_from_default_then_local_conf() {
     std::fs::create_dir_all(dir.join("default")).unwrap();
     std::fs::copy(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("app/winrmdetect/default/winrmdetect.conf"),
+            .join("default/winrmdetect.conf"),
         dir.join("default/winrmdetect.conf"),
     )
     .unwrap();
@@ -405,10 +405,10 @@ fn rule_settings_come_from_default_then_local_conf() {
 fn shipped_default_conf_matches_the_compiled_defaults() {
     let shipped = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("app/winrmdetect/default/winrmdetect.conf"),
+            .join("default/winrmdetect.conf"),
     )
     .unwrap();
-    assert_eq!(shipped, winrmdetect::conf::default_conf(), "regenerate with: winrmdetect print-default-conf > app/winrmdetect/default/winrmdetect.conf");
+    assert_eq!(shipped, winrmdetect::conf::default_conf(), "regenerate with: winrmdetect print-default-conf > default/winrmdetect.conf");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Lists functions in src/ longer than a limit (default 80 lines), tests
-excluded: `python3 scripts/long-functions.py [limit]`. Exit status 1 when
+excluded: `python3 bin/long-functions.py [limit]`. Exit status 1 when
 any is found. Brace matching on lines; string and char literals holding
 braces are skipped well enough for this code base."""
 import pathlib

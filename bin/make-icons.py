@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Generate the Splunk app icons in app/winrmdetect/static/.
+"""Generate the Splunk app icons in splunk_app/static/.
 
 Uses only the standard library (zlib + struct), no PIL. The design is
 deliberately simple: a dark-blue tile with a lighter "arrow" band (left to
 right = lateral movement). Output is deterministic, so re-running it does not
 change the committed files.
 
-Usage: python3 scripts/make-icons.py [output_dir]
+Usage: python3 bin/make-icons.py [output_dir]
 """
 import os
 import struct
@@ -69,7 +69,7 @@ def design(width, height, alt):
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "app", "winrmdetect", "static")
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "splunk_app", "static")
     os.makedirs(out, exist_ok=True)
     for name, (w, h, alt) in SIZES.items():
         path = os.path.join(out, name)

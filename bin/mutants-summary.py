@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Per-file counts from cargo-mutants outcome files, as a Markdown table.
 
-    python3 scripts/mutants-summary.py mutants.out/outcomes.json [more.json ...]
+    python3 bin/mutants-summary.py mutants.out/outcomes.json [more.json ...]
 
 A later file's outcome for the same mutant replaces an earlier one's (a
 `cargo mutants --iterate` run after new tests were added).

@@ -3,7 +3,7 @@
 
 Usage (from the repository root):
   WINRMDETECT_DIFF_RECORD=/tmp/now.tsv cargo test --test integration differential
-  python3 scripts/record-intended.py /tmp/now.tsv
+  python3 bin/record-intended.py /tmp/now.tsv
 
 Every output that differs from 553877b.tsv is listed with a reason: the
 reason already given for that exact digest, else the reason of the issue
