@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use super::{ChunkOutput, Mode, OUTPUT_FIELDS};
+use super::{ChunkOutput, Mode, CIM_FIELDS, OUTPUT_FIELDS};
 use crate::csvio::read::Row;
 use crate::csvio::write::{is_ours, write_field, write_header};
 
@@ -24,6 +24,9 @@ pub struct Columns {
     /// Whether ours are added (detection on, and not the map phase, which
     /// only filters).
     adds: bool,
+    /// Per CIM field, the input column of that name and of its `__mv_`
+    /// companion, whose values go through where we have none.
+    cim_input: [(Option<usize>, Option<usize>); CIM_FIELDS.len()],
 }
 
 impl Columns {
@@ -34,13 +37,31 @@ impl Columns {
             .iter()
             .map(|n| adds && is_ours(n, &OUTPUT_FIELDS))
             .collect();
+        let at = |name: &[u8]| header.iter().position(|n| n == name).filter(|_| adds);
+        let cim_input = CIM_FIELDS.map(|f| (at(f.as_bytes()), at(format!("__mv_{f}").as_bytes())));
         Columns {
             names: header.to_byte_record(),
             any_replaced: replaced.contains(&true),
             kept: replaced.iter().filter(|&&r| !r).count(),
             replaced,
             adds,
+            cim_input,
         }
+    }
+
+    /// Whether the input has a column of any of our CIM fields.
+    pub fn has_cim_input(&self) -> bool {
+        self.cim_input
+            .iter()
+            .any(|(v, mv)| v.is_some() || mv.is_some())
+    }
+
+    /// The input's value of CIM field `k` in `row`, and its `__mv_`
+    /// companion's (empty when absent).
+    pub fn cim_input<'r>(&self, row: &'r Row<'_>, k: usize) -> (&'r [u8], &'r [u8]) {
+        let (v, mv) = self.cim_input[k];
+        let get = |i: Option<usize>| i.and_then(|i| row.get(i)).unwrap_or_default();
+        (get(v), get(mv))
     }
 
     /// Whether the reply adds our columns.

@@ -208,8 +208,8 @@ type HopColumn = Column<Hop>;
 
 /// The columns of a hop, in CSV and JSON order: the correlation reply's
 /// summary rows (CSV), and `scan --hops` and `hunt` (text, CSV, JSON).
-/// `user` and `reasons` are for the text table only; `_time` and the RBA
-/// fields are Splunk's, in CSV only.
+/// `reasons` is for the text table only; `_time`, CIM `src`/`dest` and the
+/// RBA fields are Splunk's, in CSV only. `user` is every account of the hop.
 pub const HOP_COLUMNS: &[Column<Hop>] = &[
     HopColumn::new("_time", |h| Cell::Epoch(h.first_seen)).csv_only(),
     HopColumn::new("lm_hop_id", |h| Cell::text(&h.id)),
@@ -221,7 +221,7 @@ pub const HOP_COLUMNS: &[Column<Hop>] = &[
     HopColumn::new("dest_user", |h| Cell::list(&h.dest_users)),
     HopColumn::new("lm_technique", |h| Cell::text(h.technique.as_str())),
     HopColumn::new("lm_outcome", |h| Cell::text(outcome(h))),
-    HopColumn::new("user", |h| Cell::list(h.src_users.union(&h.dest_users))).text_only(),
+    HopColumn::new("user", |h| Cell::list(h.src_users.union(&h.dest_users))),
     HopColumn::new("reasons", |h| {
         let reasons: Vec<&str> = h.reasons.iter().map(|r| r.as_str()).collect();
         Cell::Text(format!("{} ({})", h.confidence, reasons.join(",")).into())
@@ -239,6 +239,7 @@ pub const HOP_COLUMNS: &[Column<Hop>] = &[
         Cell::list(h.known.iter().map(String::as_str))
     }),
     HopColumn::new("risk_score", |h| Cell::Int(h.risk_score.into())),
+    HopColumn::new("lm_risk_added", |h| Cell::Int(h.risk_added().into())),
     HopColumn::new("risk_message", |h| Cell::Text(risk_message(h).into())).csv_only(),
     // RBA for both ends, and the user(s) who moved.
     HopColumn::new("risk_object", |h| {
@@ -252,6 +253,8 @@ pub const HOP_COLUMNS: &[Column<Hop>] = &[
         Cell::list(["system", "system"].into_iter().chain(users))
     })
     .csv_only(),
+    HopColumn::new("src", |h| Cell::text(&h.src)).csv_only(),
+    HopColumn::new("dest", |h| Cell::text(&h.dest)).csv_only(),
 ];
 
 /// A hop's outcome, as written (the one place that reads it).
@@ -296,18 +299,21 @@ mod tests {
         let body = hops_body(&[]);
         let header = String::from_utf8(body).unwrap();
         let names: Vec<&str> = header.trim_end().split(',').step_by(2).collect();
-        assert_eq!(names.len(), 21);
+        assert_eq!(names.len(), 25);
         assert_eq!(names[..2], ["_time", "lm_hop_id"]);
         assert_eq!(
-            names[17..],
+            names[18..],
             [
                 "risk_score",
+                "lm_risk_added",
                 "risk_message",
                 "risk_object",
-                "risk_object_type"
+                "risk_object_type",
+                "src",
+                "dest"
             ]
         );
-        assert!(!names.contains(&"user") && !names.contains(&"reasons"));
+        assert!(names.contains(&"user") && !names.contains(&"reasons"));
     }
 
     /// No evidence at all: the annotated reply is a header whose first

@@ -25,6 +25,7 @@
 //!
 //! [`Columns`] (`columns.rs`) is the reply's column plan.
 
+mod cim;
 mod columns;
 mod correlation;
 mod reply;
@@ -35,6 +36,7 @@ use crate::csvio::read::{ends_in_open_quote, Row, Rows};
 use crate::detect::{Detection, Engine};
 use crate::event::{RowEvent, Schema};
 
+pub use cim::{cim_values, CIM_FIELDS};
 pub use columns::Columns;
 pub use correlation::{
     annotated_events_body, collect_evidence, hops_body, unlinked_events_body, EvidenceRows,
@@ -43,7 +45,9 @@ pub use correlation::{
 pub use reply::{lm_side, MapFilter, ReplyCsv};
 
 /// The fields the command adds, in output order.
-pub const OUTPUT_FIELDS: [&str; 11] = [
+/// The last [`cim::CIM_FIELDS`].len() are the CIM fields, which carry the
+/// input's own value through where a detection has none.
+pub const OUTPUT_FIELDS: [&str; 19] = [
     "AlertType",
     "alert_description",
     "mitre_technique_id",
@@ -55,7 +59,18 @@ pub const OUTPUT_FIELDS: [&str; 11] = [
     "risk_object_type",
     "threat_object",
     "threat_object_type",
+    "dest",
+    "src",
+    "src_ip",
+    "dest_ip",
+    "user",
+    "process",
+    "process_name",
+    "parent_process_name",
 ];
+
+/// Where the CIM fields start in [`OUTPUT_FIELDS`].
+pub const CIM_START: usize = OUTPUT_FIELDS.len() - cim::CIM_FIELDS.len();
 
 /// What to do with each row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,10 +2,13 @@
 //! bytes and our cells, and the map phase's filter in front of it.
 
 use super::columns::{widen_ragged, Built, Columns};
-use super::{ChunkOutput, End, Line, Mode, Pass, RowSink, OUTPUT_FIELDS, SPLICE_MIN};
+use super::{
+    cim_values, ChunkOutput, End, Line, Mode, Pass, RowSink, CIM_FIELDS, CIM_START, OUTPUT_FIELDS,
+    SPLICE_MIN,
+};
 use crate::correlate::Correlator;
 use crate::csvio::read::Row;
-use crate::csvio::write::write_list;
+use crate::csvio::write::{write_field, write_list};
 use crate::detect::Detection;
 
 /// The reply CSV of one chunk, built in place: the header line first
@@ -115,7 +118,15 @@ impl RowSink for ReplyCsv<'_> {
         rows.extend(std::iter::repeat_n(b',', kept.saturating_sub(fields)));
         let fields = fields.max(kept);
         self.built.marks.push((rows.len(), fields));
-        write_cells(rows, line.detection, fields == 0);
+        let cim = match (line.detection, line.event) {
+            (Some(d), Some(ev)) => Some(cim_values(ev, d)),
+            _ => None,
+        };
+        let input = Passed {
+            columns: &self.columns,
+            row: line.row,
+        };
+        write_cells(rows, line.detection, cim.as_ref(), &input, fields == 0);
         rows.push(b'\n');
         true
     }
@@ -157,14 +168,34 @@ pub fn lm_side(d: &Detection) -> &'static str {
     d.side.as_str()
 }
 
+/// The input fields a row's CIM cells fall back to.
+struct Passed<'c, 'r> {
+    columns: &'c Columns,
+    row: &'r Row<'r>,
+}
+
 /// Appends the added cells of one row (`,X,__mv_X` per output field);
 /// `leading` says no input field precedes them. One value is written plain;
-/// several newline-joined with a `$a$;$b$` `__mv_` companion.
-fn write_cells(out: &mut Vec<u8>, d: Option<&Detection>, leading: bool) {
+/// several newline-joined with a `$a$;$b$` `__mv_` companion. A CIM cell
+/// without a value of ours carries the input's field of that name.
+fn write_cells(
+    out: &mut Vec<u8>,
+    d: Option<&Detection>,
+    cim: Option<&[String; CIM_FIELDS.len()]>,
+    input: &Passed<'_, '_>,
+    leading: bool,
+) {
     let Some(d) = d else {
-        // No detection: only separators.
-        let n = 2 * OUTPUT_FIELDS.len() - usize::from(leading);
+        if !input.columns.has_cim_input() {
+            // No detection and nothing to carry: only separators.
+            let n = 2 * OUTPUT_FIELDS.len() - usize::from(leading);
+            out.extend(std::iter::repeat_n(b',', n));
+            return;
+        }
+        let n = 2 * CIM_START + usize::from(!leading);
         out.extend(std::iter::repeat_n(b',', n));
+        write_cim(out, None, input);
+        out.pop();
         return;
     };
     if !leading {
@@ -182,9 +213,26 @@ fn write_cells(out: &mut Vec<u8>, d: Option<&Detection>, leading: bool) {
     write_list(out, std::iter::once("system"));
     write_list(out, d.threats.iter().map(|(t, _)| t.as_str()));
     write_list(out, d.threats.iter().map(|(_, k)| *k));
+    write_cim(out, cim, input);
     // `write_list` leaves a separator after each `__mv_` cell; the row
     // ends after the last one.
     out.pop();
+}
+
+/// The CIM cells, each followed by a separator: ours, else the input's.
+fn write_cim(out: &mut Vec<u8>, cim: Option<&[String; CIM_FIELDS.len()]>, input: &Passed<'_, '_>) {
+    for k in 0..CIM_FIELDS.len() {
+        match cim.map(|c| c[k].as_str()).filter(|v| !v.is_empty()) {
+            Some(v) => write_list(out, std::iter::once(v)),
+            None => {
+                let (v, mv) = input.columns.cim_input(input.row, k);
+                write_field(out, v);
+                out.push(b',');
+                write_field(out, mv);
+                out.push(b',');
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -201,7 +249,13 @@ mod tests {
             (true, 2 * OUTPUT_FIELDS.len() - 1),
         ] {
             let mut out = Vec::new();
-            write_cells(&mut out, None, leading);
+            let header = Row::default();
+            let columns = Columns::default();
+            let input = Passed {
+                columns: &columns,
+                row: &header,
+            };
+            write_cells(&mut out, None, None, &input, leading);
             assert_eq!(out, vec![b','; n], "leading {leading}");
         }
     }

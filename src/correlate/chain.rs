@@ -70,6 +70,11 @@ impl Reason {
     }
 }
 
+/// The lowest per-event score the per-event risk searches hand to ES's
+/// risk framework (`min_score` of their `winrmdetect` call); lower scores
+/// are context, seen in hunting searches only.
+pub const RISK_EVENT_MIN: u32 = 20;
+
 /// Confidence from execution evidence at one end of a hop.
 pub const ONE_END: u32 = 35;
 /// Confidence from execution evidence at both ends.
@@ -110,6 +115,9 @@ pub struct Hop {
     /// Risk of the hop: its confidence (lateral movement between two
     /// hosts has impact 100), never below its highest evidence score.
     pub risk_score: u32,
+    /// The highest score among its evidence events that a per-event risk
+    /// search scores too (at least [`RISK_EVENT_MIN`]); 0 when none does.
+    pub evidence_risk: u32,
     /// `chain-<n>`.
     pub chain_id: String,
     /// 1-based position in the chain.
@@ -121,6 +129,14 @@ pub struct Hop {
 }
 
 impl Hop {
+    /// What the hop adds to ES's risk on each of its objects beyond what
+    /// its own evidence already put there through the per-event risk
+    /// searches: its risk less its strongest such event's, so no object
+    /// gets more from one movement than the movement's risk.
+    pub fn risk_added(&self) -> u32 {
+        self.risk_score.saturating_sub(self.evidence_risk)
+    }
+
     /// An empty hop seen first (and last) at `time`; evidence, users,
     /// reasons, scores and chain come later.
     pub fn new(src: &str, dest: &str, technique: Technique, time: f64, outcome: Outcome) -> Self {
@@ -140,6 +156,7 @@ impl Hop {
             reasons: BTreeSet::new(),
             confidence: 0,
             risk_score: 0,
+            evidence_risk: 0,
             chain_id: String::new(),
             hop_index: 0,
             known: BTreeSet::new(),

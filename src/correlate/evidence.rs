@@ -206,7 +206,7 @@ fn claim_of(f: &Finding<'_>, kind: Kind) -> Option<Claim> {
 /// an RDP session (`Param3` of RemoteConnectionManager 1149, `Address` of
 /// LocalSessionManager 21 / 25), the `clientIP` newer builds append to a
 /// WinRM 91 / 168 resource URI. Loopback and `LOCAL` are none.
-fn peer_address(ev: &dyn Event, kind: Kind) -> Option<String> {
+pub fn peer_address(ev: &dyn Event, kind: Kind) -> Option<String> {
     let field = match kind {
         Kind::NetworkConnection => F::SrcIp,
         Kind::RdpSession(_) => F::RdpClient,

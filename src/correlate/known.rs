@@ -8,8 +8,8 @@
 use std::collections::BTreeSet;
 
 use crate::correlate::chain::Hop;
-use crate::correlate::link::user_key;
 use crate::detect::targets::short_host;
+use crate::detect::targets::user_key;
 
 /// One `[known:<tag>]` stanza.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use crate::correlate::chain::{Hop, Reason};
+use crate::correlate::chain::{Hop, Reason, RISK_EVENT_MIN};
 use crate::correlate::evidence::{Claim, Evidence};
-use crate::detect::targets::{is_loopback, short_host};
+use crate::detect::targets::{is_loopback, short_host, user_key};
 use crate::detect::{Outcome, Side, Technique};
 
 /// Host names from names or addresses: each address goes to the host that
@@ -172,6 +172,9 @@ fn add_member(hop: &mut Hop, e: &Evidence) {
     hop.events += 1;
     hop.evidence.extend(e.alert_types.iter().copied());
     hop.risk_score = hop.risk_score.max(e.risk);
+    if e.risk >= RISK_EVENT_MIN {
+        hop.evidence_risk = hop.evidence_risk.max(e.risk);
+    }
     match e.claim {
         Claim::Ran(t) => {
             hop.reasons.insert(match e.role {
@@ -432,10 +435,4 @@ fn is_service_account(u: &str) -> bool {
         .iter()
         .any(|s| u == *s || u.ends_with(&format!("\\{s}")))
         || ["s-1-5-18", "s-1-5-19", "s-1-5-20"].contains(&u.as_str())
-}
-
-/// `DOMAIN\user`, `user@domain` and `user` compare equal.
-pub(super) fn user_key(u: &str) -> String {
-    let u = u.rsplit('\\').next().unwrap_or(u);
-    u.split('@').next().unwrap_or(u).to_ascii_lowercase()
 }

@@ -24,9 +24,9 @@ mod link;
 
 use std::collections::BTreeMap;
 
-pub use crate::correlate::chain::{Hop, Reason};
+pub use crate::correlate::chain::{Hop, Reason, RISK_EVENT_MIN};
 use crate::correlate::evidence::{evidence_of, host_of, inherit_failure_targets};
-pub use crate::correlate::evidence::{Claim, Evidence};
+pub use crate::correlate::evidence::{peer_address, Claim, Evidence};
 pub use crate::correlate::known::{Known, KnownSet};
 use crate::correlate::link::{Placed, Resolver};
 use crate::detect::targets::is_loopback;
@@ -1193,13 +1193,13 @@ mod tests {
             "winrm_session_created 0: Destination PSRemoting -",
             "winrm_session_created 1: Destination WinRM -",
             "winrm_session_created 2: Destination WinRM -",
-            "winrm_session_initiated 0: Source PSRemoting srv03.corp.example",
+            "winrm_session_initiated 0: Source PSRemoting srv03",
             "winrm_session_initiated 1: Source WinRM 10.0.1.33",
             "winrm_session_failed 0: Source WinRM - failed",
             "winrm_session_failed 1: Source WinRM - failed",
             "winrm_session_context 0: none",
             "winrm_session_context 1: none",
-            "winrm_session_context 2: Source WinRM srv03.corp.example",
+            "winrm_session_context 2: Source WinRM srv03",
             "winrm_session_context 3: none",
             "winrm_session_context 4: none",
             "winrm_server_context 0: none",

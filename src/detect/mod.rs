@@ -20,7 +20,7 @@ use crate::detect::ctx::Ctx;
 pub use crate::detect::finding::{Artefact, Carrier, Finding, Outcome, Side, Technique};
 pub use crate::detect::message::{substitute, substitute_into};
 use crate::detect::rules::{Rule, RULES};
-use crate::detect::targets::is_loopback;
+use crate::detect::targets::{is_loopback, short_host};
 use crate::event::kind::{kind_of, Class};
 use crate::event::{Event, Field, F};
 
@@ -190,7 +190,9 @@ impl Engine {
                 None => Cow::Borrowed(rule.description),
             });
             for t in hit.targets {
-                if !det.targets.iter().any(|x| x.eq_ignore_ascii_case(&t)) {
+                // One spelling of a host in every output (`short_host`).
+                let t = short_host(&t);
+                if !det.targets.contains(&t) {
                     det.targets.push(t);
                 }
             }
@@ -231,10 +233,11 @@ impl Engine {
 }
 
 /// The system an event is about: `Computer` (or `ComputerName` / `dest`),
-/// else the Splunk `host`.
+/// else the Splunk `host`, in the one spelling of every output (short,
+/// lower-case: [`short_host`], as hops name hosts).
 fn push_risk_object(out: &mut String, ev: &dyn Event) {
     match (ev.get(F::Computer), ev.get(F::Host)) {
-        (Field::Value(v), _) | (Field::Missing, Field::Value(v)) => out.push_str(&v),
+        (Field::Value(v), _) | (Field::Missing, Field::Value(v)) => out.push_str(&short_host(&v)),
         (Field::Missing, Field::Missing) => out.push_str("unknown"),
     }
 }
@@ -259,10 +262,10 @@ mod tests {
         assert_eq!(d.alert_types, ["WinRM_RemoteExec_Child"]);
         assert_eq!(d.risk_score, 45);
         assert_eq!(d.side, Side::Destination);
-        assert_eq!(d.risk_object, "SRV02.corp.example");
+        assert_eq!(d.risk_object, "srv02", "one spelling: short, lower-case");
         assert_eq!(
             d.risk_message,
-            "wsmprovhost.exe on SRV02.corp.example spawned whoami.exe (remote PowerShell / WinRM execution)"
+            "wsmprovhost.exe on srv02 spawned whoami.exe (remote PowerShell / WinRM execution)"
         );
         assert_eq!(d.threats[0], ("whoami.exe".to_string(), "process_name"));
     }
@@ -286,8 +289,8 @@ mod tests {
         let d = Engine::default().detect(&ev).unwrap();
         assert_eq!(d.alert_types, ["WinRM_PSRemoting", "WinRM_DirectTool"]);
         assert_eq!(d.risk_score, 54);
-        assert_eq!(d.risk_message, "winrs/winrm used on WKS01 against SRV02");
-        assert_eq!(d.targets, ["SRV02"]);
+        assert_eq!(d.risk_message, "winrs/winrm used on wks01 against srv02");
+        assert_eq!(d.targets, ["srv02"]);
         assert_eq!(d.side, Side::Source);
     }
 

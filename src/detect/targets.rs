@@ -81,6 +81,13 @@ pub fn short_host(host: &str) -> String {
     h.split('.').next().unwrap_or("").to_string()
 }
 
+/// An account as hops and risk objects key it: no `DOMAIN\\` or `@realm`,
+/// lower-case.
+pub fn user_key(u: &str) -> String {
+    let u = u.rsplit('\\').next().unwrap_or(u);
+    u.split('@').next().unwrap_or(u).to_ascii_lowercase()
+}
+
 struct Patterns {
     computer_name: Regex,
     enter_pssession: Regex,

@@ -1309,8 +1309,7 @@ fn issue12_readme_rule_table_is_the_rule_table() {
 
 fn saved_searches() -> String {
     std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("default/savedsearches.conf"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("default/savedsearches.conf"),
     )
     .unwrap()
 }

@@ -376,8 +376,7 @@ fn rule_settings_come_from_default_then_local_conf() {
     );
     std::fs::create_dir_all(dir.join("default")).unwrap();
     std::fs::copy(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("default/winrmdetect.conf"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("default/winrmdetect.conf"),
         dir.join("default/winrmdetect.conf"),
     )
     .unwrap();
@@ -404,11 +403,14 @@ fn rule_settings_come_from_default_then_local_conf() {
 #[test]
 fn shipped_default_conf_matches_the_compiled_defaults() {
     let shipped = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("default/winrmdetect.conf"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("default/winrmdetect.conf"),
     )
     .unwrap();
-    assert_eq!(shipped, winrmdetect::conf::default_conf(), "regenerate with: winrmdetect print-default-conf > default/winrmdetect.conf");
+    assert_eq!(
+        shipped,
+        winrmdetect::conf::default_conf(),
+        "regenerate with: winrmdetect print-default-conf > default/winrmdetect.conf"
+    );
 }
 
 #[test]
