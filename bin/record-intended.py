@@ -24,16 +24,13 @@ def read(path):
     return out
 
 
-R_STREAM = ("issue 13: new rules (SMB services, scheduled tasks, DCOM, RDP, WinRM_EventForwarding); "
-            "WinRM_InboundConnection scores 0; svchost.exe to a WinRM port is event forwarding, not "
-            "WinRM_NetworkConnection")
-R_CORR = ("issue 13: a hop rests on execution evidence (connections and logons only corroborate) and is "
-          "named after it; lm_confidence_reasons, lm_confidence and risk_score say what it rests on; "
-          "summaries carry lm_known")
-R_MAP = ("issue 13: the map phase also forwards the new evidence (services, tasks, RDP sessions, network "
-         "logons of a person's account)")
-R_CLI = ("issue 13: the hop table's technique and reasons columns are wider, JSON/CSV hops carry lm_known; "
-         "hops as correlate=true gives them")
+R_STREAM = ("issue 14: hosts short and lower-case in risk_object, target_host and messages; CIM "
+            "fields dest, src, src_ip, dest_ip, user, process, process_name, parent_process_name added")
+R_CORR = ("issue 14: hops carry CIM src, dest, user and lm_risk_added; events of hops carry the CIM "
+          "fields; hosts in one spelling")
+R_MAP = "issue 14: the map phase forwards the same events (hosts in one spelling downstream)"
+R_CLI = ("issue 14: hunt/scan hops carry user and lm_risk_added; hosts short and lower-case in alerts "
+         "and messages")
 R_NEW = "issue 13: a fixture added (a technique other than WinRM/WMI, or a hard negative)"
 
 

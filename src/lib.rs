@@ -13,6 +13,7 @@
 //!                       chunk/    one row loop over sinks   |                     |
 //!                      /  |  \                              |                     |
 //!            correlate/   |   conf      (winrmdetect.conf)   |                     |
+//!                      \  |  /  appconf (savedsearches, macros: from the rule table)
 //!                      \  |  /                               |                     |
 //!                       detect/   rules/{winrm,wmi,lateral}, ctx, finding, message, targets
 //!                         |                                                        |
@@ -42,6 +43,9 @@
 //!   engine that scores and fills the RBA fields, typed meaning
 //!   ([`detect::finding`]), risk messages, hosts in strings.
 //! * [`conf`]: `winrmdetect.conf` overrides (default/ then local/).
+//! * [`appconf`]: the app's generated `savedsearches.conf` (typed search
+//!   plans: pre-filters from the rules' event classes, the risk model) and
+//!   `macros.conf`.
 //! * [`correlate`]: evidence ([`correlate::Evidence`]: what it claims, an
 //!   execution of a technique or a corroborating connection or logon),
 //!   linking into hops (one needs execution evidence at one end), hops into
@@ -54,6 +58,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod appconf;
 pub mod chunk;
 pub mod cli;
 pub mod conf;

@@ -36,9 +36,11 @@ pub fn cim_values(ev: &dyn Event, det: &Detection) -> [String; 8] {
         _ => None,
     };
     let process = kind == Kind::ProcessCreate;
+    // A connection names the process that made it too (Sysmon 3 `Image`).
+    let named = process || kind == Kind::NetworkConnection;
     let name = |f: F| {
         value(f)
-            .filter(|_| process)
+            .filter(|_| named)
             .map(|p| basename(&p).to_ascii_lowercase())
     };
     [
@@ -46,7 +48,10 @@ pub fn cim_values(ev: &dyn Event, det: &Detection) -> [String; 8] {
         src,
         value(F::SrcIp).map(|ip| ip.trim_start_matches("::ffff:").to_string()),
         value(F::DestIp).map(|ip| ip.trim_start_matches("::ffff:").to_string()),
-        value(F::User).map(|u| user_key(&u)),
+        // A bare SID (PowerShell's UserID) is no account name to key on.
+        value(F::User)
+            .filter(|u| !u.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("s-1-")))
+            .map(|u| user_key(&u)),
         value(F::CommandLine).filter(|_| process),
         name(F::Image),
         name(F::ParentImage),

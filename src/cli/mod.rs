@@ -23,7 +23,9 @@ use crate::scp::session::{run, Environment};
 pub const USAGE: &str = "usage: winrmdetect                      (Splunk chunked protocol on stdin/stdout)\n       winrmdetect scan [--all] FILE.csv...  (label a Splunk CSV export, print a table)
        winrmdetect scan --hops FILE.csv...   (correlate the files into hops, print a table)\n       winrmdetect hunt [--format table|csv|json] [--all] PATH...
                                             (EVTX files, CSV exports or directories: alerts and hops)
-       winrmdetect print-default-conf       (the rule defaults as default/winrmdetect.conf)";
+       winrmdetect print-default-conf       (the rule defaults as default/winrmdetect.conf)
+       winrmdetect print-app-conf macros|savedsearches
+                                            (default/macros.conf or default/savedsearches.conf)";
 
 /// Asks the kernel for 1 MiB pipe buffers on stdin and stdout (the
 /// unprivileged maximum on Linux). A 30 MB reply through the default 64 KiB
@@ -53,6 +55,19 @@ pub fn main_with(args: Vec<OsString>) -> Result<ExitCode> {
             print!("{}", default_conf());
             Ok(ExitCode::SUCCESS)
         }
+        Some("print-app-conf") => match args.get(1).map(String::as_str) {
+            Some("macros") if args.len() == 2 => {
+                print!("{}", crate::appconf::macros_conf());
+                Ok(ExitCode::SUCCESS)
+            }
+            Some("savedsearches") if args.len() == 2 => {
+                print!("{}", crate::appconf::savedsearches_conf());
+                Ok(ExitCode::SUCCESS)
+            }
+            _ => Err(Error::Argument(format!(
+                "print-app-conf takes macros or savedsearches\n{USAGE}"
+            ))),
+        },
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)

@@ -201,6 +201,34 @@ impl Class {
     ];
 }
 
+impl Class {
+    /// Where events of this class come from: channels and their event
+    /// codes (empty: any code of the channel). What [`kind_of`] maps to the
+    /// class from a known channel; the saved searches' pre-filters are
+    /// made from it.
+    pub fn sources(self) -> &'static [(Channel, &'static [u32])] {
+        use Channel::*;
+        match self {
+            Class::Process => &[(Sysmon, &[1]), (Security, &[4688])],
+            Class::Network => &[(Sysmon, &[3]), (Security, &[5156])],
+            Class::ProcessAccess => &[(Sysmon, &[10])],
+            Class::FileCreate => &[(Sysmon, &[11])],
+            Class::SysmonWmi => &[(Sysmon, &[19, 20, 21])],
+            Class::ScriptBlock => &[(PowerShellOperational, &[4104])],
+            Class::PsModule => &[(PowerShellOperational, &[4103])],
+            Class::PsClassic => &[(WindowsPowerShell, &[])],
+            Class::WinRm => &[(WinRm, &[])],
+            Class::WmiActivity => &[(WmiActivity, &[])],
+            Class::ExplicitLogon => &[(Security, &[4648])],
+            Class::ShareAccess => &[(Security, &[5145])],
+            Class::Logon => &[(Security, &[4624])],
+            Class::Service => &[(System, &[7045]), (Security, &[4697])],
+            Class::Task => &[(Security, &[4698, 4702]), (TaskScheduler, &[106])],
+            Class::Rdp => &[(RdpConnections, &[1149]), (RdpSessions, &[21, 25])],
+        }
+    }
+}
+
 impl Kind {
     /// The class of this kind; `None` for [`Kind::Other`].
     pub fn class(self) -> Option<Class> {
@@ -278,6 +306,38 @@ mod tests {
 
     use super::*;
     use crate::event::PairsEvent;
+
+    /// Every source a class names is one `kind_of` gives that class, and
+    /// every event code of the tested range that `kind_of` gives a class
+    /// from a known channel is among that class's sources.
+    #[test]
+    fn class_sources_are_what_kind_of_maps() {
+        let channels = [
+            ("XmlWinEventLog:Microsoft-Windows-Sysmon/Operational", Channel::Sysmon),
+            ("XmlWinEventLog:Security", Channel::Security),
+            ("XmlWinEventLog:Microsoft-Windows-PowerShell/Operational", Channel::PowerShellOperational),
+            ("XmlWinEventLog:Windows PowerShell", Channel::WindowsPowerShell),
+            ("XmlWinEventLog:Microsoft-Windows-WinRM/Operational", Channel::WinRm),
+            ("XmlWinEventLog:Microsoft-Windows-WMI-Activity/Operational", Channel::WmiActivity),
+            ("XmlWinEventLog:System", Channel::System),
+            ("XmlWinEventLog:Microsoft-Windows-TaskScheduler/Operational", Channel::TaskScheduler),
+            ("XmlWinEventLog:Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational", Channel::RdpConnections),
+            ("XmlWinEventLog:Microsoft-Windows-TerminalServices-LocalSessionManager/Operational", Channel::RdpSessions),
+        ];
+        for (source, channel) in channels {
+            for code in (0..=1200).chain(4000..=8000) {
+                let code_s = code.to_string();
+                let ev = PairsEvent::from_pairs(&[("source", source), ("EventCode", &code_s)]);
+                let class = kind_of(&ev).class();
+                let listed = Class::ALL.iter().copied().find(|c| {
+                    c.sources().iter().any(|(ch, codes)| {
+                        *ch == channel && (codes.is_empty() || codes.contains(&code))
+                    })
+                });
+                assert_eq!(class, listed, "{source} {code}");
+            }
+        }
+    }
 
     #[test]
     fn channels_from_any_rendering() {

@@ -79,7 +79,11 @@ fn issue2_mordor_psremoting_labels_both_ends() {
     assert_eq!(stager.score(), 45);
     assert_eq!(stager.get("lm_side"), "destination");
     assert_eq!(stager.get("mitre_technique_id"), "T1021.006");
-    assert_eq!(stager.get("risk_object"), "WORKSTATION6.theshire.local");
+    assert_eq!(
+        stager.get("risk_object"),
+        "workstation6",
+        "issue 14: one host spelling"
+    );
     assert_eq!(stager.get("risk_object_type"), "system");
     assert_eq!(
         stager.get("__mv_threat_object"),
@@ -91,7 +95,7 @@ fn issue2_mordor_psremoting_labels_both_ends() {
     );
     assert_eq!(
         stager.get("risk_message"),
-        "wsmprovhost.exe on WORKSTATION6.theshire.local spawned powershell.exe (remote PowerShell / WinRM execution)"
+        "wsmprovhost.exe on workstation6 spawned powershell.exe (remote PowerShell / WinRM execution)"
     );
 }
 
@@ -352,7 +356,13 @@ fn issue2_handmade_winrm_operational_events() {
         );
         assert_eq!(
             got,
-            (t.to_string(), *score, side.to_string(), target.to_string()),
+            (
+                t.to_string(),
+                *score,
+                side.to_string(),
+                // Issue 14: hosts short and lower-case in every output.
+                winrmdetect::detect::targets::short_host(target)
+            ),
             "{id}"
         );
     }
@@ -383,7 +393,7 @@ fn issue2_handmade_winrm_operational_events() {
         .contains("DeleteShell"));
     assert_eq!(
         get("psr1_wks_6").get("risk_message"),
-        "WinRM session from WKS01.corp.example to SRV02.corp.example"
+        "WinRM session from wks01 to srv02"
     );
 }
 
@@ -421,7 +431,7 @@ fn issue2_raw_xml_fallback_gives_the_same_labels() {
     );
     let ps = by_image("Invoke-Command");
     assert_eq!(ps.alert_types(), ["WinRM_PSRemoting"]);
-    assert_eq!(ps.get("target_host"), "SRV02");
+    assert_eq!(ps.get("target_host"), "srv02");
     assert!(by_image("notepad.exe").alert_types().is_empty());
 }
 
@@ -1282,18 +1292,13 @@ fn issue12_readme_rule_table_is_the_rule_table() {
                 .collect()
         })
         .collect();
-    let saved = saved_search_alert_types();
     let want: Vec<Vec<String>> = winrmdetect::detect::rules::RULES
         .iter()
         .map(|r| {
             let score = u32::from(r.impact) * u32::from(r.confidence) / 100;
             vec![
                 format!("`{}`", r.id),
-                if saved.contains(&r.alert_type.to_string()) {
-                    format!("**{}**", r.alert_type)
-                } else {
-                    r.alert_type.to_string()
-                },
+                r.alert_type.to_string(),
                 r.side.as_str().to_string(),
                 r.mitre.to_string(),
                 if r.impact == 0 || r.confidence == 0 {
@@ -1307,58 +1312,45 @@ fn issue12_readme_rule_table_is_the_rule_table() {
     assert_eq!(rows, want);
 }
 
-fn saved_searches() -> String {
-    std::fs::read_to_string(
+/// Issue 14 (was issue 12's per-AlertType check): each per-event risk
+/// search's static score is the highest default score of the rules whose
+/// AlertTypes it keeps, and every rule's AlertType is kept by one.
+#[test]
+fn issue14_saved_search_scores_are_the_rules() {
+    use winrmdetect::appconf::{saved_searches, Kind};
+    let rules = &winrmdetect::detect::rules::RULES;
+    let conf = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("default/savedsearches.conf"),
     )
-    .unwrap()
-}
-
-/// The AlertTypes the RBA saved searches select.
-fn saved_search_alert_types() -> Vec<String> {
-    saved_searches()
-        .split("AlertType=\"")
-        .skip(1)
-        .filter_map(|s| s.split('"').next().map(str::to_string))
-        .collect()
-}
-
-/// Issue 12: every RBA saved search names an AlertType the rules set, and
-/// its static risk score is the highest default score of the rules that set
-/// it (what its strongest event scores on its own).
-#[test]
-fn issue12_saved_search_scores_are_the_rules() {
-    let conf = saved_searches();
-    let rules = &winrmdetect::detect::rules::RULES;
+    .unwrap();
     let mut checked = 0;
-    for stanza in conf.split("\n[").skip(1) {
-        let Some(at) = stanza
-            .split("AlertType=\"")
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-        else {
-            continue;
-        };
+    for search in saved_searches() {
+        let Kind::Rule(_) = search.kind else { continue };
         let best = rules
             .iter()
-            .filter(|r| r.alert_type == at)
+            .filter(|r| search.alert_types.contains(&r.alert_type))
             .map(|r| u32::from(r.impact) * u32::from(r.confidence) / 100)
             .max()
-            .unwrap_or_else(|| panic!("no rule sets AlertType {at}"));
-        let score: u32 = stanza
-            .split("\"risk_score\": ")
-            .nth(1)
-            .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("{at}: no risk_score"));
-        assert_eq!(score, best, "the saved search for {at}");
+            .unwrap();
+        let stanza = conf.split(&format!("[{}]", search.name)).nth(1).unwrap();
+        let stanza = stanza.split("\n[").next().unwrap();
         assert!(
-            stanza.contains(&format!("default risk score {best}")),
-            "the description of the saved search for {at} states {best}"
+            stanza.contains(&format!("\"risk_object_field\": \"dest\", \"risk_object_type\": \"system\", \"risk_score\": {best}}}")),
+            "{}: static score {best}",
+            search.name
         );
         checked += 1;
     }
-    assert!(checked >= 10, "{checked} saved searches");
+    assert_eq!(checked, 6, "one per technique family");
+    for r in rules.iter() {
+        assert!(
+            saved_searches()
+                .iter()
+                .any(|s| s.alert_types.contains(&r.alert_type)),
+            "{}",
+            r.alert_type
+        );
+    }
 }
 
 /// Issue 13: the two infrastructure recordings (Windows Event Forwarding

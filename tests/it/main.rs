@@ -7,3 +7,4 @@ mod evtx;
 mod golden;
 mod harness;
 mod protocol;
+mod risk;

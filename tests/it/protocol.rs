@@ -130,7 +130,7 @@ fn columns_may_change_from_chunk_to_chunk() {
     );
     let r = &t.rows()[0];
     assert_eq!(r.alert_types(), ["WinRM_SessionInitiated"]);
-    assert_eq!(r.get("target_host"), "SRV03");
+    assert_eq!(r.get("target_host"), "srv03");
     assert_passthrough(&input_rows(&b), &t.rows());
 }
 
@@ -153,7 +153,7 @@ fn output_header_is_the_union_even_when_the_first_row_matches_nothing() {
     let rows = run.rows();
     assert_eq!(rows[0].get("AlertType"), "");
     assert_eq!(rows[1].get("AlertType"), "WinRM_RemoteExec_Child");
-    assert_eq!(rows[1].get("risk_object"), "B");
+    assert_eq!(rows[1].get("risk_object"), "b");
 }
 
 #[test]
@@ -194,7 +194,7 @@ fn multivalue_fields_pass_through_and_ours_are_encoded() {
         r.get("__mv_AlertType"),
         "$WinRM_PSRemoting$;$WinRM_DirectTool$"
     );
-    assert_eq!(r.get("__mv_target_host"), "$SRV02$;$SRV03$");
+    assert_eq!(r.get("__mv_target_host"), "$srv02$;$srv03$");
 }
 
 #[test]
@@ -590,7 +590,7 @@ fn issue5_bad_input_matrix_500k_rows_and_a_100mb_field() {
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0].get("CommandLine"), "before");
     assert_eq!(rows[1].bytes("CommandLine"), Some(&field[..]));
-    assert_eq!(rows[1].get("target_host"), "dc01.corp.example");
+    assert_eq!(rows[1].get("target_host"), "dc01");
     assert_eq!(rows[2].get("CommandLine"), "after");
 }
 
@@ -669,7 +669,7 @@ fn issue11_equal_scores_keep_the_first_rules_message() {
     assert_eq!(r.score(), 54);
     assert_eq!(
         r.get("risk_message"),
-        "PowerShell remoting from WKS01 to SRV02"
+        "PowerShell remoting from wks01 to srv02"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
