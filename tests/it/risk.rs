@@ -311,6 +311,32 @@ fn risk_events(name: &str, results: &[BTreeMap<String, String>]) -> Vec<RiskEven
     out
 }
 
+/// Every saved search's risk events on a fixture, by search.
+fn all_risk_events(fixture_name: &str) -> Vec<(String, RiskEvent)> {
+    let mut all: Vec<(String, RiskEvent)> = Vec::new();
+    for search in saved_searches() {
+        if search.kind == Kind::Hunting {
+            assert!(search.risk_entries().is_empty());
+            continue;
+        }
+        let results = rest_of_search(&search, command_output(&search, fixture_name));
+        for r in &results {
+            assert!(!r.contains_key("_raw"), "results are trimmed before the risk action");
+        }
+        all.extend(risk_events(&search.name, &results).into_iter().map(|e| (search.name.clone(), e)));
+    }
+    all
+}
+
+/// Total risk per object.
+fn totals(all: &[(String, RiskEvent)]) -> BTreeMap<String, u32> {
+    let mut totals: BTreeMap<String, u32> = BTreeMap::new();
+    for (_, (o, _, score, _)) in all {
+        *totals.entry(o.clone()).or_default() += score;
+    }
+    totals
+}
+
 /// Issue 14: every saved search's risk action applied to the command's
 /// output on the Mordor PowerShell-remoting session (WORKSTATION5 →
 /// WORKSTATION6 as pgustavo): one spelling per host, the user a risk
@@ -318,25 +344,7 @@ fn risk_events(name: &str, results: &[BTreeMap<String, String>]) -> Vec<RiskEven
 /// the hop's own risk (85) from this one movement: the README's risk model.
 #[test]
 fn issue14_es_risk_events_of_the_mordor_remoting_session() {
-    let mut all: Vec<(String, RiskEvent)> = Vec::new();
-    for search in saved_searches() {
-        if search.kind == Kind::Hunting {
-            assert!(search.risk_entries().is_empty());
-            continue;
-        }
-        let results = rest_of_search(&search, command_output(&search, "mordor_psremoting.csv"));
-        for r in &results {
-            assert!(
-                !r.contains_key("_raw"),
-                "results are trimmed before the risk action"
-            );
-        }
-        all.extend(
-            risk_events(&search.name, &results)
-                .into_iter()
-                .map(|e| (search.name.clone(), e)),
-        );
-    }
+    let all = all_risk_events("mordor_psremoting.csv");
     let shown: Vec<String> = all
         .iter()
         .map(|(s, (o, t, score, th))| format!("{s} | {o} {t} {score} [{}]", th.join(" ")))
@@ -444,4 +452,34 @@ fn issue14_prefilters_keep_every_event_their_rules_alert_on() {
         }
     }
     assert!(checked > 100, "{checked}");
+}
+
+/// Issue 14: the hand-made WinRM set holds a two-hop chain (wks01 ->
+/// srv02 -> srv03 by one account, known here only by its SID) among other
+/// hops. Its WinRM Operational events score 15, below the per-event risk
+/// searches' 20, so every point comes from the hop search: each hop once,
+/// at its own risk, on both ends and the account. The pivot srv02 crosses
+/// 100 only because two hops touch it.
+#[test]
+fn issue14_es_risk_of_a_two_hop_chain() {
+    let all = all_risk_events("winrm_operational_handmade.csv");
+    assert!(all.iter().all(|(s, _)| s == "winrmdetect - Lateral Movement Hop - Rule"));
+    let pivot: Vec<u32> = all
+        .iter()
+        .filter(|(_, (o, _, _, _))| o == "srv02")
+        .map(|(_, (_, _, score, _))| *score)
+        .collect();
+    assert_eq!(pivot, [90, 90], "into srv02, and out of it");
+    let want: BTreeMap<String, u32> = [
+        ("10.0.1.21", 50),
+        ("10.0.1.33", 15),
+        ("s-1-5-21-3623811015-3361044348-30300820-1104", 350),
+        ("srv02", 180),
+        ("srv03", 245),
+        ("wks01", 210),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(totals(&all), want);
 }
