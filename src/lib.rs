@@ -33,8 +33,8 @@
 //!   requests, the session loop (generic over reader and writer, one error
 //!   path, panics contained) and the search arguments.
 //! * [`chunk`]: one CSV chunk in, one out, rows copied byte for byte; the
-//!   sinks (reply CSV, map-phase filter, correlation evidence) and the hop
-//!   and annotated-event bodies.
+//!   sinks (reply CSV, map-phase filter, correlation evidence), the CIM
+//!   fields of a detection, and the hop and annotated-event bodies.
 //! * [`csvio`]: Splunk CSV: rows as spans of the body, and the one writer of
 //!   fields, `__mv_` companions and headers.
 //! * [`event`]: the borrowed field view ([`event::Event`]), the per-chunk
