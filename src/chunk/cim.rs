@@ -7,11 +7,13 @@
 //! Where an event gives no value of ours, the input's own field of that
 //! name (the Windows add-on's extraction, say) goes through unchanged.
 
+use std::borrow::Cow;
+
 use crate::correlate::peer_address;
 use crate::detect::ctx::basename;
 use crate::detect::targets::{short_host, user_key};
 use crate::detect::{Detection, Side};
-use crate::event::kind::{kind_of, Kind};
+use crate::event::kind::Kind;
 use crate::event::{Event, F};
 
 /// Our CIM output fields, in [`super::OUTPUT_FIELDS`] order.
@@ -26,13 +28,19 @@ pub const CIM_FIELDS: [&str; 8] = [
     "parent_process_name",
 ];
 
-/// The CIM values of one detected event, in [`CIM_FIELDS`] order; an empty
-/// string where the event gives none.
-pub fn cim_values(ev: &dyn Event, det: &Detection) -> [String; 8] {
-    let kind = kind_of(ev);
-    let value = |f: F| ev.get(f).value().map(|v| v.trim().to_string());
+/// The CIM values of one detected event, in [`CIM_FIELDS`] order; empty
+/// where the event gives none. Borrowed from the event where no spelling
+/// changes: this runs for every detected row.
+pub fn cim_values<'a>(ev: &'a dyn Event, det: &'a Detection) -> [Cow<'a, str>; 8] {
+    let kind = det.kind;
+    let value = |f: F| {
+        ev.get(f).value_cow().map(|v| match v {
+            Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+            Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
+        })
+    };
     let src = match det.side {
-        Side::Destination => peer_address(ev, kind).map(|p| short_host(&p)),
+        Side::Destination => peer_address(ev, kind).map(|p| Cow::Owned(short_host(&p))),
         _ => None,
     };
     let process = kind == Kind::ProcessCreate;
@@ -41,17 +49,23 @@ pub fn cim_values(ev: &dyn Event, det: &Detection) -> [String; 8] {
     let name = |f: F| {
         value(f)
             .filter(|_| named)
-            .map(|p| basename(&p).to_ascii_lowercase())
+            .map(|p| Cow::Owned(basename(&p).to_ascii_lowercase()))
+    };
+    let ip = |f: F| {
+        value(f).map(|v| match v {
+            Cow::Borrowed(b) => Cow::Borrowed(b.trim_start_matches("::ffff:")),
+            Cow::Owned(o) => Cow::Owned(o.trim_start_matches("::ffff:").to_string()),
+        })
     };
     [
-        Some(det.risk_object.clone()),
+        Some(Cow::Borrowed(det.risk_object.as_str())),
         src,
-        value(F::SrcIp).map(|ip| ip.trim_start_matches("::ffff:").to_string()),
-        value(F::DestIp).map(|ip| ip.trim_start_matches("::ffff:").to_string()),
+        ip(F::SrcIp),
+        ip(F::DestIp),
         // A bare SID (PowerShell's UserID) is no account name to key on.
         value(F::User)
             .filter(|u| !u.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("s-1-")))
-            .map(|u| user_key(&u)),
+            .map(|u| Cow::Owned(user_key(&u))),
         value(F::CommandLine).filter(|_| process),
         name(F::Image),
         name(F::ParentImage),

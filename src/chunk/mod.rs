@@ -47,30 +47,44 @@ pub use reply::{lm_side, MapFilter, ReplyCsv};
 /// The fields the command adds, in output order.
 /// The last [`cim::CIM_FIELDS`].len() are the CIM fields, which carry the
 /// input's own value through where a detection has none.
-pub const OUTPUT_FIELDS: [&str; 19] = [
-    "AlertType",
-    "alert_description",
-    "mitre_technique_id",
-    "lm_side",
-    "target_host",
-    "risk_score",
-    "risk_message",
-    "risk_object",
-    "risk_object_type",
-    "threat_object",
-    "threat_object_type",
-    "dest",
-    "src",
-    "src_ip",
-    "dest_ip",
-    "user",
-    "process",
-    "process_name",
-    "parent_process_name",
-];
+pub const OUTPUT_FIELDS: [&str; 19] = concat(
+    [
+        "AlertType",
+        "alert_description",
+        "mitre_technique_id",
+        "lm_side",
+        "target_host",
+        "risk_score",
+        "risk_message",
+        "risk_object",
+        "risk_object_type",
+        "threat_object",
+        "threat_object_type",
+    ],
+    cim::CIM_FIELDS,
+);
 
 /// Where the CIM fields start in [`OUTPUT_FIELDS`].
 pub const CIM_START: usize = OUTPUT_FIELDS.len() - cim::CIM_FIELDS.len();
+
+/// `a` then `b`, as one array of `N` (= both lengths; checked when built).
+const fn concat<const A: usize, const B: usize, const N: usize>(
+    a: [&'static str; A],
+    b: [&'static str; B],
+) -> [&'static str; N] {
+    assert!(A + B == N, "N is the sum of the lengths");
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < A {
+        out[i] = a[i];
+        i += 1;
+    }
+    while i < N {
+        out[i] = b[i - A];
+        i += 1;
+    }
+    out
+}
 
 /// What to do with each row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

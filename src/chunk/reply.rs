@@ -6,6 +6,8 @@ use super::{
     cim_values, ChunkOutput, End, Line, Mode, Pass, RowSink, CIM_FIELDS, CIM_START, OUTPUT_FIELDS,
     SPLICE_MIN,
 };
+use std::borrow::Cow;
+
 use crate::correlate::Correlator;
 use crate::csvio::read::Row;
 use crate::csvio::write::{write_field, write_list};
@@ -181,7 +183,7 @@ struct Passed<'c, 'r> {
 fn write_cells(
     out: &mut Vec<u8>,
     d: Option<&Detection>,
-    cim: Option<&[String; CIM_FIELDS.len()]>,
+    cim: Option<&[Cow<'_, str>; CIM_FIELDS.len()]>,
     input: &Passed<'_, '_>,
     leading: bool,
 ) {
@@ -220,9 +222,9 @@ fn write_cells(
 }
 
 /// The CIM cells, each followed by a separator: ours, else the input's.
-fn write_cim(out: &mut Vec<u8>, cim: Option<&[String; CIM_FIELDS.len()]>, input: &Passed<'_, '_>) {
+fn write_cim(out: &mut Vec<u8>, cim: Option<&[Cow<'_, str>; CIM_FIELDS.len()]>, input: &Passed<'_, '_>) {
     for k in 0..CIM_FIELDS.len() {
-        match cim.map(|c| c[k].as_str()).filter(|v| !v.is_empty()) {
+        match cim.map(|c| &*c[k]).filter(|v| !v.is_empty()) {
             Some(v) => write_list(out, std::iter::once(v)),
             None => {
                 let (v, mv) = input.columns.cim_input(input.row, k);

@@ -21,7 +21,7 @@ pub use crate::detect::finding::{Artefact, Carrier, Finding, Outcome, Side, Tech
 pub use crate::detect::message::{substitute, substitute_into};
 use crate::detect::rules::{Rule, RULES};
 use crate::detect::targets::{is_loopback, short_host};
-use crate::event::kind::{kind_of, Class};
+use crate::event::kind::{kind_of, Class, Kind};
 use crate::event::{Event, Field, F};
 
 /// One rule as configured: defaults with `winrmdetect.conf` overrides.
@@ -97,6 +97,8 @@ pub struct Detection {
     pub risk_object: String,
     /// Threat objects, `(value, type)`.
     pub threats: Vec<(String, &'static str)>,
+    /// The event's kind (what the rules were chosen by).
+    pub kind: Kind,
 }
 
 impl Detection {
@@ -127,6 +129,7 @@ impl Detection {
         self.risk_message.clear();
         self.risk_object.clear();
         self.threats.clear();
+        self.kind = Kind::Other;
     }
 }
 
@@ -218,6 +221,7 @@ impl Engine {
             return false;
         };
         det.risk_score = score;
+        det.kind = kind;
         push_risk_object(&mut det.risk_object, ev);
         let all_local = !det.targets.is_empty() && det.targets.iter().all(|t| is_loopback(t));
         det.side = if side == Side::Source && all_local {

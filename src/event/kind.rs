@@ -112,7 +112,7 @@ pub fn event_channel(ev: &dyn Event) -> Channel {
 }
 
 /// The shapes of event the rules look at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Kind {
     /// Sysmon 1, Security 4688, or a CIM process record.
     ProcessCreate,
@@ -149,6 +149,7 @@ pub enum Kind {
     /// or LocalSessionManager 21 / 25 (session logon / reconnection).
     RdpSession(u32),
     /// Anything else.
+    #[default]
     Other,
 }
 
