@@ -94,7 +94,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::app::{app_tgz, extract_app, list_tgz, read_text, TempDir};
+use crate::app::{app_tgz, env_path, extract_app, list_tgz, read_text, TempDir};
 use crate::harness::{csv_chunks, fixture, run_program, session, Expect, Run};
 
 const APP_ID: &str = "winrmdetect";
@@ -367,8 +367,7 @@ fn run(seq: &[Node], cont: &Cont, s: &[char], i: usize) -> bool {
             .is_some_and(|&c| items.iter().any(|&(a, b)| a <= c && c <= b) != *negated)),
         Node::AnyRun | Node::NonSepRun => {
             let mut end = i;
-            while end < s.len() && (matches!(node, Node::AnyRun) || !matches!(s[end], '/' | '\\'))
-            {
+            while end < s.len() && (matches!(node, Node::AnyRun) || !matches!(s[end], '/' | '\\')) {
                 end += 1;
             }
             (i..=end).rev().any(|j| run(rest, cont, s, j))
@@ -426,7 +425,8 @@ struct Replication {
 
 impl Replication {
     fn new(app_distsearch: Option<&str>) -> Replication {
-        let mut merged = parse_conf_text(SYSTEM_DEFAULT_DISTSEARCH, "system/default/distsearch.conf");
+        let mut merged =
+            parse_conf_text(SYSTEM_DEFAULT_DISTSEARCH, "system/default/distsearch.conf");
         if let Some(text) = app_distsearch {
             for (stanza, keys) in parse_conf_text(text, "default/distsearch.conf") {
                 merged.entry(stanza).or_default().extend(keys);
@@ -507,8 +507,8 @@ fn crate_bool(v: &str) -> bool {
 }
 
 /// The regular files of the package, `winrmdetect/...`.
-fn package_files() -> Vec<String> {
-    list_tgz(&app_tgz())
+fn package_files(tgz: &Path) -> Vec<String> {
+    list_tgz(tgz)
         .into_iter()
         .filter(|e| e.mode.starts_with('-'))
         .map(|e| e.path)
@@ -531,7 +531,12 @@ const CHUNKED_EXTENSIONS: [&str; 7] = [".py", ".pl", ".exe", ".bat", ".cmd", ".s
 /// `platform`, by commands.conf.spec: `filename` as written, else the name
 /// with each extension, in `<PLATFORM>/bin` before `bin`. More than one
 /// candidate in a directory fails: the spec leaves the order open.
-fn resolve(app: &Path, stanza: &BTreeMap<String, String>, name: &str, platform: &str) -> Option<PathBuf> {
+fn resolve(
+    app: &Path,
+    stanza: &BTreeMap<String, String>,
+    name: &str,
+    platform: &str,
+) -> Option<PathBuf> {
     assert_eq!(
         stanza.get("chunked").map(String::as_str),
         Some("true"),
@@ -564,7 +569,10 @@ fn resolve(app: &Path, stanza: &BTreeMap<String, String>, name: &str, platform: 
 }
 
 fn command_stanza(app: &Path) -> BTreeMap<String, String> {
-    let conf = parse_conf_text(&read_text(&app.join("default/commands.conf")), "commands.conf");
+    let conf = parse_conf_text(
+        &read_text(&app.join("default/commands.conf")),
+        "commands.conf",
+    );
     conf.get(APP_ID)
         .cloned()
         .expect("commands.conf has a [winrmdetect] stanza")
@@ -586,7 +594,8 @@ fn bundle_pattern_language_follows_the_spec() {
     // '.' is a literal dot: the review's `[/\\].*` matches only dot files.
     assert!(whole("bin/.*", "bin/.hidden"));
     assert!(!whole("bin/.*", "bin/winrmdetect"));
-    let old_readme = "apps[/\\\\]winrmdetect[/\\\\](linux|darwin|windows)_x86(_64)?[/\\\\]bin[/\\\\].*";
+    let old_readme =
+        "apps[/\\\\]winrmdetect[/\\\\](linux|darwin|windows)_x86(_64)?[/\\\\]bin[/\\\\].*";
     for anchor in ANCHORS {
         assert!(!p(old_readme).matches("apps/winrmdetect/linux_x86_64/bin/winrmdetect", anchor));
     }
@@ -597,7 +606,10 @@ fn bundle_pattern_language_follows_the_spec() {
     assert!(whole(other, "users/_reserved/bob/search/lookups/a.csv"));
     assert!(whole(other, "users/bob/search/bin/x"));
     assert!(!whole(other, "apps/pdfserver/bin/x"));
-    assert!(!whole(other, "apps/winrmdetect/linux_x86_64/bin/winrmdetect"));
+    assert!(!whole(
+        other,
+        "apps/winrmdetect/linux_x86_64/bin/winrmdetect"
+    ));
     // Escaped backslash and character classes.
     assert!(whole("a[/\\\\]b", "a\\b") && whole("a[/\\\\]b", "a/b") && !whole("a[/\\\\]b", "a_b"));
     assert!(whole("a\\\\b", "a\\b"));
@@ -619,7 +631,7 @@ fn bundle_pattern_language_follows_the_spec() {
 
 #[test]
 fn bundle_sends_the_linux_command_and_its_confs_and_nothing_else() {
-    let files = package_files();
+    let files = package_files(&app_tgz());
     let (_tmp, app) = extract_app(&app_tgz());
     let with_app = Replication::new(Some(&app_distsearch(&app))).bundle(&files);
     let system_only = Replication::new(None).bundle(&files);
@@ -730,7 +742,10 @@ fn summarise(run: &Run) -> (usize, usize, BTreeSet<u32>) {
         .count();
     let marked = rows
         .iter()
-        .filter(|r| r.try_get("risk_message").is_some_and(|m| m.contains(OVERRIDE_MARK)))
+        .filter(|r| {
+            r.try_get("risk_message")
+                .is_some_and(|m| m.contains(OVERRIDE_MARK))
+        })
         .count();
     let scores = rows
         .iter()
@@ -744,7 +759,7 @@ fn summarise(run: &Run) -> (usize, usize, BTreeSet<u32>) {
 fn bundle_on_a_peer_runs_the_command_and_honours_local_winrmdetect_conf() {
     use std::os::unix::fs::PermissionsExt;
     let tgz = app_tgz();
-    let files = package_files();
+    let files = package_files(&app_tgz());
     let (_pkg, app) = extract_app(&tgz);
     let bundle = Replication::new(Some(&app_distsearch(&app))).bundle(&files);
 
@@ -758,8 +773,13 @@ fn bundle_on_a_peer_runs_the_command_and_honours_local_winrmdetect_conf() {
         fs::copy(app.join(rel), &to).expect("copy keeps the mode bits");
     }
     let peer_app = peer.join("apps").join(APP_ID);
-    let program = resolve(&peer_app, &command_stanza(&peer_app), APP_ID, "linux_x86_64")
-        .expect("the command resolves on a Linux peer");
+    let program = resolve(
+        &peer_app,
+        &command_stanza(&peer_app),
+        APP_ID,
+        "linux_x86_64",
+    )
+    .expect("the command resolves on a Linux peer");
     assert_eq!(program, peer_app.join("linux_x86_64/bin/winrmdetect"));
     // The exec bit is the package's (what splunkd does on extraction is not
     // known here; this copy keeps the mode).
@@ -799,5 +819,29 @@ fn bundle_on_a_peer_runs_the_command_and_honours_local_winrmdetect_conf() {
     assert!(
         !after.rows().is_empty() && after.rows().len() == before.rows().len(),
         "streaming passes every event through either way"
+    );
+}
+
+/// The Cloud package (`bin/build-app --cloud`): no program of the app in the
+/// bundle, the command declared search-head-only.
+#[test]
+fn bundle_of_the_cloud_package_holds_no_program() {
+    let tgz = env_path("WINRMDETECT_APP_TGZ_CLOUD");
+    let files = package_files(&tgz);
+    let (_tmp, app) = extract_app(&tgz);
+    let bundle = Replication::new(Some(&app_distsearch(&app))).bundle(&files);
+    println!("Cloud bundle: {bundle:#?}");
+    for f in &files {
+        if f.contains("_x86_64/bin/") {
+            assert!(!bundle.contains(f), "{f} must stay out of the Cloud bundle");
+        }
+    }
+    assert!(files.iter().filter(|f| f.contains("_x86_64/bin/")).count() == 4);
+    assert!(bundle.contains("winrmdetect/default/macros.conf"));
+    let stanza = command_stanza(&app);
+    assert_eq!(stanza.get("local").map(String::as_str), Some("true"));
+    assert_eq!(
+        resolve(&app, &stanza, APP_ID, "windows_x86_64"),
+        Some(app.join("windows_x86_64/bin/winrmdetect.exe"))
     );
 }
