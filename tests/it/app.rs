@@ -726,7 +726,12 @@ fn check_cloud_package(tgz: &Path) {
         conf_value(&commands, "commands.conf", APP_ID, "local"),
         "true"
     );
-    assert!(!commands[APP_ID].contains_key("filename"));
+    // Named, so that AppInspect examines it (without `filename` AppInspect
+    // 4.3.1 finds no program for the command at all).
+    assert_eq!(
+        conf_value(&commands, "commands.conf", APP_ID, "filename"),
+        APP_ID
+    );
     let dist = parse_conf(&app.join("default/distsearch.conf"));
     assert!(
         !dist.contains_key("replicationAllowlist"),

@@ -840,8 +840,11 @@ fn bundle_of_the_cloud_package_holds_no_program() {
     assert!(bundle.contains("winrmdetect/default/macros.conf"));
     let stanza = command_stanza(&app);
     assert_eq!(stanza.get("local").map(String::as_str), Some("true"));
+    // Splunk Cloud search heads are Linux: the Cloud package names the Linux
+    // program (see bin/build-app), which a Windows search head would not find.
     assert_eq!(
-        resolve(&app, &stanza, APP_ID, "windows_x86_64"),
-        Some(app.join("windows_x86_64/bin/winrmdetect.exe"))
+        resolve(&app, &stanza, APP_ID, "linux_x86_64"),
+        Some(app.join("linux_x86_64/bin/winrmdetect"))
     );
+    assert_eq!(resolve(&app, &stanza, APP_ID, "windows_x86_64"), None);
 }
