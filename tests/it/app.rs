@@ -37,6 +37,7 @@ const REQUIRED_FILES: &[&str] = &[
     "README/winrmdetect.conf.spec",
     "default/app.conf",
     "default/commands.conf",
+    "default/distsearch.conf",
     "default/searchbnf.conf",
     "default/macros.conf",
     "default/savedsearches.conf",
