@@ -5,6 +5,9 @@
 //!
 //! * `WINRMDETECT_APP_TGZ`: absolute path of the app tarball
 //! * `WINRMDETECT_APPINSPECT`: absolute path of the `splunk-appinspect` executable
+//! * `WINRMDETECT_APP_TGZ_CLOUD`: the Cloud package (`bin/build-app --cloud`)
+//! * `WINRMDETECT_APP_TGZ_CLOUD_NONPIE`: the Cloud package built with a non-PIE
+//!   static Linux binary (`bin/test` builds it)
 //!
 //! * `WINRMDETECT_WINE` (optional): the `wine` program that runs the Windows
 //!   binaries; without it `wine64`/`wine` on `PATH` or Debian's
@@ -34,6 +37,7 @@ const REQUIRED_FILES: &[&str] = &[
     "README/winrmdetect.conf.spec",
     "default/app.conf",
     "default/commands.conf",
+    "default/distsearch.conf",
     "default/searchbnf.conf",
     "default/macros.conf",
     "default/savedsearches.conf",
@@ -62,7 +66,7 @@ const WINDOWS_INPUT: &str = "winrmdetect/windows_x86_64/bin/evtx_input.exe";
 // helpers
 // ---------------------------------------------------------------------------
 
-fn env_path(var: &str) -> PathBuf {
+pub(crate) fn env_path(var: &str) -> PathBuf {
     let value = std::env::var_os(var)
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| panic!("{var} is not set: {HOW_TO_RUN}"));
@@ -75,17 +79,17 @@ fn env_path(var: &str) -> PathBuf {
     path
 }
 
-fn app_tgz() -> PathBuf {
+pub(crate) fn app_tgz() -> PathBuf {
     env_path("WINRMDETECT_APP_TGZ")
 }
 
 /// One line of `tar -tvzf`.
-struct TarEntry {
-    mode: String,
-    path: String,
+pub(crate) struct TarEntry {
+    pub(crate) mode: String,
+    pub(crate) path: String,
 }
 
-fn list_tgz(tgz: &Path) -> Vec<TarEntry> {
+pub(crate) fn list_tgz(tgz: &Path) -> Vec<TarEntry> {
     let out = Command::new("tar")
         .arg("-tvzf")
         .arg(tgz)
@@ -114,10 +118,10 @@ fn list_tgz(tgz: &Path) -> Vec<TarEntry> {
 }
 
 /// A temporary directory removed on drop.
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(pub(crate) PathBuf);
 
 impl TempDir {
-    fn new(tag: &str) -> Self {
+    pub(crate) fn new(tag: &str) -> Self {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -140,7 +144,7 @@ impl Drop for TempDir {
 }
 
 /// Extracts the tarball; returns the temp dir and the app directory inside it.
-fn extract_app(tgz: &Path) -> (TempDir, PathBuf) {
+pub(crate) fn extract_app(tgz: &Path) -> (TempDir, PathBuf) {
     let tmp = TempDir::new("extract");
     let out = Command::new("tar")
         .arg("-xzf")
@@ -160,7 +164,7 @@ fn extract_app(tgz: &Path) -> (TempDir, PathBuf) {
     (tmp, app)
 }
 
-fn read_text(path: &Path) -> String {
+pub(crate) fn read_text(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
@@ -421,9 +425,11 @@ fn app_package_conf_contents() {
         conf_value(&commands, "commands.conf", APP_ID, "chunked"),
         "true"
     );
-    assert_eq!(
-        conf_value(&commands, "commands.conf", APP_ID, "filename"),
-        APP_ID
+    // No `filename`: commands.conf.spec searches `.exe` only without it
+    // (tests/it/bundle.rs emulates the resolution per platform).
+    assert!(
+        !commands[APP_ID].contains_key("filename"),
+        "commands.conf must not set `filename` (Windows would not find winrmdetect.exe)"
     );
 
     check_versions(&app, version);
@@ -588,18 +594,62 @@ fn app_package_modular_input_matches_its_spec() {
     assert!(interval > 0);
 }
 
-#[test]
-fn app_package_passes_appinspect() {
-    let tgz = app_tgz();
+/// What an AppInspect run reported.
+struct Inspection {
+    summary: serde_json::Value,
+    /// (check name, result) of every check.
+    results: BTreeMap<String, String>,
+    /// "result: check messages" of every failure or error.
+    problems: Vec<String>,
+}
+
+impl Inspection {
+    fn count(&self, key: &str) -> u64 {
+        // A report without the counts (another format, a crash half way)
+        // must not read as "0 failures".
+        self.summary
+            .get(key)
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or_else(|| {
+                panic!(
+                    "AppInspect summary has no numeric `{key}`: {}",
+                    self.summary
+                )
+            })
+    }
+
+    /// No failure and no error, and checks that ran.
+    fn assert_clean(&self, what: &str) {
+        assert_eq!(
+            (self.count("failure"), self.count("error")),
+            (0, 0),
+            "AppInspect failures/errors on {what}:\n{}",
+            self.problems.join("\n")
+        );
+        assert!(
+            self.count("success") > 0,
+            "AppInspect ran no check successfully on {what}: {}",
+            self.summary
+        );
+    }
+
+    fn result(&self, check: &str) -> &str {
+        self.results
+            .get(check)
+            .unwrap_or_else(|| panic!("AppInspect did not report {check}"))
+    }
+}
+
+/// Runs `splunk-appinspect inspect <tgz> <args>` with a JSON report.
+fn appinspect(tgz: &Path, args: &[&str]) -> Inspection {
     let appinspect = env_path("WINRMDETECT_APPINSPECT");
     let tmp = TempDir::new("appinspect");
     let report = tmp.0.join("appinspect.json");
     let out = Command::new(&appinspect)
         .arg("inspect")
-        .arg(&tgz)
+        .arg(tgz)
+        .args(args)
         .args([
-            "--mode",
-            "precert",
             "--skip-trusted-libraries-update",
             "--data-format",
             "json",
@@ -618,57 +668,173 @@ fn app_package_passes_appinspect() {
     });
     let json: serde_json::Value =
         serde_json::from_str(&text).expect("AppInspect JSON report does not parse");
-    let summary = &json["summary"];
-    println!("AppInspect summary: {summary}");
-    // A report without the counts (another format, a crash half way) must
-    // not read as "0 failures".
-    let count = |key: &str| {
-        summary
-            .get(key)
-            .and_then(serde_json::Value::as_u64)
-            .unwrap_or_else(|| {
-                panic!(
-                    "AppInspect summary has no numeric `{key}` (exit {:?}): {summary}",
-                    out.status.code()
-                )
-            })
-    };
-
+    let summary = json["summary"].clone();
+    assert!(
+        summary.is_object(),
+        "AppInspect report has no summary (exit {:?})",
+        out.status.code()
+    );
+    println!("AppInspect {} {args:?}: {summary}", tgz.display());
+    let mut results = BTreeMap::new();
     let mut problems = Vec::new();
     for report in json["reports"].as_array().into_iter().flatten() {
         for group in report["groups"].as_array().into_iter().flatten() {
             for check in group["checks"].as_array().into_iter().flatten() {
-                let result = check["result"].as_str().unwrap_or("");
-                if matches!(result, "failure" | "error" | "warning") {
+                let name = check["name"].as_str().unwrap_or("").to_string();
+                let result = check["result"].as_str().unwrap_or("").to_string();
+                if matches!(result.as_str(), "failure" | "error" | "warning") {
                     let messages: Vec<&str> = check["messages"]
                         .as_array()
                         .into_iter()
                         .flatten()
                         .filter_map(|m| m["message"].as_str())
                         .collect();
-                    let line = format!("{result}: {} {}", check["name"], messages.join(" | "));
+                    let line = format!("{result}: {name} {}", messages.join(" | "));
                     println!("{line}");
                     if result != "warning" {
                         problems.push(line);
                     }
                 }
+                results.insert(name, result);
             }
         }
     }
-    assert!(
-        summary.is_object(),
-        "AppInspect report has no summary (exit {:?})",
-        out.status.code()
-    );
+    Inspection {
+        summary,
+        results,
+        problems,
+    }
+}
+
+#[test]
+fn app_package_passes_appinspect() {
+    appinspect(&app_tgz(), &["--mode", "precert"]).assert_clean("the Enterprise package");
+}
+
+/// The libmagic MIME type of `path` (what AppInspect's binary checks key on).
+fn mime_type(path: &Path) -> String {
+    let out = Command::new("file")
+        .args(["-b", "--mime-type"])
+        .arg(path)
+        .output()
+        .expect("running file");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The Cloud package (`bin/build-app --cloud`): the command declared
+/// search-head-only, every binary denylisted from the knowledge bundle, the
+/// rest as the Enterprise package.
+fn check_cloud_package(tgz: &Path) {
+    let (_tmp, app) = extract_app(tgz);
+    let commands = parse_conf(&app.join("default/commands.conf"));
     assert_eq!(
-        (count("failure"), count("error")),
-        (0, 0),
-        "AppInspect failures/errors:\n{}",
-        problems.join("\n")
+        conf_value(&commands, "commands.conf", APP_ID, "local"),
+        "true"
     );
+    // Named, so that AppInspect examines it (without `filename` AppInspect
+    // 4.3.1 finds no program for the command at all).
+    assert_eq!(
+        conf_value(&commands, "commands.conf", APP_ID, "filename"),
+        APP_ID
+    );
+    let dist = parse_conf(&app.join("default/distsearch.conf"));
     assert!(
-        count("success") > 0,
-        "AppInspect ran no check successfully: {summary}"
+        !dist.contains_key("replicationAllowlist"),
+        "the Cloud package sends no program to the peers"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read_text(&app.join("app.manifest"))).expect("app.manifest JSON");
+    assert!(!manifest["targetWorkloads"]
+        .as_array()
+        .expect("targetWorkloads")
+        .contains(&serde_json::json!("_indexers")));
+    for f in REQUIRED_FILES {
+        assert!(app.join(f).is_file(), "{f} missing from the Cloud package");
+    }
+}
+
+#[test]
+fn app_cloud_package_passes_appinspect_cloud_checks() {
+    let tgz = env_path("WINRMDETECT_APP_TGZ_CLOUD");
+    check_cloud_package(&tgz);
+    let run = appinspect(&tgz, &["--mode", "precert", "--included-tags", "cloud"]);
+    run.assert_clean("the Cloud package");
+    assert_eq!(run.result("check_idx_binary_compatibility"), "success");
+}
+
+/// The Cloud package with a non-PIE Linux build, which libmagic calls
+/// `application/x-executable`, so AppInspect does examine it: it must pass
+/// because the command is search-head-only, and fail without `local = true`.
+#[test]
+fn app_cloud_package_with_a_non_pie_build_passes_for_the_right_reason() {
+    let tgz = env_path("WINRMDETECT_APP_TGZ_CLOUD_NONPIE");
+    check_cloud_package(&tgz);
+    let (tmp, app) = extract_app(&tgz);
+    let bin = app.join("linux_x86_64/bin/winrmdetect");
+    assert_eq!(
+        mime_type(&bin),
+        "application/x-executable",
+        "a non-PIE build"
+    );
+    let run = appinspect(&tgz, &["--mode", "precert", "--included-tags", "cloud"]);
+    run.assert_clean("the Cloud package with a non-PIE build");
+    assert_eq!(run.result("check_idx_binary_compatibility"), "success");
+
+    // The control: the same package without `local = true` fails the
+    // indexer-binary check on the command's binary.
+    let conf = app.join("default/commands.conf");
+    let text = read_text(&conf);
+    assert!(text.contains("\nlocal = true\n"));
+    fs::write(&conf, text.replace("\nlocal = true\n", "\n")).expect("rewrite commands.conf");
+    let control = tmp.0.join("winrmdetect.tgz");
+    let out = Command::new("tar")
+        .arg("-czf")
+        .arg(&control)
+        .arg("-C")
+        .arg(&tmp.0)
+        .arg(APP_ID)
+        .output()
+        .expect("running tar -czf");
+    assert!(
+        out.status.success(),
+        "tar -czf: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = appinspect(&control, &["--mode", "precert", "--included-tags", "cloud"]);
+    assert_eq!(run.result("check_idx_binary_compatibility"), "failure");
+    assert!(
+        run.problems
+            .iter()
+            .any(|p| p.contains("check_idx_binary_compatibility") && p.contains("aarch64")),
+        "{:?}",
+        run.problems
+    );
+}
+
+/// app.manifest: deployments include search head clustering; the app is
+/// installed on search heads (and forwarders, for the input), never on
+/// indexers (they get the command in the knowledge bundle); not "stable".
+#[test]
+fn app_package_manifest_is_honest() {
+    let (_tmp, app) = extract_app(&app_tgz());
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read_text(&app.join("app.manifest"))).expect("app.manifest JSON");
+    let list = |key: &str| -> Vec<String> {
+        manifest[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("app.manifest {key}"))
+            .iter()
+            .map(|v| v.as_str().expect("string").to_string())
+            .collect()
+    };
+    assert_eq!(
+        list("supportedDeployments"),
+        ["_standalone", "_distributed", "_search_head_clustering"]
+    );
+    assert_eq!(list("targetWorkloads"), ["_search_heads", "_forwarders"]);
+    assert_eq!(
+        manifest["info"]["classification"]["developmentStatus"].as_str(),
+        Some("Alpha")
     );
 }
 

@@ -1,6 +1,7 @@
 //! The one integration-test binary (see `harness` for the splunkd emulation).
 
 mod app;
+mod bundle;
 mod cli;
 mod differential;
 mod evtx;
