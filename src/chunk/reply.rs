@@ -222,7 +222,11 @@ fn write_cells(
 }
 
 /// The CIM cells, each followed by a separator: ours, else the input's.
-fn write_cim(out: &mut Vec<u8>, cim: Option<&[Cow<'_, str>; CIM_FIELDS.len()]>, input: &Passed<'_, '_>) {
+fn write_cim(
+    out: &mut Vec<u8>,
+    cim: Option<&[Cow<'_, str>; CIM_FIELDS.len()]>,
+    input: &Passed<'_, '_>,
+) {
     for k in 0..CIM_FIELDS.len() {
         match cim.map(|c| &*c[k]).filter(|v| !v.is_empty()) {
             Some(v) => write_list(out, std::iter::once(v)),

@@ -495,7 +495,10 @@ fn check_saved_searches_and_macros(app: &Path) -> (usize, usize) {
         );
         referenced.extend(backtick_macros(spl));
         if name.ends_with(" - Hunting") {
-            assert!(!keys.contains_key("action.risk"), "[{name}] a hunting search has no risk action");
+            assert!(
+                !keys.contains_key("action.risk"),
+                "[{name}] a hunting search has no risk action"
+            );
             continue;
         }
         assert_eq!(get("action.risk"), "1", "[{name}] action.risk");

@@ -321,9 +321,16 @@ fn all_risk_events(fixture_name: &str) -> Vec<(String, RiskEvent)> {
         }
         let results = rest_of_search(&search, command_output(&search, fixture_name));
         for r in &results {
-            assert!(!r.contains_key("_raw"), "results are trimmed before the risk action");
+            assert!(
+                !r.contains_key("_raw"),
+                "results are trimmed before the risk action"
+            );
         }
-        all.extend(risk_events(&search.name, &results).into_iter().map(|e| (search.name.clone(), e)));
+        all.extend(
+            risk_events(&search.name, &results)
+                .into_iter()
+                .map(|e| (search.name.clone(), e)),
+        );
     }
     all
 }
@@ -463,7 +470,9 @@ fn issue14_prefilters_keep_every_event_their_rules_alert_on() {
 #[test]
 fn issue14_es_risk_of_a_two_hop_chain() {
     let all = all_risk_events("winrm_operational_handmade.csv");
-    assert!(all.iter().all(|(s, _)| s == "winrmdetect - Lateral Movement Hop - Rule"));
+    assert!(all
+        .iter()
+        .all(|(s, _)| s == "winrmdetect - Lateral Movement Hop - Rule"));
     let pivot: Vec<u32> = all
         .iter()
         .filter(|(_, (o, _, _, _))| o == "srv02")
