@@ -125,7 +125,7 @@ mod tests {
             ("IpAddress", "10.0.0.7"),
         ]);
         let v = cim_values(&ev, &det);
-        assert_eq!((v[0].as_str(), v[1].as_str()), ("srv03", "10.0.0.7"));
+        assert_eq!((&*v[0], &*v[1]), ("srv03", "10.0.0.7"));
         assert_eq!(v[4], "alice");
         assert_eq!(v[6], "", "not a process event");
     }
