@@ -148,8 +148,7 @@ pub fn macros_conf() -> String {
         "Every data source winrmdetect reads: the OR of the winrmdetect_* data-source macros.",
     );
     s.push_str("\n# --- ESCU-style names, private to this app (export = none) ---\n");
-    for m in SOURCE_MACROS.iter().filter(|m| m.private.is_some()) {
-        let name = m.private.unwrap_or_default();
+    for (m, name) in SOURCE_MACROS.iter().filter_map(|m| Some((m, m.private?))) {
         stanza(
             &mut s,
             name,

@@ -13,6 +13,5 @@ mod searches;
 
 pub use macros::{macros_conf, SourceMacro, SOURCE_MACROS};
 pub use searches::{
-    reaches_binary, saved_searches, savedsearches_conf, Kind, RiskEntry, SavedSearch,
-    PER_EVENT_FIELDS,
+    saved_searches, savedsearches_conf, Kind, RiskEntry, SavedSearch, PER_EVENT_FIELDS,
 };

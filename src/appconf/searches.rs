@@ -13,8 +13,8 @@ use std::collections::BTreeSet;
 use crate::correlate::RISK_EVENT_MIN;
 use crate::detect::rules::{Rule, RULES};
 use crate::detect::Technique;
-use crate::event::kind::{event_channel, Channel, Class};
-use crate::event::{Event, F};
+use crate::event::kind::{event_channel, event_code, Channel, Class};
+use crate::event::Event;
 
 use super::macros::source_macro;
 
@@ -171,9 +171,17 @@ impl SavedSearch {
         u32::from(self.impact) * u32::from(self.confidence) / 100
     }
 
-    /// Whether its pre-filter lets this event reach the binary.
+    /// Whether its pre-filter (the channels and event codes of its
+    /// classes' sources) lets this event reach the binary.
     pub fn prefilter_passes(&self, ev: &dyn Event) -> bool {
-        reaches_binary(&self.classes, ev)
+        let channel = event_channel(ev);
+        let code = event_code(ev);
+        self.classes
+            .iter()
+            .flat_map(|c| c.sources().iter())
+            .any(|(ch, codes)| {
+                *ch == channel && (codes.is_empty() || code.is_some_and(|c| codes.contains(&c)))
+            })
     }
 
     /// The pre-filter: the data-source macros with their event codes.
@@ -229,22 +237,6 @@ impl SavedSearch {
             ),
         }
     }
-}
-
-/// Whether an event from one of `classes`' sources (its channel and event
-/// code) gets through a pre-filter made of them.
-pub fn reaches_binary(classes: &[Class], ev: &dyn Event) -> bool {
-    let channel = event_channel(ev);
-    let code: Option<u32> = ev
-        .get(F::EventCode)
-        .value()
-        .and_then(|c| c.trim().parse().ok());
-    classes
-        .iter()
-        .flat_map(|c| c.sources().iter())
-        .any(|(ch, codes)| {
-            *ch == channel && (codes.is_empty() || code.is_some_and(|c| codes.contains(&c)))
-        })
 }
 
 /// The technique family a rule's search is: its transport's, and WinRM's

@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 
 use crate::correlate::peer_address;
-use crate::detect::ctx::basename;
+use crate::detect::ctx::{basename, part};
 use crate::detect::targets::{short_host, user_key};
 use crate::detect::{Detection, Side};
 use crate::event::kind::Kind;
@@ -33,12 +33,7 @@ pub const CIM_FIELDS: [&str; 8] = [
 /// changes: this runs for every detected row.
 pub fn cim_values<'a>(ev: &'a dyn Event, det: &'a Detection) -> [Cow<'a, str>; 8] {
     let kind = det.kind;
-    let value = |f: F| {
-        ev.get(f).value_cow().map(|v| match v {
-            Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
-            Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
-        })
-    };
+    let value = |f: F| ev.get(f).value_cow().map(|v| part(v, str::trim));
     let src = match det.side {
         Side::Destination => peer_address(ev, kind).map(|p| Cow::Owned(short_host(&p))),
         _ => None,
@@ -51,12 +46,7 @@ pub fn cim_values<'a>(ev: &'a dyn Event, det: &'a Detection) -> [Cow<'a, str>; 8
             .filter(|_| named)
             .map(|p| Cow::Owned(basename(&p).to_ascii_lowercase()))
     };
-    let ip = |f: F| {
-        value(f).map(|v| match v {
-            Cow::Borrowed(b) => Cow::Borrowed(b.trim_start_matches("::ffff:")),
-            Cow::Owned(o) => Cow::Owned(o.trim_start_matches("::ffff:").to_string()),
-        })
-    };
+    let ip = |f: F| value(f).map(|v| part(v, |a| a.trim_start_matches("::ffff:")));
     [
         Some(Cow::Borrowed(det.risk_object.as_str())),
         src,

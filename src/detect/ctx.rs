@@ -205,7 +205,7 @@ impl<'e> Ctx<'e> {
 }
 
 /// `f` of a value, borrowed when the value is.
-fn part<'a>(v: Cow<'a, str>, f: impl Fn(&str) -> &str) -> Cow<'a, str> {
+pub fn part<'a>(v: Cow<'a, str>, f: impl Fn(&str) -> &str) -> Cow<'a, str> {
     match v {
         Cow::Borrowed(s) => Cow::Borrowed(f(s)),
         Cow::Owned(s) => Cow::Owned(f(&s).to_string()),

@@ -255,13 +255,17 @@ impl Kind {
     }
 }
 
+/// The event's `EventCode`, as a number.
+pub fn event_code(ev: &dyn Event) -> Option<u32> {
+    ev.get(F::EventCode)
+        .value()
+        .and_then(|c| c.trim().parse().ok())
+}
+
 /// Classifies an event. Without a known channel, an event code is trusted
 /// only together with a field that only that event has.
 pub fn kind_of(ev: &dyn Event) -> Kind {
-    let code: Option<u32> = ev
-        .get(F::EventCode)
-        .value()
-        .and_then(|c| c.trim().parse().ok());
+    let code = event_code(ev);
     let has = |f: F| ev.get(f).value().is_some();
     match (event_channel(ev), code) {
         (Channel::Sysmon, Some(1)) | (Channel::Security, Some(4688)) => Kind::ProcessCreate,

@@ -12,6 +12,7 @@
 //! over the static score is stated by ES's RBA docs and the review, not
 //! observed.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use winrmdetect::appconf::{saved_searches, Kind, SavedSearch};
@@ -175,6 +176,17 @@ fn issue14_exported_names_are_ours_and_escu_names_stay_private() {
     }
 }
 
+/// A harness row as an event (its values as text).
+fn event_of(r: &Row) -> PairsEvent<'_> {
+    PairsEvent {
+        pairs: r
+            .0
+            .iter()
+            .map(|(k, v)| (Cow::Borrowed(k.as_str()), String::from_utf8_lossy(v)))
+            .collect(),
+    }
+}
+
 /// The fixture's rows that a search's pre-filter lets through, as chunk
 /// bodies.
 fn prefiltered(name: &str, search: &SavedSearch) -> Vec<Vec<u8>> {
@@ -184,12 +196,7 @@ fn prefiltered(name: &str, search: &SavedSearch) -> Vec<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&header).unwrap();
     for r in &rows {
-        let pairs: Vec<(&str, String)> =
-            r.0.iter()
-                .map(|(k, v)| (k.as_str(), String::from_utf8_lossy(v).into_owned()))
-                .collect();
-        let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        if search.prefilter_passes(&PairsEvent::from_pairs(&borrowed)) {
+        if search.prefilter_passes(&event_of(r)) {
             w.write_record(r.0.iter().map(|(_, v)| v.as_slice()))
                 .unwrap();
         }
@@ -426,22 +433,18 @@ fn issue14_prefilters_keep_every_event_their_rules_alert_on() {
         .collect();
     names.sort();
     let engine = winrmdetect::detect::Engine::default();
+    let rule_searches: Vec<SavedSearch> = saved_searches()
+        .into_iter()
+        .filter(|s| matches!(s.kind, Kind::Rule(_)))
+        .collect();
     let mut checked = 0;
     for name in &names {
         for r in input_rows(&fixture(name)) {
-            let pairs: Vec<(&str, String)> =
-                r.0.iter()
-                    .map(|(k, v)| (k.as_str(), String::from_utf8_lossy(v).into_owned()))
-                    .collect();
-            let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let ev = PairsEvent::from_pairs(&borrowed);
+            let ev = event_of(&r);
             let Some(det) = engine.detect(&ev) else {
                 continue;
             };
-            for search in saved_searches()
-                .iter()
-                .filter(|s| matches!(s.kind, Kind::Rule(_)))
-            {
+            for search in rule_searches.iter() {
                 if det
                     .alert_types
                     .iter()
