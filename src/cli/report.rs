@@ -28,24 +28,46 @@ pub enum Format {
     Json,
 }
 
-/// One labelled event, as reported.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One labelled event, as reported: what ran, where, as whom, and why it
+/// was flagged.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Alert {
     /// The file it came from (`hunt`; empty in `scan`, which prints one
     /// table per file).
     pub file: String,
     /// `_time` as given.
     pub time: String,
+    /// `_time` as epoch seconds (UTC), when it reads as epoch seconds or
+    /// ISO 8601 ([`crate::correlate::parse_time`]).
+    pub epoch: Option<f64>,
     /// `Computer`, else `host`.
     pub host: String,
+    /// The account (CIM `user`: no domain, lower-case; no bare SIDs).
+    pub user: String,
     /// AlertTypes, `|`-joined.
     pub alert_type: String,
+    /// The ids of the rules that matched, `|`-joined.
+    pub rule_id: String,
     /// Risk score.
     pub risk_score: u32,
     /// lm_side.
     pub side: String,
     /// Targets, `,`-joined.
     pub target: String,
+    /// The process's image name (CIM `process_name`).
+    pub process: String,
+    /// The parent's image name (CIM `parent_process_name`).
+    pub parent_process: String,
+    /// The command line (CIM `process`).
+    pub command_line: String,
+    /// `EventCode`.
+    pub event_code: String,
+    /// `EventRecordID` (EVTX), else `RecordNumber`.
+    pub record_id: String,
+    /// `alert_description`, one line per matching rule, ` | `-joined.
+    pub description: String,
+    /// ATT&CK technique ids, `|`-joined.
+    pub mitre: String,
     /// The risk message.
     pub message: String,
 }
@@ -258,6 +280,7 @@ mod tests {
             side: "source".into(),
             target: "a,b".into(),
             message: "say \"hi\"".into(),
+            ..Alert::default()
         }
     }
 

@@ -204,7 +204,11 @@ impl RowSink for Collector<'_> {
             "" => get(2),
             h => h,
         };
-        self.alerts.push(alert(d, get(0), host));
+        let mut a = alert(d, get(0), host);
+        if let Some(ev) = line.event {
+            add_context(&mut a, ev, d);
+        }
+        self.alerts.push(a);
         true
     }
 }
@@ -220,12 +224,29 @@ fn alert(d: &Detection, time: &str, host: &str) -> Alert {
         file: String::new(),
         time: time.to_string(),
         host: host.to_string(),
+        epoch: crate::correlate::parse_time(time),
         alert_type: one_line(d.alert_types.iter().copied(), "|"),
+        rule_id: d.rule_ids.join("|"),
+        description: one_line(d.descriptions.iter().map(|c| &**c), " | "),
+        mitre: d.mitre.join("|"),
         risk_score: d.risk_score,
         side: lm_side(d).to_string(),
         target: one_line(d.targets.iter().map(String::as_str), ","),
         message: d.risk_message.clone(),
+        ..Alert::default()
     }
+}
+
+/// What the event says of its account, process and record.
+fn add_context(a: &mut Alert, ev: &dyn crate::event::Event, d: &Detection) {
+    use crate::event::F;
+    let cim = crate::chunk::cim_values(ev, d);
+    a.user = cim[4].to_string();
+    a.command_line = cim[5].to_string();
+    a.process = cim[6].to_string();
+    a.parent_process = cim[7].to_string();
+    a.event_code = ev.get(F::EventCode).or_empty().trim().to_string();
+    a.record_id = ev.get(F::RecordId).or_empty().trim().to_string();
 }
 
 /// Values as one cell of the table: `sep`-joined, and a newline inside a
@@ -235,12 +256,13 @@ fn one_line<'a>(values: impl Iterator<Item = &'a str>, sep: &str) -> String {
     values.collect::<Vec<_>>().join("\n").replace('\n', sep)
 }
 
-/// Formats epoch seconds as `YYYY-MM-DD HH:MM:SS` UTC; other text (and a
-/// time past chrono's calendar, beyond year 262,143) is kept.
+/// Formats a `_time` (epoch seconds or ISO 8601) as `YYYY-MM-DD HH:MM:SS`
+/// UTC; other text (and a time past chrono's calendar, beyond year
+/// 262,143) is kept.
 pub fn format_time(t: &str) -> String {
     use chrono::{Datelike, Timelike};
-    let secs = t.split('.').next().unwrap_or("").parse::<i64>();
-    let Some(at) = secs.ok().and_then(crate::evtx::utc) else {
+    let secs = crate::correlate::parse_time(t).map(|s| s.floor() as i64);
+    let Some(at) = secs.and_then(crate::evtx::utc) else {
         return t.to_string();
     };
     format!(
@@ -277,7 +299,9 @@ mod tests {
     fn times_format_as_utc() {
         assert_eq!(format_time("1600636151.000000"), "2020-09-20 21:09:11");
         assert_eq!(format_time("0"), "1970-01-01 00:00:00");
-        assert_eq!(format_time("2024-05-14T09:12:03Z"), "2024-05-14T09:12:03Z");
+        // Issue 15: ISO 8601 with an offset shows in UTC.
+        assert_eq!(format_time("2024-05-14T11:12:03+0200"), "2024-05-14 09:12:03");
+        assert_eq!(format_time("yesterday"), "yesterday");
     }
 
     /// The alerts as 553877b read them: the `alerts_only` reply of the
@@ -314,6 +338,7 @@ mod tests {
                 side: get(&r, "lm_side"),
                 target: get(&r, "target_host").replace('\n', ","),
                 message: get(&r, "risk_message"),
+                ..Alert::default()
             });
         }
         Ok(alerts)
@@ -341,7 +366,19 @@ mod tests {
         for (i, data) in bodies.iter().enumerate() {
             for min_score in [0, 1, 50] {
                 let scan = scan_csv("x.csv", data, &Engine::default(), min_score).unwrap();
-                assert_eq!(scan.alerts, read_back(data, min_score).unwrap(), "body {i}");
+                // The reply's fields (the context fields are not in it).
+                let old_fields = |a: &Alert| Alert {
+                    time: a.time.clone(),
+                    host: a.host.clone(),
+                    alert_type: a.alert_type.clone(),
+                    risk_score: a.risk_score,
+                    side: a.side.clone(),
+                    target: a.target.clone(),
+                    message: a.message.clone(),
+                    ..Alert::default()
+                };
+                let got: Vec<Alert> = scan.alerts.iter().map(old_fields).collect();
+                assert_eq!(got, read_back(data, min_score).unwrap(), "body {i}");
                 found += scan.alerts.len();
             }
         }

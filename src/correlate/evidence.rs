@@ -343,12 +343,33 @@ pub fn host_of(ev: &dyn Event) -> Option<String> {
 }
 
 fn time_of(ev: &dyn Event) -> Option<f64> {
-    ev.get(F::Time)
-        .value()?
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|t| t.is_finite())
+    parse_time(ev.get(F::Time).value()?)
+}
+
+/// A `_time` as epoch seconds: epoch seconds as Splunk gives them, or
+/// ISO 8601 text as exports and JSON logs write it (`2020-09-20T21:09:11Z`,
+/// `2020-09-20 23:09:11.000+0200`, `…+02:00`; no offset means UTC).
+pub fn parse_time(text: &str) -> Option<f64> {
+    let t = text.trim();
+    if let Ok(secs) = t.parse::<f64>() {
+        return secs.is_finite().then_some(secs);
+    }
+    let with_offset = ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f %z"];
+    let t = t.strip_suffix(" UTC").unwrap_or(t);
+    let t = t.strip_suffix('Z').or_else(|| t.strip_suffix('z')).unwrap_or(t);
+    let epoch = |d: chrono::DateTime<chrono::FixedOffset>| {
+        d.timestamp() as f64 + f64::from(d.timestamp_subsec_micros()) / 1e6
+    };
+    if let Some(d) = with_offset
+        .iter()
+        .find_map(|f| chrono::DateTime::parse_from_str(t, f).ok())
+    {
+        return Some(epoch(d));
+    }
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(t, f).ok())
+        .map(|n| epoch(n.and_utc().fixed_offset()))
 }
 
 /// WinRM 162/12 carry no target: they take the target of an event 6 on the
@@ -384,6 +405,36 @@ pub fn inherit_failure_targets(ev: &mut [Evidence]) {
     {
         if failed_seconds.contains(&(e.host.clone(), e.time.floor() as i64)) {
             e.failed = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_time;
+
+    /// Issue 15: ISO 8601 `_time` (with or without an offset) is a time,
+    /// in UTC; epoch text stays as it was.
+    #[test]
+    fn issue15_iso_8601_times_are_times() {
+        let t = 1_600_636_151.0;
+        for text in [
+            "1600636151",
+            " 1600636151.000000 ",
+            "2020-09-20T21:09:11Z",
+            "2020-09-20T21:09:11.000Z",
+            "2020-09-20T23:09:11.000+0200",
+            "2020-09-20T23:09:11+02:00",
+            "2020-09-20 23:09:11.000 +0200",
+            "2020-09-20 21:09:11",
+            "2020-09-20 21:09:11 UTC",
+            "2020-09-20T16:09:11-05:00",
+        ] {
+            assert_eq!(parse_time(text), Some(t), "{text}");
+        }
+        assert_eq!(parse_time("2020-09-20T21:09:11.25Z"), Some(t + 0.25));
+        for bad in ["", "yesterday", "NaN", "inf", "2020-13-40T00:00:00Z"] {
+            assert_eq!(parse_time(bad), None, "{bad}");
         }
     }
 }

@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 
 pub use crate::correlate::chain::{Hop, Reason, RISK_EVENT_MIN};
 use crate::correlate::evidence::{evidence_of, host_of, inherit_failure_targets};
-pub use crate::correlate::evidence::{peer_address, Claim, Evidence};
+pub use crate::correlate::evidence::{parse_time, peer_address, Claim, Evidence};
 pub use crate::correlate::known::{Known, KnownSet};
 use crate::correlate::link::{Placed, Resolver};
 use crate::detect::targets::is_loopback;

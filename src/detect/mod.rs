@@ -99,6 +99,8 @@ pub struct Detection {
     pub threats: Vec<(String, &'static str)>,
     /// The event's kind (what the rules were chosen by).
     pub kind: Kind,
+    /// The ids of the rules that matched, in rule order.
+    pub rule_ids: Vec<&'static str>,
 }
 
 impl Detection {
@@ -130,6 +132,7 @@ impl Detection {
         self.risk_object.clear();
         self.threats.clear();
         self.kind = Kind::Other;
+        self.rule_ids.clear();
     }
 }
 
@@ -182,6 +185,7 @@ impl Engine {
             let Some(hit) = rule.check(&ctx) else {
                 continue;
             };
+            det.rule_ids.push(rule.id);
             if !det.alert_types.contains(&rule.alert_type) {
                 det.alert_types.push(rule.alert_type);
             }

@@ -157,6 +157,7 @@ logical_fields! {
     TargetFilename => ["TargetFilename"],
     ProcessGuid => ["ProcessGuid", "process_guid"],
     ParentProcessGuid => ["ParentProcessGuid", "parent_process_guid"],
+    RecordId => ["EventRecordID", "RecordNumber", "record_id"],
 }
 
 /// Per-chunk resolution of logical fields to column indices.

@@ -65,7 +65,8 @@ pub fn parse_event(raw: &str) -> Option<PairsEvent<'static>> {
                     }
                     (
                         "System",
-                        "Channel" | "Computer" | "Level" | "Task" | "Opcode" | "Keywords",
+                        "Channel" | "Computer" | "Level" | "Task" | "Opcode" | "Keywords"
+                        | "EventRecordID",
                     ) => {
                         pairs.push((name.into(), value.into()));
                     }
