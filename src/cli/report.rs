@@ -72,6 +72,101 @@ pub struct Alert {
     pub message: String,
 }
 
+/// One evidence event of a hop, as `hunt --hop ID` lists it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EvidenceEvent {
+    /// The correlator's `seq` (what [`Hop::members`] names).
+    pub seq: usize,
+    /// The file it came from.
+    pub file: String,
+    /// `_time` as epoch seconds (UTC), when it has one.
+    pub epoch: Option<f64>,
+    /// `Computer`, else `host`.
+    pub host: String,
+    /// `EventCode`.
+    pub event_code: String,
+    /// `EventRecordID`, else `RecordNumber`.
+    pub record_id: String,
+    /// The AlertTypes of its detection, `|`-joined (empty: a connection
+    /// or logon that corroborates).
+    pub alert_type: String,
+    /// What it says, in one line: the command line, else the connection or
+    /// the logon's address and account.
+    pub what: String,
+}
+
+/// Counts of one run, for the summary line and the `summary` JSON object.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Summary {
+    /// Input files read (whole or in part).
+    pub files_read: usize,
+    /// Files skipped in a directory walk (not EVTX, CSV or JSON lines).
+    pub files_skipped: usize,
+    /// Inputs that could not be read (each had an `ERROR` line).
+    pub files_failed: usize,
+    /// Events read.
+    pub events: u64,
+    /// Labelled events before the filters.
+    pub labelled: usize,
+}
+
+/// What `hunt` reports: the alerts (filtered, in time order), the hops, the
+/// hops' evidence events, the warnings and the counts.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// The alerts that passed the filters, sorted by time.
+    pub alerts: Vec<Alert>,
+    /// The hops that passed the filters.
+    pub hops: Vec<Hop>,
+    /// The evidence events of every hop, by `seq`.
+    pub evidence: Vec<EvidenceEvent>,
+    /// Warnings met on the way (also printed to stderr as they came).
+    pub warnings: Vec<String>,
+    /// Counts.
+    pub summary: Summary,
+}
+
+/// A chain: its hops in order (`lm_hop` 1, 2, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chain<'h> {
+    /// `chain-<n>`.
+    pub id: &'h str,
+    /// Its hops, by position.
+    pub hops: Vec<&'h Hop>,
+}
+
+impl Chain<'_> {
+    /// The hosts it passes through: the first hop's source, then every
+    /// hop's destination.
+    pub fn hosts(&self) -> Vec<&str> {
+        let first = self.hops.first().map(|h| h.src.as_str());
+        first
+            .into_iter()
+            .chain(self.hops.iter().map(|h| h.dest.as_str()))
+            .collect()
+    }
+}
+
+/// The chains of `hops`, in order of their first hop's time.
+pub fn chains(hops: &[Hop]) -> Vec<Chain<'_>> {
+    let mut out: Vec<Chain<'_>> = Vec::new();
+    for h in hops {
+        match out.iter_mut().find(|c| c.id == h.chain_id) {
+            Some(c) => c.hops.push(h),
+            None => out.push(Chain {
+                id: &h.chain_id,
+                hops: vec![h],
+            }),
+        }
+    }
+    for c in &mut out {
+        c.hops.sort_by_key(|h| h.hop_index);
+    }
+    let start = |c: &Chain<'_>| c.hops.first().map_or(0.0, |h| h.first_seen);
+    out.sort_by(|a, b| start(a).total_cmp(&start(b)));
+    out
+}
+
 /// The columns of an alert, in CSV and JSON order.
 pub const ALERT_COLUMNS: &[Column<Alert>] = &[
     Column::new("file", |a: &Alert| Cell::text(&a.file)),
