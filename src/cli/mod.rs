@@ -7,6 +7,7 @@
 //! [`report`] writes what they found.
 
 pub mod hunt;
+pub mod pipeline;
 pub mod report;
 pub mod scan;
 

@@ -93,6 +93,18 @@ pub struct Scan {
 /// Scans a CSV body (`name`: its file, for messages) and returns the
 /// labelled events scoring at least `min_score`.
 pub fn scan_csv(name: &str, data: &[u8], engine: &Engine, min_score: u32) -> Result<Scan> {
+    scan_csv_with(name, data, engine, min_score, None)
+}
+
+/// [`scan_csv`], and (when `evidence` is given) the rows correlation wants
+/// written to it, for a later pass ([`crate::cli::pipeline`]).
+pub fn scan_csv_with(
+    name: &str,
+    data: &[u8],
+    engine: &Engine,
+    min_score: u32,
+    mut evidence: Option<&mut EvidenceOut>,
+) -> Result<Scan> {
     let csv_err = |source| Error::CsvBody {
         context: name.to_string(),
         source,
@@ -115,7 +127,7 @@ pub fn scan_csv(name: &str, data: &[u8], engine: &Engine, min_score: u32) -> Res
                 body.push(b'\n');
             }
             body.extend_from_slice(&data[start..end]);
-            scan.chunk(name, &body, engine, min_score)?;
+            scan.chunk(name, &body, engine, min_score, evidence.as_deref_mut())?;
             (start, rows) = (end, 0);
         }
         if !more {
@@ -126,8 +138,16 @@ pub fn scan_csv(name: &str, data: &[u8], engine: &Engine, min_score: u32) -> Res
 
 impl Scan {
     /// Scans one chunk body.
-    fn chunk(&mut self, name: &str, body: &[u8], engine: &Engine, min_score: u32) -> Result<()> {
+    fn chunk(
+        &mut self,
+        name: &str,
+        body: &[u8],
+        engine: &Engine,
+        min_score: u32,
+        evidence: Option<&mut EvidenceOut>,
+    ) -> Result<()> {
         let mut sink = Collector {
+            evidence,
             name,
             mode: Mode {
                 detect: true,
@@ -170,6 +190,42 @@ struct Collector<'s> {
     bad_header: Option<(usize, Utf8Error)>,
     alerts: &'s mut Vec<Alert>,
     error: Option<Error>,
+    /// Where the rows correlation wants go, if anywhere.
+    evidence: Option<&'s mut EvidenceOut>,
+}
+
+/// The rows correlation wants, as one CSV body under their chunk's header
+/// (every chunk of a file has the same header).
+#[derive(Default)]
+pub struct EvidenceOut {
+    rows: Option<csv::Writer<Vec<u8>>>,
+}
+
+impl EvidenceOut {
+    /// Writes the header unless it was written already.
+    pub fn header<'a>(&mut self, names: impl IntoIterator<Item = &'a [u8]>) -> csv::Result<()> {
+        if self.rows.is_none() {
+            let mut w = csv::WriterBuilder::new()
+                .flexible(true)
+                .from_writer(Vec::new());
+            w.write_record(names)?;
+            self.rows = Some(w);
+        }
+        Ok(())
+    }
+
+    /// Writes one row (after [`EvidenceOut::header`]).
+    pub fn row<'a>(&mut self, fields: impl IntoIterator<Item = &'a [u8]>) -> csv::Result<()> {
+        match &mut self.rows {
+            Some(w) => w.write_record(fields),
+            None => Ok(()),
+        }
+    }
+
+    /// The body, if any row or header was written.
+    pub fn finish(self) -> Option<Vec<u8>> {
+        self.rows.and_then(|w| w.into_inner().ok())
+    }
 }
 
 impl RowSink for Collector<'_> {
@@ -178,6 +234,11 @@ impl RowSink for Collector<'_> {
         let find = |n: &str| names.iter().position(|c| c == n.as_bytes());
         self.at = [find("_time"), find("Computer"), find("host")];
         self.bad_header = not_text(names.iter().enumerate());
+        if let Some(e) = self.evidence.as_deref_mut() {
+            if let Err(e) = e.header(names.iter()) {
+                self.error = Some(csv_error(self.name, e));
+            }
+        }
     }
 
     fn row(&mut self, line: &Line<'_>) -> bool {
@@ -186,6 +247,14 @@ impl RowSink for Collector<'_> {
             let context = format!("{}: the header, field {}", self.name, field + 1);
             self.error = Some(Error::CsvText { context, source });
             return false;
+        }
+        if let (Some(out), Some(ev)) = (self.evidence.as_deref_mut(), line.event) {
+            if Correlator::wants(ev, line.detection.map(Detection::finding)) {
+                if let Err(e) = out.row(line.row.iter()) {
+                    self.error = Some(csv_error(self.name, e));
+                    return false;
+                }
+            }
         }
         let Some(d) = line.detection.filter(|&d| !self.mode.drops(Some(d))) else {
             return true;
@@ -213,13 +282,21 @@ impl RowSink for Collector<'_> {
     }
 }
 
+/// A CSV error while keeping the evidence rows of `name`.
+fn csv_error(name: &str, source: csv::Error) -> Error {
+    Error::CsvBody {
+        context: format!("{name}: keeping the rows correlation needs"),
+        source,
+    }
+}
+
 /// The first of `fields` that is not UTF-8: its index, and why.
 fn not_text<'f>(mut fields: impl Iterator<Item = (usize, &'f [u8])>) -> Option<(usize, Utf8Error)> {
     fields.find_map(|(i, f)| std::str::from_utf8(f).err().map(|e| (i, e)))
 }
 
 /// A labelled event as the table shows it.
-fn alert(d: &Detection, time: &str, host: &str) -> Alert {
+pub(crate) fn alert(d: &Detection, time: &str, host: &str) -> Alert {
     Alert {
         file: String::new(),
         time: time.to_string(),
@@ -238,7 +315,7 @@ fn alert(d: &Detection, time: &str, host: &str) -> Alert {
 }
 
 /// What the event says of its account, process and record.
-fn add_context(a: &mut Alert, ev: &dyn crate::event::Event, d: &Detection) {
+pub(crate) fn add_context(a: &mut Alert, ev: &dyn crate::event::Event, d: &Detection) {
     use crate::event::F;
     let cim = crate::chunk::cim_values(ev, d);
     a.user = cim[4].to_string();
@@ -300,7 +377,10 @@ mod tests {
         assert_eq!(format_time("1600636151.000000"), "2020-09-20 21:09:11");
         assert_eq!(format_time("0"), "1970-01-01 00:00:00");
         // Issue 15: ISO 8601 with an offset shows in UTC.
-        assert_eq!(format_time("2024-05-14T11:12:03+0200"), "2024-05-14 09:12:03");
+        assert_eq!(
+            format_time("2024-05-14T11:12:03+0200"),
+            "2024-05-14 09:12:03"
+        );
         assert_eq!(format_time("yesterday"), "yesterday");
     }
 

@@ -354,9 +354,18 @@ pub fn parse_time(text: &str) -> Option<f64> {
     if let Ok(secs) = t.parse::<f64>() {
         return secs.is_finite().then_some(secs);
     }
-    let with_offset = ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f %z"];
+    let with_offset = [
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M:%S%.f %z",
+    ];
     let t = t.strip_suffix(" UTC").unwrap_or(t);
-    let t = t.strip_suffix('Z').or_else(|| t.strip_suffix('z')).unwrap_or(t);
+    let t = t
+        .strip_suffix('Z')
+        .or_else(|| t.strip_suffix('z'))
+        .unwrap_or(t);
     let epoch = |d: chrono::DateTime<chrono::FixedOffset>| {
         d.timestamp() as f64 + f64::from(d.timestamp_subsec_micros()) / 1e6
     };

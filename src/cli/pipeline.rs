@@ -1,0 +1,374 @@
+//! `hunt`'s work on each input, and correlation over all of them.
+//!
+//! Each input is read once, by one worker ([`evtx_file`], [`csv_body`]):
+//! every event gets the search command's event view and detection (an EVTX
+//! record is seen exactly as the CSV row `hunt` used to write for it would
+//! be, without writing that row), the labelled ones become [`Alert`]s, and
+//! the few events correlation wants ([`Correlator::wants`]) are kept as a
+//! small CSV body. Nothing else of the input is kept, so memory follows the
+//! evidence, not the input.
+//!
+//! Workers run in parallel, one input each ([`run_all`]); correlation then
+//! takes the kept events input by input in the order given ([`correlate`]),
+//! so the hops are those of one sequential pass over the same inputs.
+
+use std::io::{Read, Seek};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use crate::chunk::{push_rows, Line, Look, RowSink};
+use crate::cli::report::{Alert, EvidenceEvent};
+use crate::cli::scan::{add_context, alert, scan_csv_with, EvidenceOut};
+use crate::correlate::{parse_time, Correlator, Hop, Known, Settings};
+use crate::csvio::read::Row;
+use crate::detect::{Detection, Engine};
+use crate::error::Result;
+use crate::event::{Event, Fields, RowEvent, Schema, F};
+use crate::evtx::{EvtxFile, Position};
+
+/// The columns of an EVTX record as `hunt` sees it: those the Windows
+/// add-on's events carry, the fields coming from `_raw`, as in a search.
+pub const EVTX_COLUMNS: [&str; 5] = ["_time", "host", "source", "sourcetype", "_raw"];
+
+/// What one input gave.
+#[derive(Debug, Default)]
+pub struct FileResult {
+    /// The input, as messages name it.
+    pub name: String,
+    /// Events read.
+    pub events: u64,
+    /// Its labelled events scoring at least the minimum, in input order.
+    pub alerts: Vec<Alert>,
+    /// The events correlation wants, as CSV bodies.
+    pub evidence: Vec<Vec<u8>>,
+    /// What went wrong without stopping the reading.
+    pub warnings: Vec<String>,
+    /// Why the input could not be read to its end, if it could not.
+    pub error: Option<String>,
+}
+
+/// Counters the workers share with the progress line.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Events read so far, over all inputs.
+    pub events: AtomicU64,
+    /// Input bytes done so far (EVTX: whole chunks).
+    pub bytes: AtomicU64,
+    /// Inputs finished.
+    pub files: AtomicUsize,
+}
+
+/// One EVTX record's columns, as the row `hunt` used to write.
+struct RecordRow<'r>([&'r [u8]; 5]);
+
+impl Fields for RecordRow<'_> {
+    fn field(&self, i: usize) -> Option<&[u8]> {
+        self.0.get(i).copied()
+    }
+}
+
+/// Reads one EVTX file: alerts scoring at least `min_score`, and the events
+/// correlation wants.
+pub fn evtx_file<R: Read + Seek + 'static>(
+    mut file: EvtxFile<R>,
+    name: &str,
+    engine: &Engine,
+    min_score: u32,
+    progress: &Progress,
+) -> FileResult {
+    let schema = Schema::new(EVTX_COLUMNS.iter().map(|c| c.as_bytes()));
+    let mut out = FileResult {
+        name: name.to_string(),
+        ..FileResult::default()
+    };
+    let mut evidence = EvidenceOut::default();
+    let mut det = Detection::default();
+    let mut chunk = 0u64;
+    let mut failed = None;
+    file.read_from(
+        Position::default(),
+        |r, at| {
+            out.events += 1;
+            progress.events.fetch_add(1, Ordering::Relaxed);
+            if at.chunk != chunk {
+                progress.bytes.fetch_add(EVTX_CHUNK, Ordering::Relaxed);
+                chunk = at.chunk;
+            }
+            let time = format!("{:.6}", r.time);
+            let source = format!("XmlWinEventLog:{}", r.channel);
+            let row = RecordRow([
+                time.as_bytes(),
+                r.computer.as_bytes(),
+                source.as_bytes(),
+                b"XmlWinEventLog",
+                r.xml.as_bytes(),
+            ]);
+            let ev = RowEvent::new(&schema, &row);
+            let hit = engine.detect_into(&ev, &mut det);
+            if Correlator::wants(&ev, hit.then(|| det.finding())) {
+                let kept = evidence
+                    .header(EVTX_COLUMNS.iter().map(|c| c.as_bytes()))
+                    .and_then(|()| evidence.row(row.0));
+                if let Err(e) = kept {
+                    failed = Some(format!("keeping the rows correlation needs: {e}"));
+                    return false;
+                }
+            }
+            if hit && det.risk_score >= min_score {
+                let mut a = alert(&det, &time, &r.computer);
+                add_context(&mut a, &ev, &det);
+                out.alerts.push(a);
+            }
+            true
+        },
+        |d| out.warnings.push(format!("{name}: {d}")),
+    );
+    out.error = failed;
+    out.evidence.extend(evidence.finish());
+    out
+}
+
+/// The size of an EVTX chunk, for progress.
+const EVTX_CHUNK: u64 = 64 * 1024;
+
+/// Reads one Splunk CSV body (a whole export, or one chunk of converted
+/// JSON lines) into `out`.
+pub fn csv_body(out: &mut FileResult, body: &[u8], engine: &Engine, min_score: u32) {
+    let mut evidence = EvidenceOut::default();
+    match scan_csv_with(&out.name, body, engine, min_score, Some(&mut evidence)) {
+        Ok(scan) => {
+            out.events += scan.events as u64;
+            let name = &out.name;
+            out.warnings
+                .extend(scan.warnings.iter().map(|w| format!("{name}: {w}")));
+            out.alerts.extend(scan.alerts);
+        }
+        Err(e) => out.error = Some(e.to_string()),
+    }
+    out.evidence.extend(evidence.finish());
+}
+
+/// Runs `work` on every input, `jobs` at a time; the results in input
+/// order.
+pub fn run_all<I: Sync, F>(inputs: &[I], jobs: usize, work: F) -> Vec<FileResult>
+where
+    F: Fn(&I) -> FileResult + Sync,
+{
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<FileResult>>> = Mutex::new(inputs.iter().map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..jobs.clamp(1, inputs.len().max(1)) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(input) = inputs.get(i) else { break };
+                let r = work(input);
+                if let Ok(mut slots) = results.lock() {
+                    slots[i] = Some(r);
+                }
+            });
+        }
+    });
+    let slots = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    slots.into_iter().map(Option::unwrap_or_default).collect()
+}
+
+/// Correlates the kept events of every input, in input order: the hops,
+/// the evidence events by `seq`, and correlation's warnings.
+pub fn correlate(
+    results: &[FileResult],
+    engine: &Engine,
+    known: &Known,
+) -> (Vec<Hop>, Vec<EvidenceEvent>, Vec<String>) {
+    let mut corr = Correlator::new(Settings::default()).with_known(known.clone());
+    let mut evidence = Vec::new();
+    for r in results {
+        for body in &r.evidence {
+            let mut sink = Replay {
+                corr: &mut corr,
+                evidence: &mut evidence,
+                file: &r.name,
+            };
+            push_rows(body, Look::Detect(engine), &mut sink);
+        }
+    }
+    let warnings = corr.warnings();
+    (corr.finish(), evidence, warnings)
+}
+
+/// Correlation's sink: each event to the correlator, and what it keeps as
+/// evidence summed up for `--hop`.
+struct Replay<'r> {
+    corr: &'r mut Correlator,
+    evidence: &'r mut Vec<EvidenceEvent>,
+    file: &'r str,
+}
+
+impl RowSink for Replay<'_> {
+    fn header(&mut self, _: &Row<'_>) {}
+
+    fn row(&mut self, line: &Line<'_>) -> bool {
+        let Some(ev) = line.event else { return true };
+        if let Some(seq) = self.corr.add(ev, line.detection.map(Detection::finding)) {
+            self.evidence
+                .push(evidence_event(seq, self.file, ev, line.detection));
+        }
+        true
+    }
+}
+
+/// One evidence event, summed up.
+fn evidence_event(seq: usize, file: &str, ev: &dyn Event, d: Option<&Detection>) -> EvidenceEvent {
+    let get = |f: F| ev.get(f).or_empty().trim().to_string();
+    let host = match get(F::Computer) {
+        h if h.is_empty() => get(F::Host),
+        h => h,
+    };
+    let what = [F::CommandLine, F::Connection, F::DestIp, F::IpAddress]
+        .into_iter()
+        .map(get)
+        .find(|v| !v.is_empty())
+        .unwrap_or_default();
+    EvidenceEvent {
+        seq,
+        file: file.to_string(),
+        epoch: parse_time(ev.get(F::Time).or_empty()),
+        host,
+        event_code: get(F::EventCode),
+        record_id: get(F::RecordId),
+        alert_type: d.map(|d| d.alert_types.join("|")).unwrap_or_default(),
+        what: what.replace(['\r', '\n'], " "),
+    }
+}
+
+/// Reads an EVTX file from a path (the reference of the tests, and `hunt`
+/// on files it opens itself).
+pub fn evtx_path(path: &Path, engine: &Engine, min_score: u32) -> Result<FileResult> {
+    let file = EvtxFile::open(path)?;
+    let name = path.display().to_string();
+    Ok(evtx_file(
+        file,
+        &name,
+        engine,
+        min_score,
+        &Progress::default(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::hunt::evtx_to_csv;
+    use crate::cli::scan::{hops_of_files, scan_csv};
+
+    fn fixtures() -> Vec<std::path::PathBuf> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/evtx");
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "evtx"))
+            .collect();
+        files.sort();
+        // More with WD_EVTX_DIR=../shared/data/evtx (as the renderer's test).
+        if let Some(more) = std::env::var_os("WD_EVTX_DIR") {
+            let mut found = Vec::new();
+            walk_evtx(Path::new(&more), &mut found);
+            found.sort();
+            files.extend(found);
+        }
+        files
+    }
+
+    fn walk_evtx(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk_evtx(&p, out);
+            } else if p.extension().is_some_and(|x| x == "evtx") {
+                out.push(p);
+            }
+        }
+    }
+
+    /// Issue 15: EVTX records go straight into detection and give what
+    /// the CSV round trip gave: the same alerts, every field, and the same
+    /// hops from the events kept for correlation only.
+    #[test]
+    fn issue15_evtx_straight_into_detection_gives_the_same_report() {
+        let engine = Engine::default();
+        let files = fixtures();
+        assert!(files.len() >= 4);
+        for min_score in [0, 1] {
+            let mut bodies = Vec::new();
+            let mut results = Vec::new();
+            for f in &files {
+                let (body, n, _) = evtx_to_csv(f).unwrap();
+                let name = f.display().to_string();
+                let old = scan_csv(&name, &body, &engine, min_score).unwrap();
+                let new = evtx_path(f, &engine, min_score).unwrap();
+                assert_eq!(new.events, n as u64, "{name}");
+                assert_eq!(new.alerts, old.alerts, "{name}");
+                bodies.push(body);
+                results.push(new);
+            }
+            let alerts: usize = results.iter().map(|r| r.alerts.len()).sum();
+            assert!(alerts >= 2, "{alerts} alerts");
+            let (old_hops, _) = hops_of_files(&bodies, &engine, &Known::default());
+            let (hops, evidence, _) = correlate(&results, &engine, &Known::default());
+            assert_eq!(hops, old_hops);
+            assert!(!hops.is_empty());
+            // Every member of a hop is summed up, with its file.
+            for (seq, _) in hops.iter().flat_map(|h| &h.members) {
+                let e = evidence.iter().find(|e| e.seq == *seq).unwrap();
+                assert!(e.file.ends_with(".evtx") && !e.event_code.is_empty());
+            }
+        }
+    }
+
+    /// CSV exports keep the rows correlation wants, under their header,
+    /// in every chunk, and correlate as the whole files did.
+    #[test]
+    fn issue15_csv_evidence_correlates_as_the_whole_files() {
+        let engine = Engine::default();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut bodies = Vec::new();
+        let mut results = Vec::new();
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+            .collect();
+        names.sort();
+        for p in names {
+            let body = std::fs::read(&p).unwrap();
+            let mut r = FileResult {
+                name: p.display().to_string(),
+                ..FileResult::default()
+            };
+            csv_body(&mut r, &body, &engine, 1);
+            assert_eq!(r.error, None);
+            let kept: usize = r.evidence.iter().map(|b| b.len()).sum();
+            assert!(kept <= body.len() + 1024);
+            bodies.push(body);
+            results.push(r);
+        }
+        let (old_hops, _) = hops_of_files(&bodies, &engine, &Known::default());
+        let (hops, _, _) = correlate(&results, &engine, &Known::default());
+        assert!(!hops.is_empty());
+        assert_eq!(hops, old_hops);
+    }
+
+    /// Results come back in input order whatever the number of workers.
+    #[test]
+    fn run_all_keeps_input_order() {
+        let inputs: Vec<u64> = (0..37).collect();
+        for jobs in [1, 2, 8, 100] {
+            let out = run_all(&inputs, jobs, |&i| FileResult {
+                events: i,
+                ..FileResult::default()
+            });
+            let got: Vec<u64> = out.iter().map(|r| r.events).collect();
+            assert_eq!(got, inputs, "{jobs} jobs");
+        }
+    }
+}
