@@ -234,6 +234,31 @@ pub struct Config {
 /// Reads `default/` then `local/` `winrmdetect.conf` in `app`. Missing
 /// files are fine; unreadable or malformed ones are warnings.
 pub fn load(app: Option<&Path>) -> (Config, Vec<String>) {
+    let (settings, known, warnings) = load_layers(app);
+    let engine = Engine::with_settings(settings);
+    (Config { engine, known }, warnings)
+}
+
+/// [`load`], then `extra` over it, as a `local/winrmdetect.conf` would be
+/// (`hunt --conf FILE`). The file was asked for: if it cannot be read or
+/// parsed, that is an error naming it; its unknown keys are warnings, as in
+/// Splunk.
+pub fn load_with(app: Option<&Path>, extra: &Path) -> Result<(Config, Vec<String>), Error> {
+    let (mut settings, mut known, mut warnings) = load_layers(app);
+    let label = extra.display().to_string();
+    let bytes = std::fs::read(extra).map_err(|source| Error::File {
+        context: format!("reading {label}"),
+        source,
+    })?;
+    let stanzas = parse_conf(&String::from_utf8_lossy(&bytes), &label)?;
+    warnings.extend(apply(&mut settings, &stanzas, &label));
+    warnings.extend(apply_known(&mut known, &stanzas, &label));
+    let engine = Engine::with_settings(settings);
+    Ok((Config { engine, known }, warnings))
+}
+
+/// The rule settings and known hosts of `default/` then `local/`.
+fn load_layers(app: Option<&Path>) -> (Vec<RuleSettings>, Known, Vec<String>) {
     let mut settings: Vec<RuleSettings> = RULES.iter().map(RuleSettings::defaults).collect();
     let mut known = Known::default();
     let mut warnings = Vec::new();
@@ -254,8 +279,7 @@ pub fn load(app: Option<&Path>) -> (Config, Vec<String>) {
             }
         }
     }
-    let engine = Engine::with_settings(settings);
-    (Config { engine, known }, warnings)
+    (settings, known, warnings)
 }
 
 /// The `default/winrmdetect.conf` that states every rule's compiled-in defaults.

@@ -1,136 +1,189 @@
 //! `winrmdetect hunt PATH...`: the search command's detection and
-//! correlation over EVTX files and Splunk CSV exports, offline.
+//! correlation over EVTX files, Splunk CSV exports and JSON lines, offline.
 //!
-//! EVTX records are rendered as the Windows add-on renders them
-//! ([`crate::evtx`]) and become Splunk-shaped rows (`_time`, `host`,
-//! `source`, `sourcetype`, `EventCode`, `_raw`); the fields come from `_raw`
-//! as they would in a search. Rows then go through the same chunk code as
-//! `| winrmdetect` ([`crate::cli::scan::scan_csv`]), and the report is
-//! written by [`crate::cli::report`].
-//!
-//! Nothing here prints but [`run`], the command's entry: the steps return
-//! their warnings to it.
+//! The inputs ([`crate::cli::input`]) are read in parallel, each once, by
+//! [`crate::cli::pipeline`]: EVTX records seen as the Windows add-on's
+//! events (the fields come from `_raw`, as in a search), CSV rows through
+//! the search command's row loop. A bad input is an `ERROR <name>: <why>`
+//! line and the run goes on. Correlation follows, the [`Filter`]s choose
+//! what is reported, and [`crate::cli::report`] writes it.
 
 use std::io::{self, BufWriter, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
-pub use crate::cli::report::Format;
-use crate::cli::report::{self, Alert};
-use crate::cli::scan::{hops_of_files, scan_csv};
-use crate::cli::{config, read_file, warn, USAGE};
+use crate::cli::args::{HuntArgs, OutputFormat};
+use crate::cli::filter::Filter;
+use crate::cli::input::{self, Input, Kind};
+use crate::cli::pipeline::{correlate, csv_body, evtx_file, run_all, FileResult, Progress};
+use crate::cli::progress::with_progress;
+use crate::cli::report::{self, Format, Report, Summary};
+use crate::cli::{read_file, warn};
+use crate::conf::{app_dir, load, load_with, Config};
 use crate::detect::Engine;
 use crate::error::{Error, Result};
 use crate::evtx::{EvtxFile, Position};
 
-/// `hunt`'s arguments: `[--format table|csv|json] [--all] PATH...`.
-struct Args {
-    format: Format,
-    all: bool,
-    paths: Vec<PathBuf>,
-}
-
-impl Args {
-    fn parse(args: &[String]) -> Result<Args> {
-        let mut parsed = Args {
-            format: Format::Table,
-            all: false,
-            paths: Vec::new(),
-        };
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            match a.as_str() {
-                "--all" => parsed.all = true,
-                "--format" => parsed.format = format(it.next().map(String::as_str))?,
-                s if s.starts_with("--") => {
-                    return Err(Error::Argument(format!("unknown option {s}\n{USAGE}")))
-                }
-                s => parsed.paths.push(PathBuf::from(s)),
-            }
-        }
-        if parsed.paths.is_empty() {
-            return Err(Error::Argument(USAGE.into()));
-        }
-        Ok(parsed)
+/// `winrmdetect hunt`: every input read, all of them correlated together,
+/// one report. Progress (on a terminal), warnings and errors go to stderr.
+pub fn run(args: HuntArgs) -> Result<ExitCode> {
+    let filter = Filter::new(&args.filter)?;
+    let config = hunt_config(args.conf.as_deref())?;
+    let found = input::discover(&args.paths);
+    for (name, why) in &found.failed {
+        eprintln!("ERROR {name}: {why}");
     }
-}
-
-/// The value of `--format`.
-fn format(value: Option<&str>) -> Result<Format> {
-    match value {
-        Some("table") => Ok(Format::Table),
-        Some("csv") => Ok(Format::Csv),
-        Some("json") => Ok(Format::Json),
-        other => Err(Error::Argument(format!(
-            "--format takes table, csv or json, not {other:?}"
-        ))),
+    if found.inputs.is_empty() && found.failed.is_empty() {
+        return Err(Error::Argument(
+            "no EVTX, CSV or JSON lines files found".into(),
+        ));
     }
-}
-
-/// `winrmdetect hunt`: every input file scanned, all of them correlated
-/// together, one report. Progress (on a terminal) and warnings go to
-/// stderr as they come.
-pub fn run(args: &[String]) -> Result<ExitCode> {
-    let args = Args::parse(args)?;
-    let config = config();
-    let engine = &config.engine;
-    let files = input_files(&args.paths)?;
-    if files.is_empty() {
-        return Err(Error::Argument("no EVTX or CSV files found".into()));
-    }
-    let progress = io::stderr().is_terminal() && files.len() > 1;
-    let mut found = Found::default();
-    for (i, f) in files.iter().enumerate() {
-        if progress {
-            eprint!("\r[{}/{}] {}\x1b[K", i + 1, files.len(), f.display());
-        }
-        let (body, warnings) = read_input(f)?;
-        warn(&warnings);
-        warn(&found.scan(f, body, engine, if args.all { 0 } else { 1 })?);
-    }
-    if progress {
-        eprintln!("\r{} files, {} events\x1b[K", files.len(), found.events);
-    }
-    let (hops, warnings) = hops_of_files(&found.bodies, engine, &config.known);
-    warn(&warnings);
-    let mut out = BufWriter::new(io::stdout().lock());
-    report::write(&mut out, args.format, &found.alerts, found.events, &hops)?;
-    out.flush()
-        .map_err(|e| Error::io("writing the report", e))?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The input files under `paths` (directories walked, sorted), EVTX and CSV.
-/// A file named on the command line is taken whatever its name.
-pub fn input_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let reading = |p: &Path, e| Error::File {
-        context: format!("reading {}", p.display()),
-        source: e,
+    let results = read_all(&found.inputs, &args, &config.engine, filter.min_score);
+    let mut report = Report {
+        summary: Summary {
+            files_skipped: found.skipped,
+            files_failed: found.failed.len(),
+            ..Summary::default()
+        },
+        ..Report::default()
     };
-    let mut out = Vec::new();
-    for p in paths {
-        if !std::fs::metadata(p).map_err(|e| reading(p, e))?.is_dir() {
-            out.push(p.clone());
-            continue;
-        }
-        let listing = |d: &Path| format!("listing {}", d.display());
-        crate::modinput::paths::walk(p, &["evtx", "csv"], &listing, &mut |f| {
-            // A link to nothing fails here, before any file is read.
-            std::fs::metadata(&f).map_err(|e| reading(&f, e))?;
-            out.push(f);
-            Ok(())
-        })?;
-    }
-    Ok(out)
+    take_results(&mut report, &results, &filter);
+    let (hops, evidence, warnings) = correlate(&results, &config.engine, &config.known);
+    warn(&warnings);
+    report.warnings.extend(warnings);
+    report.hops = hops.into_iter().filter(|h| filter.hop(h)).collect();
+    report.evidence = evidence;
+    write_report(&report, &args)?;
+    Ok(exit_code(&report, args.fail_on_detection))
 }
 
-// Whether a file is EVTX (by its magic, whatever its name): the crate's one
-// check, imported here, where hunt's own copy was, to leave the imports above
-// to the other issue 12 branches.
-use crate::modinput::paths::is_evtx;
+/// The app's configuration, with `--conf` over it.
+fn hunt_config(conf: Option<&Path>) -> Result<Config> {
+    let (config, warnings) = match conf {
+        Some(file) => load_with(app_dir().as_deref(), file)?,
+        None => load(app_dir().as_deref()),
+    };
+    warn(warnings);
+    Ok(config)
+}
+
+/// Reads every input, `-j` at a time, with a progress line on a terminal.
+fn read_all(inputs: &[Input], args: &HuntArgs, engine: &Engine, min_score: u32) -> Vec<FileResult> {
+    let jobs = args
+        .jobs
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    let sizes: Option<u64> = inputs
+        .iter()
+        .map(|i| {
+            std::fs::metadata(&i.path)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+        })
+        .sum();
+    let show = !args.quiet && io::stderr().is_terminal();
+    let progress = Progress::default();
+    with_progress(show, inputs.len(), sizes, &progress, || {
+        run_all(inputs, jobs, |i| {
+            read_input(i, engine, min_score, &progress)
+        })
+    })
+}
+
+/// Reads one input; what went wrong is in the result.
+fn read_input(input: &Input, engine: &Engine, min_score: u32, progress: &Progress) -> FileResult {
+    let failed = |why: String| FileResult {
+        name: input.name.clone(),
+        error: Some(why),
+        ..FileResult::default()
+    };
+    let r = match input::kind(input) {
+        Err(why) => failed(why),
+        Ok(Kind::Evtx) => match EvtxFile::open(&input.path) {
+            Ok(f) => evtx_file(f, &input.name, engine, min_score, progress),
+            Err(e) => failed(e.to_string()),
+        },
+        Ok(Kind::Csv) => match read_file(&input.path) {
+            Ok(body) => {
+                let mut r = FileResult {
+                    name: input.name.clone(),
+                    ..FileResult::default()
+                };
+                csv_body(&mut r, &body, engine, min_score);
+                progress
+                    .bytes
+                    .fetch_add(body.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                r
+            }
+            Err(e) => failed(e.to_string()),
+        },
+    };
+    progress
+        .files
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    r
+}
+
+/// The inputs' alerts (filtered, in time order), warnings and errors
+/// (printed in input order) and counts.
+fn take_results(report: &mut Report, results: &[FileResult], filter: &Filter) {
+    for r in results {
+        warn(&r.warnings);
+        report.warnings.extend(r.warnings.iter().cloned());
+        report.summary.events += r.events;
+        report.summary.labelled += r.alerts.len();
+        match &r.error {
+            Some(why) => {
+                eprintln!("ERROR {}: {why}", r.name);
+                report.summary.files_failed += 1;
+            }
+            None => report.summary.files_read += 1,
+        }
+        let file = |a: &report::Alert| report::Alert {
+            file: r.name.clone(),
+            ..a.clone()
+        };
+        report
+            .alerts
+            .extend(r.alerts.iter().filter(|a| filter.alert(a)).map(file));
+    }
+    // Stable: alerts of the same second keep their input order; no time last.
+    report.alerts.sort_by(|a, b| match (a.epoch, b.epoch) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        (x, y) => y.is_some().cmp(&x.is_some()),
+    });
+}
+
+/// Writes the report to stdout and the files asked for.
+fn write_report(report: &Report, args: &HuntArgs) -> Result<()> {
+    let mut out = BufWriter::new(io::stdout().lock());
+    let format = match args.format {
+        OutputFormat::Table => Format::Table,
+        OutputFormat::Json => Format::Json,
+        OutputFormat::Csv => Format::Csv,
+    };
+    let events = usize::try_from(report.summary.events).unwrap_or(usize::MAX);
+    report::write(&mut out, format, &report.alerts, events, &report.hops)?;
+    out.flush().map_err(|e| Error::io("writing the report", e))
+}
+
+/// 3 when an input failed, 1 when something was found and
+/// `--fail-on-detection` asks, else 0.
+fn exit_code(report: &Report, fail_on_detection: bool) -> ExitCode {
+    let found = !report.alerts.is_empty() || !report.hops.is_empty();
+    if report.summary.files_failed > 0 {
+        ExitCode::from(3)
+    } else if fail_on_detection && found {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
 
 /// One EVTX file as a Splunk-shaped CSV body, with the number of records
-/// and warnings for damaged chunks or records.
+/// and warnings for damaged chunks or records: how `hunt` read EVTX before
+/// issue 15, kept as the reference the direct path is tested against.
 pub fn evtx_to_csv(path: &Path) -> Result<(Vec<u8>, usize, Vec<String>)> {
     let mut file = EvtxFile::open(path)?;
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -139,7 +192,7 @@ pub fn evtx_to_csv(path: &Path) -> Result<(Vec<u8>, usize, Vec<String>)> {
         source,
     };
     // No EventCode column: the fields come from `_raw`, as in a search.
-    w.write_record(["_time", "host", "source", "sourcetype", "_raw"])
+    w.write_record(crate::cli::pipeline::EVTX_COLUMNS)
         .map_err(csv_err)?;
     let (mut n, mut warnings, mut failed) = (0usize, Vec::new(), None);
     file.read_from(
@@ -171,51 +224,4 @@ pub fn evtx_to_csv(path: &Path) -> Result<(Vec<u8>, usize, Vec<String>)> {
         source: e.into_error(),
     })?;
     Ok((body, n, warnings))
-}
-
-/// One input file as a CSV body: an EVTX file converted (with warnings for
-/// damaged chunks or records), a CSV export as it is.
-pub fn read_input(path: &Path) -> Result<(Vec<u8>, Vec<String>)> {
-    if is_evtx(path)? {
-        let (body, _, warnings) = evtx_to_csv(path)?;
-        Ok((body, warnings))
-    } else {
-        Ok((read_file(path)?, Vec::new()))
-    }
-}
-
-/// What the hunt has found so far.
-#[derive(Debug, Default)]
-pub struct Found {
-    /// Every input as a CSV body, for correlation.
-    pub bodies: Vec<Vec<u8>>,
-    /// The labelled events of every input, with their file.
-    pub alerts: Vec<Alert>,
-    /// Rows read.
-    pub events: usize,
-}
-
-impl Found {
-    /// Scans one input's body; returns the warnings, prefixed with its path.
-    pub fn scan(
-        &mut self,
-        path: &Path,
-        body: Vec<u8>,
-        engine: &Engine,
-        min_score: u32,
-    ) -> Result<Vec<String>> {
-        let file = path.display().to_string();
-        let scan = scan_csv(&file, &body, engine, min_score)?;
-        self.events += scan.events;
-        self.alerts.extend(scan.alerts.into_iter().map(|a| Alert {
-            file: file.clone(),
-            ..a
-        }));
-        self.bodies.push(body);
-        Ok(scan
-            .warnings
-            .iter()
-            .map(|w| format!("{file}: {w}"))
-            .collect())
-    }
 }

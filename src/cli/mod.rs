@@ -6,8 +6,12 @@
 //! parses its own arguments in its file (`scan::run`, `hunt::run`), and
 //! [`report`] writes what they found.
 
+pub mod args;
+pub mod filter;
 pub mod hunt;
+pub mod input;
 pub mod pipeline;
+pub mod progress;
 pub mod report;
 pub mod scan;
 
@@ -16,17 +20,10 @@ use std::io::{self, BufReader, BufWriter};
 use std::path::Path;
 use std::process::ExitCode;
 
+use crate::cli::args::{AppConf, Command};
 use crate::conf::{app_dir, default_conf, load, Config};
 use crate::error::{Error, Result};
 use crate::scp::session::{run, Environment};
-
-/// What `help` prints, and bad arguments say after their message.
-pub const USAGE: &str = "usage: winrmdetect                      (Splunk chunked protocol on stdin/stdout)\n       winrmdetect scan [--all] FILE.csv...  (label a Splunk CSV export, print a table)
-       winrmdetect scan --hops FILE.csv...   (correlate the files into hops, print a table)\n       winrmdetect hunt [--format table|csv|json] [--all] PATH...
-                                            (EVTX files, CSV exports or directories: alerts and hops)
-       winrmdetect print-default-conf       (the rule defaults as default/winrmdetect.conf)
-       winrmdetect print-app-conf macros|savedsearches
-                                            (default/macros.conf or default/savedsearches.conf)";
 
 /// Asks the kernel for 1 MiB pipe buffers on stdin and stdout (the
 /// unprivileged maximum on Linux). A 30 MB reply through the default 64 KiB
@@ -42,40 +39,35 @@ fn widen_pipes() {
     }
 }
 
-/// Runs the program; the exit code follows from the result.
+/// Runs the program; the exit code follows from the result. No arguments:
+/// the search command (that is how splunkd starts us). Bad arguments print
+/// clap's message and exit with 2; `--help` and `--version` exit with 0.
 pub fn main_with(args: Vec<OsString>) -> Result<ExitCode> {
-    let args: Vec<String> = args
-        .into_iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    match args.first().map(String::as_str) {
+    if args.is_empty() {
+        return serve();
+    }
+    let cli = match args::parse(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return Ok(ExitCode::from(if e.use_stderr() { 2 } else { 0 }));
+        }
+    };
+    match cli.command {
         None => serve(),
-        Some("scan") => scan::run(&args[1..]),
-        Some("hunt") => hunt::run(&args[1..]),
-        Some("print-default-conf") => {
+        Some(Command::Scan(a)) => scan::run(a),
+        Some(Command::Hunt(a)) => hunt::run(a),
+        Some(Command::PrintDefaultConf) => {
             print!("{}", default_conf());
             Ok(ExitCode::SUCCESS)
         }
-        Some("print-app-conf") => match args.get(1).map(String::as_str) {
-            Some("macros") if args.len() == 2 => {
-                print!("{}", crate::appconf::macros_conf());
-                Ok(ExitCode::SUCCESS)
+        Some(Command::PrintAppConf { which }) => {
+            match which {
+                AppConf::Macros => print!("{}", crate::appconf::macros_conf()),
+                AppConf::Savedsearches => print!("{}", crate::appconf::savedsearches_conf()),
             }
-            Some("savedsearches") if args.len() == 2 => {
-                print!("{}", crate::appconf::savedsearches_conf());
-                Ok(ExitCode::SUCCESS)
-            }
-            _ => Err(Error::Argument(format!(
-                "print-app-conf takes macros or savedsearches\n{USAGE}"
-            ))),
-        },
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
         }
-        Some(other) => Err(Error::Argument(format!(
-            "unknown command {other:?}\n{USAGE}"
-        ))),
     }
 }
 

@@ -8,13 +8,13 @@
 //! the table holds what the reply would.
 
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
 use std::process::ExitCode;
 use std::str::Utf8Error;
 
 use crate::chunk::{lm_side, push_rows, Columns, Line, Look, Mode, RowSink};
+use crate::cli::args::ScanArgs;
 use crate::cli::report::{print_alerts, print_hops, Alert};
-use crate::cli::{config, read_file, warn, USAGE};
+use crate::cli::{config, read_file, warn};
 use crate::correlate::{Correlator, Hop, Known, Settings};
 use crate::csvio::read::{Row, Rows};
 use crate::detect::{Detection, Engine};
@@ -23,36 +23,9 @@ use crate::error::{Error, Result};
 /// Rows per chunk, as splunkd's default `maxresultrows`.
 pub const CHUNK_ROWS: usize = 50_000;
 
-/// `scan`'s arguments: `[--all] [--hops] FILE...` (other `--` words are
-/// ignored).
-struct Args {
-    all: bool,
-    hops: bool,
-    files: Vec<String>,
-}
-
-impl Args {
-    fn parse(args: &[String]) -> Result<Args> {
-        let files: Vec<String> = args
-            .iter()
-            .filter(|a| !a.starts_with("--"))
-            .cloned()
-            .collect();
-        if files.is_empty() {
-            return Err(Error::Argument(USAGE.into()));
-        }
-        Ok(Args {
-            all: args.iter().any(|a| a == "--all"),
-            hops: args.iter().any(|a| a == "--hops"),
-            files,
-        })
-    }
-}
-
 /// `winrmdetect scan`: a table of the labelled events of each file, or
 /// (`--hops`) of the hops of all files together.
-pub fn run(args: &[String]) -> Result<ExitCode> {
-    let args = Args::parse(args)?;
+pub fn run(args: ScanArgs) -> Result<ExitCode> {
     let config = config();
     let engine = &config.engine;
     let mut out = BufWriter::new(io::stdout().lock());
@@ -60,7 +33,7 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
     if args.hops {
         let mut data = Vec::new();
         for f in &args.files {
-            data.push(read_file(Path::new(f))?);
+            data.push(read_file(f)?);
         }
         let (hops, warnings) = hops_of_files(&data, engine, &config.known);
         warn(warnings);
@@ -68,8 +41,9 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
     } else {
         let min_score = if args.all { 0 } else { 1 };
         for f in &args.files {
-            let data = read_file(Path::new(f))?;
-            let scan = scan_csv(f, &data, engine, min_score)?;
+            let data = read_file(f)?;
+            let f = f.display().to_string();
+            let scan = scan_csv(&f, &data, engine, min_score)?;
             warn(scan.warnings.iter().map(|w| format!("{f}: {w}")));
             writeln!(out, "== {f}").map_err(io)?;
             print_alerts(&mut out, &scan.alerts, scan.events).map_err(io)?;

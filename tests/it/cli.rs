@@ -311,8 +311,7 @@ fn issue11_scan_and_hunt_name_what_was_wrong() {
             &["scan", "--hops", "/nonexistent/y.csv"],
             "/nonexistent/y.csv",
         ),
-        (&["scan"], "usage"),
-        (&["hunt", "/nonexistent/z"], "/nonexistent/z"),
+        (&["scan"], "Usage"),
         (&["hunt", "--format", "xml", "x"], "xml"),
         (&["hunt", "--bogus", "x"], "--bogus"),
     ] {
@@ -322,4 +321,10 @@ fn issue11_scan_and_hunt_name_what_was_wrong() {
         assert!(err.contains(needle), "{args:?}: {err}");
         assert!(out.stdout.is_empty(), "{args:?}: stdout {:?}", stdout(&out));
     }
+    // Issue 15: an input that cannot be read is an ERROR line naming it,
+    // and the exit code says some inputs failed.
+    let out = winrmdetect(&["hunt", "/nonexistent/z"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ERROR /nonexistent/z: "), "{err}");
 }
