@@ -1,11 +1,20 @@
 //! The offline reports of `scan` and `hunt`: labelled events (alerts) and
-//! hops, each from ONE column table ([`ALERT_COLUMNS`], [`HOP_COLUMNS`])
-//! that drives the text table, the CSV and the JSON lines.
+//! hops.
 //!
-//! The text table is for people: it shows some of the columns, under short
-//! headers and cut to a width, in an order of its own ([`ALERT_TEXT`],
-//! [`HOP_TEXT`]). The hop table is the correlation reply's too, so it lives
-//! in [`crate::chunk`].
+//! `hunt`'s report (issue 15) is a [`Report`], written four ways:
+//! [`write_table`] for people (fits [`WIDTH`] columns unless
+//! [`View::wide`], colour per [`colour_wanted`]), [`write_hop_evidence`]
+//! for one hop's events, [`write_json`] as JSON lines and [`write_csv_dir`]
+//! as three CSV files. The JSON and CSV keys are one schema, documented in
+//! `docs/hunt-output.md` (a test holds the two together); hop keys follow
+//! [`HOP_COLUMNS`], the correlation reply's hop table, which lives in
+//! [`crate::chunk`].
+//!
+//! The older writers stay for `scan` ([`print_alerts`], [`print_hops`])
+//! and, until it moves to the functions above, `hunt` ([`write`]): each
+//! from ONE column table ([`ALERT_COLUMNS`], [`HOP_COLUMNS`]) that drives
+//! their text table, CSV and JSON lines, the text showing some columns cut
+//! to a width ([`ALERT_TEXT`], [`HOP_TEXT`]).
 
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -454,7 +463,7 @@ fn cut(s: &str, width: usize) -> Cow<'_, str> {
 }
 
 /// `n` and the noun, singular or plural.
-fn count(n: usize, one: &str, many: &str) -> String {
+fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
@@ -796,8 +805,10 @@ pub fn write_table<W: Write>(w: &mut W, report: &Report, view: &View) -> io::Res
     let chains = chains(&report.hops);
     write_hops(w, report, &chains, view)?;
     writeln!(w)?;
-    let line = summary_line(report, chains.len());
-    writeln!(w, "{}", cut_unless(&line, view.wide))
+    let summary = summary_parts(report, chains.len());
+    join_to_fit(&summary, view.wide)
+        .iter()
+        .try_for_each(|line| writeln!(w, "{line}"))
 }
 
 /// `line` cut to [`WIDTH`] unless `wide`.
@@ -881,20 +892,43 @@ fn span(first: f64, last: f64) -> String {
     }
 }
 
-/// The summary line: files, events, alerts, hops and chains.
-fn summary_line(report: &Report, chains: usize) -> String {
+/// The summary: files, events, alerts, hops, chains and (if any)
+/// warnings, in `; `-separated parts.
+fn summary_parts(report: &Report, chains: usize) -> Vec<String> {
     let s = &report.summary;
-    format!(
-        "{} read, {} skipped, {} failed; {}, {} labelled, {} after filters; {}, {}",
-        count(s.files_read, "file", "files"),
-        s.files_skipped,
-        s.files_failed,
-        count(s.events as usize, "event", "events"),
-        s.labelled,
-        count(report.alerts.len(), "alert", "alerts"),
-        count(report.hops.len(), "hop", "hops"),
-        count(chains, "chain", "chains"),
-    )
+    let n = |n: usize| n as u64;
+    let files = count(n(s.files_read), "file", "files");
+    let events = count(s.events, "event", "events");
+    let alerts = count(n(report.alerts.len()), "alert", "alerts");
+    let hops = count(n(report.hops.len()), "hop", "hops");
+    let mut parts = vec![
+        format!(
+            "{files} read, {} skipped, {} failed",
+            s.files_skipped, s.files_failed
+        ),
+        format!("{events}, {} labelled, {alerts} after filters", s.labelled),
+        format!("{hops}, {}", count(n(chains), "chain", "chains")),
+    ];
+    if !report.warnings.is_empty() {
+        parts.push(count(n(report.warnings.len()), "warning", "warnings"));
+    }
+    parts
+}
+
+/// `parts` joined with `; ` in as few lines as fit [`WIDTH`] (one line
+/// when `wide`), never cut.
+fn join_to_fit(parts: &[String], wide: bool) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for p in parts {
+        match lines.last_mut() {
+            Some(l) if wide || l.chars().count() + 2 + p.chars().count() <= WIDTH => {
+                l.push_str("; ");
+                l.push_str(p);
+            }
+            _ => lines.push(p.clone()),
+        }
+    }
+    lines
 }
 
 /// Writes `key  value` lines under a title line: a `--wide` block.
@@ -926,7 +960,12 @@ fn write_block<W: Write>(
 fn write_alert_block<W: Write>(w: &mut W, g: &Group<'_>, view: &View) -> io::Result<()> {
     let a = g.first;
     let risk = painted_risk(a.risk_score, view.colour);
-    let mut title = format!("{}  {}  risk {risk}", alert_time(a), clean(&a.host));
+    let mut title = format!(
+        "{}  {}  {}  risk {risk}",
+        alert_time(a),
+        clean(&a.host),
+        clean(&a.alert_type)
+    );
     if !g.rest.is_empty() {
         title.push_str(&format!("  ({} alike)", 1 + g.rest.len()));
     }
@@ -1011,7 +1050,7 @@ fn write_hop_header<W: Write>(w: &mut W, h: &Hop) -> io::Result<()> {
         clean(&h.chain_id),
         h.hop_index
     )?;
-    let events = count(h.events, "event", "events");
+    let events = count(h.events as u64, "event", "events");
     writeln!(
         w,
         "  time        {} (UTC), {events}",
@@ -1507,6 +1546,8 @@ mod tests {
         r.hops[0].dest = long("dest.");
         r.hops[0].dest_users.insert(long("bob"));
         r.summary.events = 4_000_000_000;
+        r.summary.labelled = 3_000_000;
+        r.summary.files_read = 100_000;
         for view in [
             PLAIN,
             View {
@@ -1522,10 +1563,19 @@ mod tests {
             assert_eq!(visible(row), WIDTH, "{row}");
             assert!(row.ends_with(&format!("  {}…", "x".repeat(19))), "{row}");
             assert!(text.contains("  host.host.host.…  "), "{text}");
+            // The summary is not cut: it goes on on a second line.
+            assert!(
+                text.ends_with("2 alerts after filters; 3 hops, 2 chains\n1 warning\n"),
+                "{text}"
+            );
         }
-        let cols = ALERT_TABLE.iter().filter(|c| !c.flex);
-        let fixed: usize = cols.map(|c| c.cap).sum::<usize>() + GAP * (ALERT_TABLE.len() - 1);
-        assert!(fixed + "command line".len() <= WIDTH);
+        // Whatever the values, the capped columns leave the flexible one
+        // room for its header.
+        for table in [&ALERT_TABLE, &HOP_TABLE] {
+            let fixed = table.iter().filter(|c| !c.flex).map(|c| c.cap);
+            let flex = table.iter().find(|c| c.flex).unwrap().header.len();
+            assert!(fixed.sum::<usize>() + GAP * (table.len() - 1) + flex <= WIDTH);
+        }
     }
 
     /// `--wide` cuts nothing: the whole command line, every field.
@@ -1675,7 +1725,8 @@ mod tests {
             "hop-3  2020-09-13 12:30:00  ws7 → ws8       PSRemoting  failed   alice    80    85"
         );
         assert!(text.ends_with(
-            "\n2 files read, 1 skipped, 0 failed; 1000 events, 5 labelled, 2 alerts after filters; 3 hops, 2 chains\n"
+            "\n2 files read, 1 skipped, 0 failed; 1000 events, 5 labelled, 2 alerts after filters; \
+             3 hops, 2 chains; 1 warning\n"
         ));
     }
 
