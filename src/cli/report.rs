@@ -1091,6 +1091,7 @@ fn evidence_rows(report: &Report, hop: &Hop) -> Vec<Vec<Shown>> {
     let row = |(_, seq, role): (Option<f64>, usize, crate::detect::Side)| match by_seq.get(&seq) {
         Some(e) => evidence_row(e, role),
         None => {
+            // Only its role is known; `what` says why the rest is not.
             let mut r = vec![Shown::new("-"); EVIDENCE_TABLE.len()];
             r[1] = Shown::new(role.as_str());
             r[7] = Shown::new(&format!("event #{seq} is not in the report"));
