@@ -6,6 +6,7 @@
 //! parses its own arguments in its file (`scan::run`, `hunt::run`), and
 //! [`report`] writes what they found.
 
+pub mod html;
 pub mod hunt;
 pub mod report;
 pub mod scan;
