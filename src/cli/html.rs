@@ -678,7 +678,7 @@ impl Axis {
             t0,
             t1,
             x0: 90.0,
-            x1: 1090.0,
+            x1: 1060.0,
         })
     }
 
@@ -696,8 +696,8 @@ fn timeline(alerts: &[Alert], hops: &[Hop]) -> String {
     let (lanes, bars) = hop_bars(hops, &axis);
     let height = 70.0 + 16.0 * lanes as f64 + 30.0;
     let mut out = format!(
-        "<div class=\"scroll\"><svg class=\"timeline\" width=\"1130\" height=\"{height:.0}\" \
-         viewBox=\"0 0 1130 {height:.0}\" role=\"img\" aria-label=\"timeline\">\n\
+        "<div class=\"scroll\"><svg class=\"timeline\" width=\"1160\" height=\"{height:.0}\" \
+         viewBox=\"0 0 1160 {height:.0}\" role=\"img\" aria-label=\"timeline\">\n\
          <text x=\"4\" y=\"29\" font-size=\"11\">alerts</text>\
          <text x=\"4\" y=\"64\" font-size=\"11\">hops</text>\n"
     );
