@@ -30,7 +30,7 @@ use crate::detect::{Outcome, Technique};
 
 /// The page's Content-Security-Policy: inline style and script only;
 /// nothing may be fetched.
-pub const CSP: &str =
+const CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:";
 
 /// The alert table's headers, in the order of [`alert_cells`].
@@ -75,7 +75,8 @@ h1{font-size:1.4em;margin:0 0 .3em}h2{font-size:1.15em;margin:1.4em 0 .4em}
 ol.chains li{margin:.2em 0;cursor:pointer}ol.chains .path{font-weight:600}
 ol.chains .when,ol.chains .tech{color:#555;margin-left:.8em}
 table{border-collapse:collapse;font-size:12px}th,td{border:1px solid #ddd;padding:2px 5px;vertical-align:top;text-align:left}
-th{background:#f0f0f0;position:sticky;top:0}td:nth-child(10){max-width:48em;word-break:break-all}
+th{background:#f0f0f0;position:sticky;top:0}td:first-child{white-space:nowrap}
+td:nth-child(10){max-width:48em;word-break:break-all}
 #filter{width:24em;padding:3px}#shown{margin-left:1em;color:#555}
 ";
 
@@ -512,6 +513,7 @@ fn markers() -> String {
 /// How far each hop's curve bends from the straight line, so hops between
 /// the same two hosts (either way) fan out instead of overlapping; the
 /// sign is taken along the pair's own order, so opposite hops part too.
+/// A host's loops to itself get 0, 36, 72, ...
 fn parallel_offsets(hops: &[Hop], layout: &Layout<'_>) -> Vec<f64> {
     let pair = |h: &Hop| {
         let (a, b) = (
@@ -530,13 +532,18 @@ fn parallel_offsets(hops: &[Hop], layout: &Layout<'_>) -> Vec<f64> {
             let key = pair(h);
             let k = seen.entry(key).or_default();
             let m = total[&key] as f64;
-            let off = (*k as f64 - (m - 1.0) / 2.0) * 36.0;
+            let nth = *k as f64;
             *k += 1;
-            let flip = layout.at.get(h.src.as_str()) > layout.at.get(h.dest.as_str());
-            if flip {
-                -off
-            } else {
-                off
+            let (a, b) = (
+                layout.at.get(h.src.as_str()),
+                layout.at.get(h.dest.as_str()),
+            );
+            let off = (nth - (m - 1.0) / 2.0) * 36.0;
+            match a.cmp(&b) {
+                // Loops of a host to itself grow one by one.
+                std::cmp::Ordering::Equal => nth * 36.0,
+                std::cmp::Ordering::Greater => -off,
+                std::cmp::Ordering::Less => off,
             }
         })
         .collect()
@@ -603,7 +610,7 @@ fn self_loop(a: P, center: P, offset: f64) -> String {
         x: out.y,
         y: -out.x,
     };
-    let reach = 55.0 + offset.abs();
+    let reach = 55.0 + offset;
     let start = a.add(out, NODE_R * 0.8).add(side, NODE_R * 0.6);
     let end = a.add(out, NODE_R * 0.8).add(side, -NODE_R * 0.6);
     let c1 = a.add(out, reach).add(side, reach * 0.6);
@@ -1218,6 +1225,31 @@ mod tests {
         assert!(text.contains("style=dashed"));
         assert_eq!(count(&text, "penwidth=3"), 2, "the chain's two hops");
         assert!(text.contains("\"hop-3\", label=\"hop-3 WinRM\", color=\"#1f77b4\", style=dashed"));
+    }
+
+    #[test]
+    fn a_lone_host_and_a_hop_to_itself() {
+        let mut r = Report::default();
+        r.hops
+            .push(hop("hop-1", "h", "h", Technique::Rdp, Outcome::Success));
+        r.hops
+            .push(hop("hop-2", "h", "h", Technique::Rdp, Outcome::Failed));
+        let page = html(&r);
+        assert_eq!(count(&page, "<g class=\"node\""), 1);
+        let edges = edges(&page);
+        assert_eq!(edges.len(), 2);
+        let d = |e: &str| {
+            e.split(" d=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        assert!(d(edges[0]).contains(" C"), "a loop: {}", edges[0]);
+        assert_ne!(d(edges[0]), d(edges[1]), "two loops apart");
+        assert!(!page.contains("NaN"));
     }
 
     #[test]

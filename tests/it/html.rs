@@ -57,27 +57,17 @@ fn chromium() -> PathBuf {
         })
 }
 
-/// The fixture's report, as `hunt` would make it, with one more alert and
-/// one more hop whose host and command line are hostile.
-fn report() -> Report {
+/// The fixture's report, as `hunt` would make it.
+fn fixture_report() -> Report {
     let engine = Engine::default();
     let data = fixture(FIXTURE);
     let scan = scan_csv(FIXTURE, &data, &engine, 1).expect("the fixture scans");
-    let (mut hops, warnings) = hops_of_files(&[data], &engine, &Known::default());
+    let (hops, warnings) = hops_of_files(&[data], &engine, &Known::default());
     assert!(hops.len() >= 2, "the fixture has hops: {hops:?}");
     let mut alerts: Vec<Alert> = scan.alerts;
     for a in &mut alerts {
         a.file = FIXTURE.into();
     }
-    let mut bad = alerts[0].clone();
-    bad.host = HOSTILE_HOST.into();
-    bad.command_line = HOSTILE_CMD.into();
-    alerts.push(bad);
-    let mut bad = hops[0].clone();
-    bad.src = HOSTILE_HOST.into();
-    bad.id = "hop-hostile".into();
-    bad.chain_id = "chain-hostile".into();
-    hops.push(bad);
     Report {
         summary: Summary {
             files_read: 1,
@@ -90,6 +80,21 @@ fn report() -> Report {
         warnings,
         ..Report::default()
     }
+}
+
+/// `report` with one more alert and one more hop whose host and command
+/// line are hostile.
+fn with_hostile(mut report: Report) -> Report {
+    let mut bad = report.alerts[0].clone();
+    bad.host = HOSTILE_HOST.into();
+    bad.command_line = HOSTILE_CMD.into();
+    report.alerts.push(bad);
+    let mut bad = report.hops[0].clone();
+    bad.src = HOSTILE_HOST.into();
+    bad.id = "hop-hostile".into();
+    bad.chain_id = "chain-hostile".into();
+    report.hops.push(bad);
+    report
 }
 
 /// What a run of the browser left.
@@ -261,13 +266,14 @@ fn assert_no_urls(page: &str) {
 
 #[test]
 fn issue15_html_report_renders_in_a_browser() {
-    let report = report();
+    let clean = fixture_report();
+    // The fixture's page, to look at (or screenshot): WINRMDETECT_HTML_OUT=FILE.
+    if let Some(out) = std::env::var_os("WINRMDETECT_HTML_OUT").filter(|v| !v.is_empty()) {
+        fs::write(&out, html(&clean)).expect("writing WINRMDETECT_HTML_OUT");
+    }
+    let report = with_hostile(clean);
     let text = html(&report);
     assert_no_urls(&text);
-    // A copy to look at (or screenshot): WINRMDETECT_HTML_OUT=FILE.
-    if let Some(out) = std::env::var_os("WINRMDETECT_HTML_OUT").filter(|v| !v.is_empty()) {
-        fs::write(&out, &text).expect("writing WINRMDETECT_HTML_OUT");
-    }
     let dir = TempDir::new("html");
     let page = render(&dir, &text, "");
     let dom = &page.dom;
@@ -318,7 +324,7 @@ fn issue15_html_report_renders_in_a_browser() {
 
 #[test]
 fn issue15_html_filter_from_the_address() {
-    let report = report();
+    let report = with_hostile(fixture_report());
     let dir = TempDir::new("html-filter");
     let page = render(&dir, &html(&report), "#filter=SRV03");
     assert_eq!(errors(&page.dom), "");
@@ -353,6 +359,26 @@ fn issue15_html_filter_from_the_address() {
         "data-shown=\"{matching}\">{matching} of {total} alerts shown"
     )));
     assert!(page.dom.contains("id=\"filter\""));
+}
+
+/// A report without alerts or hops: the page says so, and its script
+/// still runs cleanly.
+#[test]
+fn issue15_html_empty_report_in_a_browser() {
+    let dir = TempDir::new("html-empty");
+    let page = render(&dir, &html(&Report::default()), "#filter=x");
+    let dom = &page.dom;
+    assert!(
+        dom.contains("<body data-ready=\"1\">"),
+        "the page's script ran"
+    );
+    assert_eq!(errors(dom), "");
+    assert_eq!(console_lines(&page.stderr), Vec::<&str>::new());
+    assert_eq!(page_requests(&page.net_log), Vec::<String>::new());
+    assert_eq!(table_rows(dom), (0, 0));
+    assert!(dom.contains("data-shown=\"0\">0 of 0 alerts shown"));
+    assert!(dom.contains("no hops") && dom.contains("no alerts"));
+    assert!(!dom.contains("class=\"node\"") && !dom.contains("class=\"edge"));
 }
 
 /// The checks above can fail: a page with a script error and a fetch (no
