@@ -8,7 +8,8 @@
 //!
 //! Chromium is `$WINRMDETECT_CHROMIUM`, else `chromium` on `PATH`
 //! (`bash bin/test` installs Debian's `chromium`); without it the tests
-//! fail, never skip.
+//! fail, never skip. `WINRMDETECT_HTML_OUT=FILE` keeps a copy of the
+//! fixture's page (without the hostile additions) to look at.
 
 use std::collections::BTreeSet;
 use std::fs;
