@@ -2,12 +2,16 @@
 //! (that is how splunkd starts us); `scan`, `hunt` and `print-default-conf`
 //! are for people.
 //!
-//! [`main_with`] is one dispatch, as ripgrep's `main`: each subcommand
-//! parses its own arguments in its file (`scan::run`, `hunt::run`), and
-//! [`report`] writes what they found.
+//! [`main_with`] is one dispatch, as ripgrep's `main`: [`args`] declares
+//! every command's arguments (clap), each subcommand runs in its file
+//! (`scan::run`, `hunt::run`: [`input`] finds and opens the inputs,
+//! [`pipeline`] reads them, [`filter`] chooses what is reported,
+//! [`progress`] shows how far it got), and [`report`] / [`html`] write what
+//! they found.
 
 pub mod args;
 pub mod filter;
+pub mod html;
 pub mod hunt;
 pub mod input;
 pub mod pipeline;

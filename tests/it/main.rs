@@ -7,5 +7,6 @@ mod differential;
 mod evtx;
 mod golden;
 mod harness;
+mod html;
 mod protocol;
 mod risk;
