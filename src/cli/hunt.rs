@@ -17,7 +17,8 @@ use crate::cli::filter::Filter;
 use crate::cli::input::{self, Input, Kind};
 use crate::cli::pipeline::{correlate, csv_body, evtx_file, run_all, FileResult, Progress};
 use crate::cli::progress::with_progress;
-use crate::cli::report::{self, Format, Report, Summary};
+use crate::cli::html;
+use crate::cli::report::{self, colour_wanted, Report, Summary, View};
 use crate::cli::{read_file, warn};
 use crate::conf::{app_dir, load, load_with, Config};
 use crate::detect::Engine;
@@ -155,17 +156,40 @@ fn take_results(report: &mut Report, results: &[FileResult], filter: &Filter) {
     });
 }
 
-/// Writes the report to stdout and the files asked for.
+/// Writes the report to stdout, and the files asked for.
 fn write_report(report: &Report, args: &HuntArgs) -> Result<()> {
+    if let Some(dir) = &args.output_dir {
+        report::write_csv_dir(dir, report)?;
+    }
+    if let Some(path) = &args.html {
+        write_file(path, html::html(report).as_bytes())?;
+    }
+    if let Some(path) = &args.dot {
+        write_file(path, html::dot(report).as_bytes())?;
+    }
     let mut out = BufWriter::new(io::stdout().lock());
-    let format = match args.format {
-        OutputFormat::Table => Format::Table,
-        OutputFormat::Json => Format::Json,
-        OutputFormat::Csv => Format::Csv,
-    };
-    let events = usize::try_from(report.summary.events).unwrap_or(usize::MAX);
-    report::write(&mut out, format, &report.alerts, events, &report.hops)?;
-    out.flush().map_err(|e| Error::io("writing the report", e))
+    let io = |e| Error::io("writing the report", e);
+    match (&args.hop, args.format) {
+        (Some(id), _) => report::write_hop_evidence(&mut out, report, id)?,
+        (None, OutputFormat::Table) => {
+            let view = View {
+                wide: args.wide,
+                colour: colour_wanted(io::stdout().is_terminal()),
+            };
+            report::write_table(&mut out, report, &view).map_err(io)?;
+        }
+        (None, OutputFormat::Json) => report::write_json(&mut out, report)?,
+        (None, OutputFormat::Csv) => report::write_alerts_csv(&mut out, report)?,
+    }
+    out.flush().map_err(io)
+}
+
+/// Writes one output file; the error names it.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(|source| Error::File {
+        context: format!("writing {}", path.display()),
+        source,
+    })
 }
 
 /// 3 when an input failed, 1 when something was found and

@@ -1320,24 +1320,50 @@ pub fn write_csv_dir(dir: &Path, report: &Report) -> Result<()> {
 
 /// Writes one CSV file: the keys of `header`, then the rows' values.
 fn write_csv_file(path: &Path, header: &Record, rows: impl Iterator<Item = Record>) -> Result<()> {
-    let fail = |source| Error::File {
+    let file = std::fs::File::create(path).map_err(|source| Error::File {
         context: format!("writing {}", path.display()),
+        source,
+    })?;
+    write_csv(
+        io::BufWriter::new(file),
+        &path.display().to_string(),
+        header,
+        rows,
+    )
+}
+
+/// Writes the keys of `header`, then the rows' values, as CSV to `w`
+/// (`name`: what errors call it).
+fn write_csv<W: Write>(
+    w: W,
+    name: &str,
+    header: &Record,
+    rows: impl Iterator<Item = Record>,
+) -> Result<()> {
+    let fail = |source| Error::File {
+        context: format!("writing {name}"),
         source,
     };
     let csv_fail = |e: csv::Error| match e.into_kind() {
         csv::ErrorKind::Io(source) => fail(source),
         other => fail(io::Error::other(format!("{other:?}"))),
     };
-    let file = std::fs::File::create(path).map_err(fail)?;
-    let mut w = csv::Writer::from_writer(io::BufWriter::new(file));
+    let mut w = csv::Writer::from_writer(w);
     w.write_record(header.keys()).map_err(csv_fail)?;
     for r in rows {
-        debug_assert!(r.keys().eq(header.keys()), "{path:?}: a row's keys");
+        debug_assert!(r.keys().eq(header.keys()), "{name}: a row's keys");
         let fields: Vec<Cow<'_, str>> = r.values().map(csv_text).collect();
         w.write_record(fields.iter().map(|f| f.as_bytes()))
             .map_err(csv_fail)?;
     }
     w.flush().map_err(fail)
+}
+
+/// Writes the alerts (time order) as CSV to `w`, as [`ALERTS_CSV`] holds
+/// them (`hunt --format csv`).
+pub fn write_alerts_csv<W: Write>(w: W, report: &Report) -> Result<()> {
+    let alerts = by_time(&report.alerts).into_iter().map(alert_record);
+    write_csv(w, "the alerts", &alert_record(&Alert::default()), alerts)
 }
 
 #[cfg(test)]
