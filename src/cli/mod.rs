@@ -7,6 +7,8 @@
 //! [`report`] writes what they found.
 
 pub mod hunt;
+pub mod input;
+pub mod jsonl;
 pub mod report;
 pub mod scan;
 
