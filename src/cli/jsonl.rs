@@ -19,7 +19,9 @@
 //!   WinRM's own `port` field) is dropped when `@version` marks Logstash.
 //!
 //! Each row starts with the columns a Splunk search gives: `_time` (epoch
-//! seconds, 6 decimals, from `@timestamp`), `host` (the computer without
+//! seconds, 6 decimals, from `@timestamp`, else `winlog.time_created` or
+//! `TimeCreated`; a time without an offset is taken as UTC, though NXLog's
+//! `TimeCreated` in some Mordor sets is the lab's local time), `host` (the computer without
 //! its DNS suffix, as a forwarder on it would report), `source`
 //! (`XmlWinEventLog:<Channel>`), `sourcetype` (`XmlWinEventLog`),
 //! `EventCode`, `Channel`, `Computer` and `EventRecordID`; then the System
@@ -103,10 +105,11 @@ pub fn to_csv_chunks(
         }
         stats.lines += 1;
         let text = String::from_utf8_lossy(&line);
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         if text.trim().is_empty() {
             continue;
         }
-        match event(&text) {
+        match event(text) {
             Ok(fields) => chunk.push(fields),
             Err(why) => stats.bad_line(stats.lines, why),
         }

@@ -82,6 +82,9 @@ fn a_walk_takes_known_files_and_counts_the_rest() {
     let kinds: Vec<Kind> = found.inputs.iter().map(|i| open(i).unwrap().kind).collect();
     use Kind::*;
     assert_eq!(kinds, [Csv, Evtx, JsonLines, JsonLines, JsonLines]);
+    // Sniffed, then read from the start, without reopening.
+    assert_eq!(read_all(open(&found.inputs[0]).unwrap()), CSV);
+    assert_eq!(read_all(open(&found.inputs[3]).unwrap()), JSON);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -164,6 +167,29 @@ fn a_named_pipe_is_read() {
     assert_eq!(o.kind, Kind::Csv);
     assert_eq!(read_all(o), CSV);
     writer.join().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `/dev/fd/N`, as a shell's process substitution names a pipe: here a
+/// child's stdout, gzipped CSV in it.
+#[cfg(target_os = "linux")]
+#[test]
+fn process_substitution_is_read() {
+    use std::os::fd::AsRawFd;
+    let dir = scratch("procsub");
+    write(&dir.join("x.csv.gz"), &gzip(CSV));
+    let mut child = std::process::Command::new("cat")
+        .arg(dir.join("x.csv.gz"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let fd = child.stdout.as_ref().unwrap().as_raw_fd();
+    let found = discover(&[format!("/dev/fd/{fd}")]);
+    assert_eq!(found.inputs.len(), 1, "{:?}", found.failed);
+    let o = open(&found.inputs[0]).unwrap();
+    assert_eq!(o.kind, Kind::Csv);
+    assert_eq!(read_all(o), CSV);
+    child.wait().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
 
