@@ -212,8 +212,7 @@ fn what(v: &Value) -> &'static str {
 /// The event's fields by the names the rules read (see the module's
 /// documentation).
 fn row(obj: &Map<String, Value>) -> Vec<(String, String)> {
-    let mut flat = Vec::new();
-    flatten("", obj, &mut flat);
+    let flat = fields(obj);
     let logstash = !obj.contains_key("winlog") && obj.contains_key("@version");
     let get = |names: &[&str]| {
         names.iter().find_map(|n| {
@@ -279,19 +278,34 @@ fn dedupe(fields: Vec<(String, String)>) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Every value of an object as (name, text): nested objects by dotted
-/// names, except Winlogbeat's event and user data, by their own names;
-/// `message` as `Message`.
+/// Every value of an event as (name, text): Winlogbeat's event and user
+/// data first, by their own names (so that they win over a field of the
+/// same name elsewhere), then every other value, nested objects by dotted
+/// names and `message` as `Message`.
+fn fields(obj: &Map<String, Value>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let winlog = obj.get("winlog").and_then(Value::as_object);
+    for part in DATA {
+        if let Some(Value::Object(data)) = winlog.and_then(|w| w.get(part)) {
+            flatten("", data, &mut out);
+        }
+    }
+    flatten("", obj, &mut out);
+    out
+}
+
+/// Winlogbeat's objects whose members are the event's own fields.
+const DATA: [&str; 2] = ["event_data", "user_data"];
+
+/// The values of an object below `prefix` (Winlogbeat's event and user
+/// data left out: [`fields`] takes them first).
 fn flatten(prefix: &str, obj: &Map<String, Value>, out: &mut Vec<(String, String)>) {
     for (k, v) in obj {
-        let name = match (prefix, k.as_str()) {
-            ("winlog.event_data." | "winlog.user_data.", _) => k.clone(),
-            ("", "message") if !obj.contains_key("Message") => "Message".into(),
-            _ => format!("{prefix}{k}"),
-        };
-        match v {
-            Value::Object(inner) => flatten(&format!("{prefix}{k}."), inner, out),
-            _ => out.push((name, text(v))),
+        match (prefix, v) {
+            ("winlog.", _) if DATA.contains(&k.as_str()) => {}
+            (_, Value::Object(inner)) => flatten(&format!("{prefix}{k}."), inner, out),
+            ("", _) if k == "message" => out.push(("Message".into(), text(v))),
+            _ => out.push((format!("{prefix}{k}"), text(v))),
         }
     }
 }

@@ -91,8 +91,8 @@ fn winlogbeat_lines_convert_and_detect() {
     let input = format!("{WINLOGBEAT_SYSMON_1}\n{WINLOGBEAT_4624}\n");
     let (chunks, stats) = convert(input.as_bytes(), 100);
     assert_eq!((stats.events, stats.bad), (2, 0));
-    let rows = rows(&chunks[0]);
-    let s = &rows[0];
+    let got = rows(&chunks[0]);
+    let s = &got[0];
     assert_eq!(s["_time"], "1715677923.250000");
     assert_eq!(s["host"], "SRV02");
     assert_eq!(s["EventCode"], "1");
@@ -110,12 +110,19 @@ fn winlogbeat_lines_convert_and_detect() {
     assert_eq!(s["Message"], "Process Create:\nRuleName: -");
     assert_eq!(s["event.code"], "1");
     assert_eq!(s["host.name"], "srv02.corp.example");
-    let l = &rows[1];
+    let l = &got[1];
     assert_eq!(l["_time"], "1715677922.000000", "the offset applied");
     assert_eq!(l["source"], "XmlWinEventLog:Security");
     assert_eq!(l["ProcessName"], "-");
     assert_eq!(l["tags"], "a\nb");
     assert_eq!(l["Image"], "", "the union header, empty here");
+    // The event data win over a field of the same name elsewhere.
+    let line = r#"{"message":"rendered","Channel":"top","winlog":{"channel":"System","event_data":{"Message":"data","Channel":"data"}}}"#;
+    let r = &rows(&convert(line.as_bytes(), 1).0[0])[0];
+    assert_eq!(
+        (r["Message"].as_str(), r["Channel"].as_str()),
+        ("data", "System")
+    );
     let alerts = alert_types(&chunks[0]);
     assert!(alerts.iter().any(|a| a.contains("WinRM")), "{alerts:?}");
 }
