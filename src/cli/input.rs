@@ -98,6 +98,24 @@ pub struct Input {
 }
 
 impl Input {
+    /// A file (or pipe) to read as it is, named by its path: for callers
+    /// that know their file without [`discover`].
+    pub fn file(path: impl Into<PathBuf>) -> Input {
+        let path = path.into();
+        Input {
+            name: path.display().to_string(),
+            source: Source::Path(path),
+        }
+    }
+
+    /// Stdin, named `-`.
+    pub fn stdin() -> Input {
+        Input {
+            name: "-".into(),
+            source: Source::Stdin,
+        }
+    }
+
     /// The file, or `None` for stdin.
     pub fn path(&self) -> Option<&Path> {
         match &self.source {
@@ -212,10 +230,7 @@ impl Discovery {
     fn arg(&mut self, arg: &OsStr) {
         if arg == "-" {
             if !std::mem::replace(&mut self.stdin, true) {
-                self.found.inputs.push(Input {
-                    name: "-".into(),
-                    source: Source::Stdin,
-                });
+                self.found.inputs.push(Input::stdin());
             }
             return;
         }

@@ -346,6 +346,20 @@ fn dash_is_stdin() {
     assert_eq!(found.inputs.len(), 1);
     assert_eq!(found.inputs[0].name, "-");
     assert_eq!(found.inputs[0].path(), None);
+    assert_eq!(found.inputs[0], Input::stdin());
+}
+
+/// An input made by hand opens as a discovered one.
+#[test]
+fn a_file_by_hand() {
+    let path = fixture("evtx/mdec_powerlurk_4103_4104.evtx");
+    let input = Input::file(&path);
+    assert_eq!(
+        (input.name.clone(), input.path()),
+        (path.display().to_string(), Some(&*path))
+    );
+    assert_eq!(open(&input).unwrap().kind, Kind::Evtx);
+    assert_eq!(discover(&[&path]).inputs, [input]);
 }
 
 #[test]
