@@ -8,18 +8,20 @@
 //! line and the run goes on. Correlation follows, the [`Filter`]s choose
 //! what is reported, and [`crate::cli::report`] writes it.
 
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering::Relaxed;
 
 use crate::cli::args::{HuntArgs, OutputFormat};
 use crate::cli::filter::Filter;
+use crate::cli::html;
 use crate::cli::input::{self, Input, Kind};
 use crate::cli::pipeline::{correlate, csv_body, evtx_file, run_all, FileResult, Progress};
 use crate::cli::progress::with_progress;
-use crate::cli::html;
 use crate::cli::report::{self, colour_wanted, Report, Summary, View};
-use crate::cli::{read_file, warn};
+use crate::cli::scan::CHUNK_ROWS;
+use crate::cli::{jsonl, warn};
 use crate::conf::{app_dir, load, load_with, Config};
 use crate::detect::Engine;
 use crate::error::{Error, Result};
@@ -31,8 +33,8 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
     let filter = Filter::new(&args.filter)?;
     let config = hunt_config(args.conf.as_deref())?;
     let found = input::discover(&args.paths);
-    for (name, why) in &found.failed {
-        eprintln!("ERROR {name}: {why}");
+    for f in &found.failed {
+        eprintln!("{f}");
     }
     if found.inputs.is_empty() && found.failed.is_empty() {
         return Err(Error::Argument(
@@ -77,10 +79,8 @@ fn read_all(inputs: &[Input], args: &HuntArgs, engine: &Engine, min_score: u32) 
     let sizes: Option<u64> = inputs
         .iter()
         .map(|i| {
-            std::fs::metadata(&i.path)
-                .ok()
-                .filter(|m| m.is_file())
-                .map(|m| m.len())
+            let meta = i.path().and_then(|p| std::fs::metadata(p).ok());
+            meta.filter(|m| m.is_file()).map(|m| m.len())
         })
         .sum();
     let show = !args.quiet && io::stderr().is_terminal();
@@ -94,36 +94,52 @@ fn read_all(inputs: &[Input], args: &HuntArgs, engine: &Engine, min_score: u32) 
 
 /// Reads one input; what went wrong is in the result.
 fn read_input(input: &Input, engine: &Engine, min_score: u32, progress: &Progress) -> FileResult {
-    let failed = |why: String| FileResult {
+    let mut r = FileResult {
         name: input.name.clone(),
-        error: Some(why),
         ..FileResult::default()
     };
-    let r = match input::kind(input) {
-        Err(why) => failed(why),
-        Ok(Kind::Evtx) => match EvtxFile::open(&input.path) {
-            Ok(f) => evtx_file(f, &input.name, engine, min_score, progress),
-            Err(e) => failed(e.to_string()),
-        },
-        Ok(Kind::Csv) => match read_file(&input.path) {
-            Ok(body) => {
-                let mut r = FileResult {
-                    name: input.name.clone(),
-                    ..FileResult::default()
-                };
-                csv_body(&mut r, &body, engine, min_score);
-                progress
-                    .bytes
-                    .fetch_add(body.len() as u64, std::sync::atomic::Ordering::Relaxed);
-                r
+    match input::open(input) {
+        Err(f) => r.error = Some(f.why),
+        Ok(opened) => match opened.kind {
+            Kind::Evtx => match opened.into_evtx() {
+                Ok(f) => r = evtx_file(f, &input.name, engine, min_score, progress),
+                Err(e) => r.error = Some(e.to_string()),
+            },
+            Kind::Csv => {
+                let mut body = Vec::new();
+                match opened.into_reader().read_to_end(&mut body) {
+                    Ok(_) => csv_body(&mut r, &body, engine, min_score),
+                    Err(e) => r.error = Some(format!("reading: {e}")),
+                }
+                progress.bytes.fetch_add(body.len() as u64, Relaxed);
             }
-            Err(e) => failed(e.to_string()),
+            Kind::JsonLines => json_lines(&mut r, opened, engine, min_score, progress),
         },
-    };
-    progress
-        .files
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    progress.files.fetch_add(1, Relaxed);
     r
+}
+
+/// Reads JSON lines into `r`, chunk by chunk, as Splunk CSV.
+fn json_lines(
+    r: &mut FileResult,
+    opened: input::Opened,
+    engine: &Engine,
+    min_score: u32,
+    progress: &Progress,
+) {
+    let name = r.name.clone();
+    let converted = jsonl::to_csv_chunks(opened.into_reader(), &name, CHUNK_ROWS, |body| {
+        csv_body(r, &body, engine, min_score);
+        progress.bytes.fetch_add(body.len() as u64, Relaxed);
+        Ok(())
+    });
+    match converted {
+        Ok(stats) => r
+            .warnings
+            .extend(stats.warnings.iter().map(|w| format!("{name}: {w}"))),
+        Err(e) => r.error = Some(e.to_string()),
+    }
 }
 
 /// The inputs' alerts (filtered, in time order), warnings and errors

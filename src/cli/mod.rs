@@ -14,6 +14,7 @@ pub mod filter;
 pub mod html;
 pub mod hunt;
 pub mod input;
+pub mod jsonl;
 pub mod pipeline;
 pub mod progress;
 pub mod report;
