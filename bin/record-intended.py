@@ -29,8 +29,9 @@ R_STREAM = ("issue 14: hosts short and lower-case in risk_object, target_host an
 R_CORR = ("issue 14: hops carry CIM src, dest, user and lm_risk_added; events of hops carry the CIM "
           "fields; hosts in one spelling")
 R_MAP = "issue 14: the map phase forwards the same events (hosts in one spelling downstream)"
-R_CLI = ("issue 14: hunt/scan hops carry user and lm_risk_added; hosts short and lower-case in alerts "
-         "and messages")
+R_CLI = ("issue 15: hunt's new report: the 120-column table with grouping, chains and a summary; "
+         "JSON lines with kinds alert/hop/chain/warning/summary and ISO 8601 times; CSV on stdout "
+         "is the alerts only (one header; hops and chains in --output-dir)")
 R_NEW = "issue 13: a fixture added (a technique other than WinRM/WMI, or a hard negative)"
 
 

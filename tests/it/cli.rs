@@ -254,34 +254,48 @@ fn issue11_hunt_formats_agree() {
     let hops: Vec<&serde_json::Value> = lines.iter().filter(|v| v["kind"] == "hop").collect();
     assert!(alerts.len() >= 2 && hops.len() == 1, "{lines:?}");
 
-    // CSV: the alerts table, then (after a blank line) the hops table.
-    let csv = winrmdetect(&["hunt", "--format", "csv", dir]);
+    // CSV: the alerts on stdout, and (issue 15) one file per table in
+    // --output-dir, each with one header, the JSON lines' keys.
+    let out_dir = std::env::temp_dir().join(format!("wd-issue15-csv-{}", std::process::id()));
+    let csv = winrmdetect(&[
+        "hunt",
+        "--format",
+        "csv",
+        "--output-dir",
+        out_dir.to_str().unwrap(),
+        dir,
+    ]);
     assert!(csv.status.success());
-    let records: Vec<csv::StringRecord> = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(&csv.stdout[..])
-        .records()
-        .map(Result::unwrap)
-        .collect();
-    let split = records
-        .iter()
-        .position(|r| &r[0] == "_time")
-        .expect("a hops table");
-    let (alert_part, hop_part) = records.split_at(split);
+    let read = |bytes: &[u8]| -> Vec<csv::StringRecord> {
+        let mut rdr = csv::Reader::from_reader(bytes);
+        let header = rdr.headers().unwrap().clone();
+        std::iter::once(header)
+            .chain(rdr.records().map(Result::unwrap))
+            .collect()
+    };
+    let alert_part = read(&csv.stdout);
+    assert_eq!(
+        alert_part,
+        read(&std::fs::read(out_dir.join("alerts.csv")).unwrap())
+    );
+    let hop_part = read(&std::fs::read(out_dir.join("hops.csv")).unwrap());
+    let chains = read(&std::fs::read(out_dir.join("chains.csv")).unwrap());
+    assert_eq!(chains.len(), 2, "one chain: {chains:?}");
+    std::fs::remove_dir_all(&out_dir).unwrap();
     let header = &alert_part[0];
     let col = |h: &csv::StringRecord, n: &str| h.iter().position(|x| x == n).unwrap();
     assert_eq!(alert_part.len() - 1, alerts.len());
     for (r, a) in alert_part[1..].iter().zip(&alerts) {
-        let types: Vec<&str> = a["AlertType"]
+        let types: Vec<&str> = a["alert_type"]
             .as_array()
             .unwrap()
             .iter()
             .map(|t| t.as_str().unwrap())
             .collect();
-        assert_eq!(&r[col(header, "AlertType")], types.join("|"));
+        assert_eq!(&r[col(header, "alert_type")], types.join("|"));
         assert_eq!(&r[col(header, "risk_score")], a["risk_score"].to_string());
-        assert_eq!(&r[col(header, "_time")], a["_time"].as_str().unwrap());
+        assert_eq!(&r[col(header, "time")], a["time"].as_str().unwrap());
+        assert!(a["epoch"].is_number());
     }
     let hop_header = &hop_part[0];
     assert_eq!(hop_part.len() - 1, hops.len());

@@ -906,7 +906,7 @@ fn issue4_hunt_finds_the_wmi_hop_in_evtx() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert!(lines.iter().any(|v| v["kind"] == "alert"
-        && v["AlertType"]
+        && v["alert_type"]
             .as_array()
             .unwrap()
             .iter()
