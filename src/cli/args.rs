@@ -39,7 +39,7 @@ pub struct Cli {
 pub enum Command {
     /// Detection and correlation over EVTX files, Splunk CSV exports and JSON lines: alerts, hops and chains
     #[command(after_help = EXIT_CODES)]
-    Hunt(HuntArgs),
+    Hunt(Box<HuntArgs>),
     /// Label the events of Splunk CSV exports (one table per file), or correlate them (--hops)
     #[command(after_help = EXIT_CODES)]
     Scan(ScanArgs),

@@ -61,7 +61,7 @@ pub fn main_with(args: Vec<OsString>) -> Result<ExitCode> {
     match cli.command {
         None => serve(),
         Some(Command::Scan(a)) => scan::run(a),
-        Some(Command::Hunt(a)) => hunt::run(a),
+        Some(Command::Hunt(a)) => hunt::run(*a),
         Some(Command::PrintDefaultConf) => {
             print!("{}", default_conf());
             Ok(ExitCode::SUCCESS)

@@ -8,5 +8,6 @@ mod evtx;
 mod golden;
 mod harness;
 mod html;
+mod hunt;
 mod protocol;
 mod risk;
