@@ -12,6 +12,7 @@
 //! takes the kept events input by input in the order given ([`correlate`]),
 //! so the hops are those of one sequential pass over the same inputs.
 
+use std::borrow::Cow;
 use std::io::{Read, Seek};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -24,6 +25,8 @@ use crate::correlate::{parse_time, Correlator, Hop, Known, Settings};
 use crate::csvio::read::Row;
 use crate::detect::{Detection, Engine};
 use crate::error::Result;
+use crate::event::kind::{channel_of, kind_of, Channel, Kind};
+use crate::event::pairs::PairsEvent;
 use crate::event::{Event, Fields, RowEvent, Schema, F};
 use crate::evtx::{EvtxFile, Position};
 
@@ -71,7 +74,7 @@ impl Fields for RecordRow<'_> {
 /// Reads one EVTX file: alerts scoring at least `min_score`, and the events
 /// correlation wants.
 pub fn evtx_file<R: Read + Seek + 'static>(
-    mut file: EvtxFile<R>,
+    file: EvtxFile<R>,
     name: &str,
     engine: &Engine,
     min_score: u32,
@@ -86,14 +89,19 @@ pub fn evtx_file<R: Read + Seek + 'static>(
     let mut det = Detection::default();
     let mut chunk = 0u64;
     let mut failed = None;
+    let mut skip = Skip::default();
+    let mut file = file.with_pairs();
     file.read_from(
         Position::default(),
-        |r, at| {
+        |mut r, at| {
             out.events += 1;
             progress.events.fetch_add(1, Ordering::Relaxed);
             if at.chunk != chunk {
                 progress.bytes.fetch_add(EVTX_CHUNK, Ordering::Relaxed);
                 chunk = at.chunk;
+            }
+            if skip.skips(&r) {
+                return true;
             }
             let time = format!("{:.6}", r.time);
             let source = format!("XmlWinEventLog:{}", r.channel);
@@ -104,7 +112,11 @@ pub fn evtx_file<R: Read + Seek + 'static>(
                 b"XmlWinEventLog",
                 r.xml.as_bytes(),
             ]);
-            let ev = RowEvent::new(&schema, &row);
+            // The fields the renderer read on its way, else from `_raw`.
+            let ev = match r.pairs.take() {
+                Some(pairs) => RowEvent::with_xml(&schema, &row, owned_pairs(pairs)),
+                None => RowEvent::new(&schema, &row),
+            };
             let hit = engine.detect_into(&ev, &mut det);
             if Correlator::wants(&ev, hit.then(|| det.finding())) {
                 let kept = evidence
@@ -127,6 +139,50 @@ pub fn evtx_file<R: Read + Seek + 'static>(
     out.error = failed;
     out.evidence.extend(evidence.finish());
     out
+}
+
+/// Which EVTX records neither detection nor correlation can use, known
+/// from their channel and event id alone: from a channel we know, an event
+/// of no kind the rules look at ([`Kind::Other`]: no rule runs on it, and
+/// correlation takes no evidence from it), that names no SID (correlation
+/// learns account names from any event that does). Their XML is never
+/// parsed; the test holds that the report is the same.
+#[derive(Default)]
+struct Skip {
+    /// The kinds met so far, by channel name and event id.
+    kinds: Vec<(String, u32, bool)>,
+}
+
+impl Skip {
+    fn skips(&mut self, r: &crate::evtx::Rendered) -> bool {
+        let other = match self
+            .kinds
+            .iter()
+            .find(|k| k.1 == r.event_id && k.0 == r.channel)
+        {
+            Some(k) => k.2,
+            None => {
+                let source = format!("XmlWinEventLog:{}", r.channel);
+                let code = r.event_id.to_string();
+                let ev = PairsEvent::from_pairs(&[("source", &source), ("EventCode", &code)]);
+                let known = channel_of(&r.channel) != Channel::Other;
+                let other = known && kind_of(&ev) == Kind::Other;
+                self.kinds.push((r.channel.clone(), r.event_id, other));
+                other
+            }
+        };
+        other && memchr::memmem::find(r.xml.as_bytes(), b"TargetUserSid").is_none()
+    }
+}
+
+/// Pairs as an event.
+fn owned_pairs(pairs: Vec<(String, String)>) -> PairsEvent<'static> {
+    PairsEvent {
+        pairs: pairs
+            .into_iter()
+            .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)))
+            .collect(),
+    }
 }
 
 /// The size of an EVTX chunk, for progress.

@@ -234,6 +234,24 @@ impl<'r> RowEvent<'r> {
         ev
     }
 
+    /// As [`RowEvent::new`], with the fields of the row's XML `_raw`
+    /// already read (as [`crate::event::raw_xml::parse_event`] reads them):
+    /// they are used when the row carries no event code, and `_raw` is not
+    /// parsed again.
+    pub fn with_xml(schema: &'r Schema, record: &'r dyn Fields, xml: PairsEvent<'static>) -> Self {
+        let mut ev = RowEvent {
+            schema,
+            record,
+            xml: None,
+            event_code: None,
+        };
+        ev.event_code = ev.column_value(F::EventCode);
+        if ev.event_code.is_none() {
+            ev.xml = Some(xml);
+        }
+        ev
+    }
+
     fn column_value(&self, field: F) -> Option<Cow<'r, str>> {
         for &i in self.schema.columns(field) {
             if let Some(bytes) = self.record.field(i) {

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 
 pub(crate) mod escape;
+mod pairs;
 mod render_tree;
 mod render_xml;
 mod time;
@@ -46,6 +47,11 @@ pub struct Rendered {
     pub time: f64,
     /// `<EventRecordID>` from the record header.
     pub record_id: u64,
+    /// The fields as the XML reader ([`crate::event::raw_xml`]) would
+    /// read them from `xml`, when asked for ([`EvtxFile::with_pairs`]) and
+    /// the direct renderer took the record; `None` otherwise (also when
+    /// the record has no `EventID`, as the reader gives none then).
+    pub pairs: Option<Vec<(String, String)>>,
 }
 
 /// Something wrong in a file that did not stop the reading.
@@ -107,6 +113,7 @@ pub struct EvtxFile<R: Read + Seek = File> {
     parser: evtx::EvtxParser<R>,
     settings: Arc<evtx::ParserSettings>,
     path: PathBuf,
+    with_pairs: bool,
 }
 
 impl EvtxFile<File> {
@@ -134,7 +141,14 @@ impl<R: Read + Seek + 'static> EvtxFile<R> {
             parser,
             settings: Arc::new(settings),
             path: path.to_path_buf(),
+            with_pairs: false,
         })
+    }
+
+    /// Also collects each record's fields as pairs ([`Rendered::pairs`]).
+    pub fn with_pairs(mut self) -> Self {
+        self.with_pairs = true;
+        self
     }
 
     /// The file's path.
@@ -246,7 +260,7 @@ impl<R: Read + Seek + 'static> EvtxFile<R> {
     fn render_record(&self, r: evtx::EvtxRecord<'_>) -> std::result::Result<Rendered, String> {
         let record_id = r.event_record_id;
         let header_time = Some(header_time(&r));
-        let rendered = match render_tree::render_tree(&r, header_time) {
+        let rendered = match render_tree::render_tree(&r, header_time, self.with_pairs) {
             Some(done) => done,
             None => r
                 .into_xml()
@@ -349,6 +363,7 @@ impl Fields {
             channel: self.channel,
             computer: self.computer,
             record_id,
+            pairs: None,
         })
     }
 }
@@ -403,7 +418,7 @@ mod tests {
         for d in &dirs {
             below(d, &mut files);
         }
-        let (mut same, mut fallback) = (0, 0);
+        let (mut same, mut fallback, mut paired) = (0, 0, 0);
         for f in &files {
             let mut parser = evtx::EvtxParser::from_path(f).unwrap();
             for chunk in parser.chunks() {
@@ -414,11 +429,29 @@ mod tests {
                     continue;
                 };
                 for r in parsed.iter().flatten() {
-                    let direct = render_tree::render_tree(&r, None);
+                    let direct = render_tree::render_tree(&r, None, true);
                     let x = r.into_xml().unwrap();
                     let long = render(&x.data, x.event_record_id, None).map(|r| r.xml);
                     match direct {
                         Some(d) => {
+                            // Issue 15: the pairs collected on the way are
+                            // what the XML reader reads from the XML.
+                            if let Ok(d) = &d {
+                                let read = crate::event::raw_xml::parse_event(&d.xml).map(|e| {
+                                    e.pairs
+                                        .into_iter()
+                                        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                                        .collect::<Vec<_>>()
+                                });
+                                assert_eq!(
+                                    d.pairs,
+                                    read,
+                                    "{} record {}",
+                                    f.display(),
+                                    x.event_record_id
+                                );
+                                paired += usize::from(read.is_some());
+                            }
                             assert_eq!(
                                 d.map(|r| r.xml).ok(),
                                 long.ok(),
@@ -434,6 +467,7 @@ mod tests {
             }
         }
         assert!(same > 370, "{same} records compared");
+        assert!(paired > 370, "{paired} records paired");
         assert!(fallback * 100 <= same, "{fallback} records fell back");
     }
 

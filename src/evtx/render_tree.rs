@@ -8,6 +8,7 @@ use evtx::binxml::value_variant::BinXmlValue;
 use evtx::model::ir::{Attr, ElementId, IrTree, Node, Text};
 
 use super::escape::{escape_into, Quotes};
+use super::pairs::PairSink;
 use super::time::{parse_system_time, push_system_time, SYSTEM_TIME_RANGE};
 use super::{guid_braced, Fields, RecordError, Rendered};
 
@@ -16,15 +17,20 @@ use super::{guid_braced, Fields, RecordError, Rendered};
 pub(super) fn render_tree(
     r: &evtx::EvtxRecord<'_>,
     header_time: Option<f64>,
+    with_pairs: bool,
 ) -> Option<Result<Rendered, RecordError>> {
     let mut t = TreeRender {
         tree: &r.tree,
         out: String::with_capacity(r.binxml_size as usize * 2),
         text: String::new(),
         fields: Fields::default(),
+        pairs: with_pairs.then(PairSink::default),
+        attrs: Vec::new(),
     };
     t.element(r.tree.root())?;
-    Some(t.fields.finish(t.out, r.event_record_id, header_time))
+    let pairs = t.pairs.take().and_then(PairSink::finish);
+    let rendered = t.fields.finish(t.out, r.event_record_id, header_time);
+    Some(rendered.map(|r| Rendered { pairs, ..r }))
 }
 
 struct TreeRender<'t, 'a> {
@@ -33,27 +39,41 @@ struct TreeRender<'t, 'a> {
     /// A value being collected (text run or attribute), unescaped.
     text: String,
     fields: Fields,
+    /// The fields as pairs, when asked for.
+    pairs: Option<PairSink>,
+    /// The attributes of the element being opened, for `pairs`.
+    attrs: Vec<(String, String)>,
 }
 
 impl TreeRender<'_, '_> {
-    fn element(&mut self, id: ElementId) -> Option<()> {
+    /// Writes an element; whether it has content (else it is self-closed).
+    fn element(&mut self, id: ElementId) -> Option<bool> {
         let e = self.tree.arena().get(id)?;
         let name = e.name.as_str();
         self.out.push('<');
         self.out.push_str(name);
+        self.attrs.clear();
         for a in e.attrs.iter() {
             self.attribute(name, a)?;
         }
+        let data_name = match &mut self.pairs {
+            Some(p) => p.open(name, &self.attrs),
+            None => None,
+        };
         // `>` waits for content: an element whose nodes all render empty
         // is self-closed, as the XML route makes it.
-        if self.content(name, &e.children)? {
+        let (written, text) = self.content(name, &e.children)?;
+        if written {
             self.out.push_str("</");
             self.out.push_str(name);
             self.out.push('>');
         } else {
             self.out.push_str("/>");
         }
-        Some(())
+        if let Some(p) = &mut self.pairs {
+            p.close(written, text, data_name);
+        }
+        Some(written)
     }
 
     /// Writes ` name='value'` of an attribute of `element` (the time, for
@@ -73,16 +93,23 @@ impl TreeRender<'_, '_> {
         self.out.push(' ');
         self.out.push_str(a.name.as_str());
         self.out.push_str("='");
-        escape_into(&mut self.out, &guid_braced(&self.text), Quotes::Escaped);
+        let value = guid_braced(&self.text);
+        escape_into(&mut self.out, &value, Quotes::Escaped);
         self.out.push('\'');
+        if self.pairs.is_some() {
+            self.attrs
+                .push((a.name.as_str().to_string(), value.into_owned()));
+        }
         Some(())
     }
 
     /// Writes the children of the element `name` after its start tag,
     /// closing that tag with `>` before the first of them; whether any was
-    /// written. A run of text and value nodes is one text.
-    fn content(&mut self, name: &str, children: &[Node<'_>]) -> Option<bool> {
+    /// written, and (when collecting pairs) the text after the last child
+    /// element that was written. A run of text and value nodes is one text.
+    fn content(&mut self, name: &str, children: &[Node<'_>]) -> Option<(bool, String)> {
         let mut open = true;
+        let mut trailing = String::new();
         let mut nodes = children.iter().peekable();
         while nodes.peek().is_some() {
             if let Some(Node::Element(child)) = nodes.peek() {
@@ -91,7 +118,9 @@ impl TreeRender<'_, '_> {
                 if std::mem::take(&mut open) {
                     self.out.push('>');
                 }
-                self.element(child)?;
+                if self.element(child)? {
+                    trailing.clear();
+                }
                 continue;
             }
             self.text.clear();
@@ -108,10 +137,13 @@ impl TreeRender<'_, '_> {
                 self.out.push('>');
             }
             escape_into(&mut self.out, &value, Quotes::Escaped);
+            if self.pairs.is_some() {
+                trailing.push_str(&value);
+            }
             drop(value);
             self.text = text;
         }
-        Some(!open)
+        Some((!open, trailing))
     }
 
     /// Appends a text or value node's text to `self.text`.

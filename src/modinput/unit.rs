@@ -105,6 +105,7 @@ mod tests {
             event_id: 4688,
             time: 1_619_425_536.560_801,
             record_id: 7,
+            pairs: None,
         };
         let mut out = Vec::new();
         event_xml(&mut out, &stanza, &r);
