@@ -436,3 +436,28 @@ fn issue15_the_table_fits_120_columns() {
     assert!(wide.contains(&long), "{long}");
     assert!(!text.contains(&long), "{long}");
 }
+
+/// The README's main job prints what the README says it prints.
+#[test]
+fn issue15_readme_shows_the_main_jobs_real_output() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let command = "cargo run --release -- hunt ";
+    let args_line = readme
+        .lines()
+        .find(|l| l.starts_with(command))
+        .expect("the main job's command");
+    let args: Vec<&str> = args_line[command.len()..].split_whitespace().collect();
+    let after = &readme[readme.find("What the main job prints").unwrap()..];
+    let start = after.find("```\n").unwrap() + 4;
+    let shown = &after[start..start + after[start..].find("```\n").unwrap()];
+    let out = Command::new(env!("CARGO_BIN_EXE_winrmdetect"))
+        .arg("hunt")
+        .args(&args)
+        .current_dir(root)
+        .env_remove("WINRMDETECT_APP_DIR")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), shown);
+}
