@@ -10,7 +10,7 @@ use evtx::model::ir::{Attr, ElementId, IrTree, Node, Text};
 use super::escape::{escape_into, Quotes};
 use super::pairs::PairSink;
 use super::time::{parse_system_time, push_system_time, SYSTEM_TIME_RANGE};
-use super::{guid_braced, Fields, RecordError, Rendered};
+use super::{guid_braced, Fields, Peek, RecordError, Rendered};
 
 /// Renders a record from its tree; `None` for what this renderer does not
 /// take. `header_time` stands in for a missing `TimeCreated`.
@@ -31,6 +31,24 @@ pub(super) fn render_tree(
     let pairs = t.pairs.take().and_then(PairSink::finish);
     let rendered = t.fields.finish(t.out, r.event_record_id, header_time);
     Some(rendered.map(|r| Rendered { pairs, ..r }))
+}
+
+/// What the record says of its channel, event id and fields, read from
+/// its tree without rendering it: the channel and event id exactly as the
+/// renderer takes them ([`Fields`]); `None` for a record the renderer
+/// would not take either.
+pub(super) fn peek(r: &evtx::EvtxRecord<'_>) -> Option<Peek> {
+    let mut t = TreeRender {
+        tree: &r.tree,
+        out: String::new(),
+        text: String::new(),
+        fields: Fields::default(),
+        pairs: None,
+        attrs: Vec::new(),
+    };
+    let mut peek = Peek::default();
+    t.peek_element(r.tree.root(), &mut peek)?;
+    Some(peek)
 }
 
 struct TreeRender<'t, 'a> {
@@ -144,6 +162,65 @@ impl TreeRender<'_, '_> {
             self.text = text;
         }
         Some((!open, trailing))
+    }
+
+    /// [`peek`] at one element and its children.
+    fn peek_element(&mut self, id: ElementId, p: &mut Peek) -> Option<()> {
+        let e = self.tree.arena().get(id)?;
+        let name = e.name.as_str();
+        let local = name.split_once(':').map_or(name, |(_, l)| l);
+        p.names_target_user_sid |= local == "TargetUserSid";
+        if local == "Data" {
+            for a in e.attrs.iter() {
+                let key = a.name.as_str();
+                if key.split_once(':').map_or(key, |(_, l)| l) == "Name" {
+                    self.text.clear();
+                    for n in a.value.iter() {
+                        self.node_text(n)?;
+                    }
+                    p.names_target_user_sid |= self.text == "TargetUserSid";
+                }
+            }
+        }
+        // Only these two elements' text matters (and only it is decoded).
+        let wanted = name == "Channel" || name == "EventID";
+        let mut nodes = e.children.iter().peekable();
+        while let Some(n) = nodes.next() {
+            if let Node::Element(child) = n {
+                self.peek_element(*child, p)?;
+                continue;
+            }
+            if !wanted {
+                let xml_value = matches!(
+                    n,
+                    Node::Value(
+                        BinXmlValue::EvtHandle | BinXmlValue::BinXmlType(_) | BinXmlValue::EvtXml
+                    )
+                );
+                if xml_value || !matches!(n, Node::Text(_) | Node::CharRef(_) | Node::Value(_)) {
+                    // What `node_text` does not take: the renderer would
+                    // not take the record either.
+                    return None;
+                }
+                continue;
+            }
+            // A run of text and value nodes, as `content` takes it.
+            self.text.clear();
+            self.node_text(n)?;
+            while let Some(n) = nodes.next_if(|n| !matches!(n, Node::Element(_))) {
+                self.node_text(n)?;
+            }
+            if self.text.is_empty() {
+                continue;
+            }
+            let value = guid_braced(&self.text);
+            match name {
+                "Channel" => p.channel.push_str(&value),
+                "EventID" => p.event_id = value.trim().parse().ok(),
+                _ => {}
+            }
+        }
+        Some(())
     }
 
     /// Appends a text or value node's text to `self.text`.
