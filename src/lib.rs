@@ -8,7 +8,9 @@
 //! of detection, `detect` nothing of CSV, `evtx` nothing of either).
 //!
 //! ```text
-//!   scp/  (frame, request, session, options)   cli/ (scan, hunt, report)   modinput/
+//!   scp/  (frame, request, session, options)   cli/ (args, scan, hunt, input,  modinput/
+//!                                               jsonl, pipeline, filter,
+//!                                               progress, report, html)
 //!      \________________  ________________________/    |                     |
 //!                       chunk/    one row loop over sinks   |                     |
 //!                      /  |  \                              |                     |
@@ -50,9 +52,12 @@
 //!   execution of a technique or a corroborating connection or logon),
 //!   linking into hops (one needs execution evidence at one end), hops into
 //!   chains, known hosts and accounts ([`correlate::known`]).
-//! * [`evtx`]: EVTX records rendered as the Windows add-on renders them.
+//! * [`evtx`]: EVTX records rendered as the Windows add-on renders them
+//!   (their fields collected on the way, records peeked at before).
 //! * [`modinput`]: the `evtx_input` modular input.
-//! * [`cli`]: the program entry: the search command, `scan`, `hunt`.
+//! * [`cli`]: the program entry: the search command, `scan`, `hunt` (inputs
+//!   found and opened, read in parallel, correlated, filtered, reported as
+//!   tables, JSON lines, CSV files, HTML and DOT).
 //! * [`error`]: the one error type.
 
 #![forbid(unsafe_code)]

@@ -1,7 +1,9 @@
 //! EVTX records: the input is the start of a chunk (header, string and
 //! template tables, records), zero-padded to whole 64 KiB chunks behind a
 //! real file header. Every record is rendered as the Windows add-on does
-//! and read back by the `_raw` parser; damage is reported, never a panic.
+//! and read back by the `_raw` parser, its fields collected while rendering
+//! too (issue 15), every other record skipped after a peek at its tree;
+//! damage is reported, never a panic.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use std::io::Cursor;
@@ -18,13 +20,21 @@ fuzz_target!(|data: &[u8]| {
     file.extend_from_slice(HEADER);
     file.extend_from_slice(data);
     file.resize(HEADER.len() + chunks * CHUNK, 0);
-    let Ok(mut f) = EvtxFile::from_reader(Cursor::new(file), Path::new("fuzz.evtx")) else {
+    let Ok(f) = EvtxFile::from_reader(Cursor::new(file), Path::new("fuzz.evtx")) else {
         return;
     };
-    f.read_from(
+    let mut f = f.with_pairs();
+    let mut n = 0u64;
+    let mut skip = |_: &winrmdetect::evtx::Peek| {
+        n += 1;
+        n % 2 == 0
+    };
+    f.read_skipping(
         Position::default(),
+        Some(&mut skip),
         |rec, _| {
             let _ = winrmdetect::event::raw_xml::parse_event(&rec.xml);
+            let _ = rec.pairs.map(|p| p.len());
             true
         },
         |_| {},

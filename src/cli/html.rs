@@ -980,6 +980,17 @@ mod tests {
     }
 
     /// The `<path class="edge ...">` elements of a page.
+    /// The `d` of an edge's path.
+    fn path_d(e: &str) -> String {
+        e.split(" d=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string()
+    }
+
     fn edges(page: &str) -> Vec<&str> {
         page.split("<path class=\"edge")
             .skip(1)
@@ -1047,16 +1058,7 @@ mod tests {
             .collect();
         assert_eq!(legend, ["WinRM", "PSRemoting", "WMI", "SMBService"]);
         // Two hops wks01 → srv02: the curves part.
-        let d = |e: &str| {
-            e.split(" d=\"")
-                .nth(1)
-                .unwrap()
-                .split('"')
-                .next()
-                .unwrap()
-                .to_string()
-        };
-        assert_ne!(d(edges[0]), d(edges[3]));
+        assert_ne!(path_d(edges[0]), path_d(edges[3]));
     }
 
     #[test]
@@ -1238,17 +1240,8 @@ mod tests {
         assert_eq!(count(&page, "<g class=\"node\""), 1);
         let edges = edges(&page);
         assert_eq!(edges.len(), 2);
-        let d = |e: &str| {
-            e.split(" d=\"")
-                .nth(1)
-                .unwrap()
-                .split('"')
-                .next()
-                .unwrap()
-                .to_string()
-        };
-        assert!(d(edges[0]).contains(" C"), "a loop: {}", edges[0]);
-        assert_ne!(d(edges[0]), d(edges[1]), "two loops apart");
+        assert!(path_d(edges[0]).contains(" C"), "a loop: {}", edges[0]);
+        assert_ne!(path_d(edges[0]), path_d(edges[1]), "two loops apart");
         assert!(!page.contains("NaN"));
     }
 

@@ -48,6 +48,12 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
             files_failed: found.failed.len(),
             ..Summary::default()
         },
+        // The JSON lines carry the inputs that failed too.
+        warnings: found
+            .failed
+            .iter()
+            .map(|f| format!("ERROR {}: {}", f.name, f.why))
+            .collect(),
         ..Report::default()
     };
     take_results(&mut report, &results, &filter);
@@ -153,6 +159,7 @@ fn take_results(report: &mut Report, results: &[FileResult], filter: &Filter) {
         match &r.error {
             Some(why) => {
                 eprintln!("ERROR {}: {why}", r.name);
+                report.warnings.push(format!("ERROR {}: {why}", r.name));
                 report.summary.files_failed += 1;
             }
             None => report.summary.files_read += 1,

@@ -217,13 +217,7 @@ impl<'r> RowEvent<'r> {
     /// Views a row. When the row carries no event code but its `_raw` is XML,
     /// the XML is parsed (once) and used as a fallback for every field.
     pub fn new(schema: &'r Schema, record: &'r dyn Fields) -> Self {
-        let mut ev = RowEvent {
-            schema,
-            record,
-            xml: None,
-            event_code: None,
-        };
-        ev.event_code = ev.column_value(F::EventCode);
+        let mut ev = RowEvent::columns_only(schema, record);
         if ev.event_code.is_none() {
             if let Some(raw) = ev.column_value(F::Raw) {
                 if raw.trim_start().starts_with('<') {
@@ -239,6 +233,15 @@ impl<'r> RowEvent<'r> {
     /// they are used when the row carries no event code, and `_raw` is not
     /// parsed again.
     pub fn with_xml(schema: &'r Schema, record: &'r dyn Fields, xml: PairsEvent<'static>) -> Self {
+        let mut ev = RowEvent::columns_only(schema, record);
+        if ev.event_code.is_none() {
+            ev.xml = Some(xml);
+        }
+        ev
+    }
+
+    /// The row's own columns, its event code looked up.
+    fn columns_only(schema: &'r Schema, record: &'r dyn Fields) -> Self {
         let mut ev = RowEvent {
             schema,
             record,
@@ -246,9 +249,6 @@ impl<'r> RowEvent<'r> {
             event_code: None,
         };
         ev.event_code = ev.column_value(F::EventCode);
-        if ev.event_code.is_none() {
-            ev.xml = Some(xml);
-        }
         ev
     }
 

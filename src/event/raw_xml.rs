@@ -122,6 +122,18 @@ fn attr(e: &BytesStart<'_>, key: &str) -> Option<String> {
         })
 }
 
+/// The attributes taken from an element of `System`: `(attribute, field)`.
+pub fn system_attributes(element: &str) -> &'static [(&'static str, &'static str)] {
+    match element {
+        "TimeCreated" => &[("SystemTime", "SystemTime")],
+        "Security" => &[("UserID", "UserID")],
+        "Execution" => &[("ProcessID", "ProcessID"), ("ThreadID", "ThreadID")],
+        "Provider" => &[("Name", "Provider_Name")],
+        "Correlation" => &[("ActivityID", "ActivityID")],
+        _ => &[],
+    }
+}
+
 fn system_attrs(
     path: &[String],
     name: &str,
@@ -131,15 +143,7 @@ fn system_attrs(
     if path.last().map(String::as_str) != Some("System") {
         return;
     }
-    let wanted: &[(&str, &str)] = match name {
-        "TimeCreated" => &[("SystemTime", "SystemTime")],
-        "Security" => &[("UserID", "UserID")],
-        "Execution" => &[("ProcessID", "ProcessID"), ("ThreadID", "ThreadID")],
-        "Provider" => &[("Name", "Provider_Name")],
-        "Correlation" => &[("ActivityID", "ActivityID")],
-        _ => &[],
-    };
-    for (key, field) in wanted {
+    for (key, field) in system_attributes(name) {
         if let Some(v) = attr(e, key) {
             pairs.push(((*field).into(), v.into()));
         }

@@ -9,9 +9,13 @@
 //! re-serialized ([`render`]). A test checks both agree on every record.
 //!
 //! [`EvtxFile`] walks chunks and records from a resume point and reports
-//! damaged chunks and records instead of stopping.
+//! damaged chunks and records instead of stopping. For `hunt` it can also
+//! collect each record's fields while rendering ([`EvtxFile::with_pairs`])
+//! and leave out records before rendering them ([`EvtxFile::read_skipping`],
+//! from a [`Peek`] at the tree).
 //!
-//! * `render_tree.rs`, `render_xml.rs`: the two routes.
+//! * `render_tree.rs`, `render_xml.rs`: the two routes (and the peek).
+//! * `pairs.rs`: the fields as the `_raw` XML reader would read them.
 //! * `escape.rs`: the crate's one XML escape (the modular input's too).
 //! * `time.rs`: `SystemTime` text and calendar dates, through chrono.
 

@@ -30,15 +30,7 @@ impl PairSink {
     pub(super) fn open(&mut self, name: &str, attrs: &[(String, String)]) -> Option<String> {
         let name = local(name);
         if self.path.last().map(String::as_str) == Some("System") {
-            let wanted: &[(&str, &str)] = match name {
-                "TimeCreated" => &[("SystemTime", "SystemTime")],
-                "Security" => &[("UserID", "UserID")],
-                "Execution" => &[("ProcessID", "ProcessID"), ("ThreadID", "ThreadID")],
-                "Provider" => &[("Name", "Provider_Name")],
-                "Correlation" => &[("ActivityID", "ActivityID")],
-                _ => &[],
-            };
-            for (key, field) in wanted {
+            for (key, field) in crate::event::raw_xml::system_attributes(name) {
                 if let Some(v) = attr(attrs, key) {
                     self.pairs.push(((*field).to_string(), v.to_string()));
                 }

@@ -517,17 +517,7 @@ fn spawn_and_collect(
         let _ = stderr.read_to_string(&mut s);
         s
     });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > TIME_LIMIT {
-            let _ = child.kill();
-            panic!("winrmdetect hung for more than {TIME_LIMIT:?}");
-        }
-        thread::sleep(Duration::from_millis(5));
-    };
+    let status = wait_at_most(&mut child, TIME_LIMIT, "winrmdetect");
     writer.join().unwrap();
     let out = reader.join().unwrap();
     let stderr = err_reader.join().unwrap();
@@ -656,5 +646,26 @@ pub fn assert_passthrough(inputs: &[Row], outputs: &[Row]) {
                 "row {i} field {k} unchanged"
             );
         }
+    }
+}
+
+/// Waits for `child` at most `limit`; past it the child is killed and the
+/// test fails, naming `what` ran too long.
+pub fn wait_at_most(
+    child: &mut std::process::Child,
+    limit: Duration,
+    what: &str,
+) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} ran for more than {limit:?}");
+        }
+        thread::sleep(Duration::from_millis(5));
     }
 }

@@ -15,8 +15,6 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
 
 use winrmdetect::cli::html::html;
 use winrmdetect::cli::report::{Alert, Report, Summary};
@@ -25,7 +23,7 @@ use winrmdetect::correlate::Known;
 use winrmdetect::detect::Engine;
 
 use crate::app::TempDir;
-use crate::harness::{fixture, TIME_LIMIT};
+use crate::harness::{fixture, wait_at_most, TIME_LIMIT};
 
 /// The handmade WinRM fixture: a two-hop chain, failed attempts, winrs.
 const FIXTURE: &str = "winrm_operational_handmade.csv";
@@ -136,18 +134,7 @@ fn open(dir: &Path, file: &Path, fragment: &str) -> Page {
         .stderr(fs::File::create(&err).unwrap())
         .spawn()
         .expect("starting chromium");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > TIME_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium ran for more than {TIME_LIMIT:?}");
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_at_most(&mut child, TIME_LIMIT, "chromium");
     let stderr = fs::read_to_string(&err).unwrap_or_default();
     assert!(status.success(), "chromium failed: {status}\n{stderr}");
     Page {

@@ -143,6 +143,11 @@ fn issue15_a_bad_input_never_stops_the_run() {
     assert_eq!(summary["files_read"], 1, "{summary}");
     assert_eq!(summary["files_skipped"], 1, "{summary}");
     assert_eq!(summary["files_failed"], 4, "{summary}");
+    let failed = kind(&lines, "warning")
+        .iter()
+        .filter(|w| w["message"].as_str().unwrap().starts_with("ERROR "))
+        .count();
+    assert_eq!(failed, 4, "every failure is a warning line too");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
