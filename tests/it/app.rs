@@ -1144,7 +1144,7 @@ impl Wine {
         };
         assert!(
             probe.status.success()
-                && String::from_utf8_lossy(&probe.stdout).starts_with("usage: winrmdetect"),
+                && String::from_utf8_lossy(&probe.stdout).contains("Usage: winrmdetect [COMMAND]"),
             "{} --help under {} (prefix {}): exit {:?}\nstdout:\n{}\nstderr:\n{}",
             exe.display(),
             wine.wine.display(),
