@@ -108,7 +108,13 @@ fn read_input(input: &Input, engine: &Engine, min_score: u32, progress: &Progres
         Err(f) => r.error = Some(f.why),
         Ok(opened) => match opened.kind {
             Kind::Evtx => match opened.into_evtx() {
-                Ok(f) => r = evtx_file(f, &input.name, engine, min_score, progress),
+                Ok(f) => {
+                    r = evtx_file(f, &input.name, engine, min_score, progress);
+                    // The rest of the file: its last chunk, unused ones.
+                    let size = input.path().and_then(|p| std::fs::metadata(p).ok());
+                    let left = size.map_or(0, |m| m.len().saturating_sub(r.bytes_told));
+                    progress.bytes.fetch_add(left, Relaxed);
+                }
                 Err(e) => r.error = Some(e.to_string()),
             },
             Kind::Csv => {

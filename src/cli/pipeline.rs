@@ -52,6 +52,9 @@ pub struct FileResult {
     pub warnings: Vec<String>,
     /// Why the input could not be read to its end, if it could not.
     pub error: Option<String>,
+    /// Input bytes already added to [`Progress::bytes`] (EVTX: up to the
+    /// last chunk with a record read); the caller adds the rest.
+    pub bytes_told: u64,
 }
 
 /// Counters the workers share with the progress line.
@@ -90,7 +93,9 @@ pub fn evtx_file<R: Read + Seek + 'static>(
     };
     let mut evidence = EvidenceOut::default();
     let mut det = Detection::default();
-    let mut chunk = 0u64;
+    // Bytes told to `progress`: the header and the chunks before the
+    // current one.
+    let mut told = 0u64;
     let mut failed = None;
     let mut skip = Skip::default();
     let mut skipped = 0u64;
@@ -109,9 +114,10 @@ pub fn evtx_file<R: Read + Seek + 'static>(
         |mut r, at| {
             out.events += 1;
             progress.events.fetch_add(1, Ordering::Relaxed);
-            if at.chunk != chunk {
-                progress.bytes.fetch_add(EVTX_CHUNK, Ordering::Relaxed);
-                chunk = at.chunk;
+            let before = EVTX_HEADER + at.chunk * EVTX_CHUNK;
+            if before > told {
+                progress.bytes.fetch_add(before - told, Ordering::Relaxed);
+                told = before;
             }
             let time = format!("{:.6}", r.time);
             let source = format!("XmlWinEventLog:{}", r.channel);
@@ -148,6 +154,7 @@ pub fn evtx_file<R: Read + Seek + 'static>(
     );
     out.events += skipped;
     out.skipped = skipped;
+    out.bytes_told = told;
     out.error = failed;
     out.evidence.extend(evidence.finish());
     out
@@ -194,8 +201,9 @@ fn owned_pairs(pairs: Vec<(String, String)>) -> PairsEvent<'static> {
     }
 }
 
-/// The size of an EVTX chunk, for progress.
+/// The size of an EVTX chunk, and of the file header, for progress.
 const EVTX_CHUNK: u64 = 64 * 1024;
+const EVTX_HEADER: u64 = 4096;
 
 /// Reads one Splunk CSV body (a whole export, or one chunk of converted
 /// JSON lines) into `out`.
@@ -423,6 +431,26 @@ mod tests {
         let (hops, _, _) = correlate(&results, &engine, &Known::default());
         assert!(!hops.is_empty());
         assert_eq!(hops, old_hops);
+    }
+
+    /// Issue 15: progress hears of every event and of the bytes up to the
+    /// last chunk read, never more than the file.
+    #[test]
+    fn issue15_progress_counts_events_and_bytes() {
+        let engine = Engine::default();
+        for f in fixtures() {
+            let progress = Progress::default();
+            let file = EvtxFile::open(&f).unwrap();
+            let r = evtx_file(file, "x", &engine, 1, &progress);
+            assert_eq!(progress.events.load(Ordering::Relaxed), r.events);
+            let told = progress.bytes.load(Ordering::Relaxed);
+            assert_eq!(told, r.bytes_told);
+            let size = std::fs::metadata(&f).unwrap().len();
+            assert!(
+                told <= size && (r.events == 0 || told >= EVTX_HEADER),
+                "{f:?}"
+            );
+        }
     }
 
     /// Results come back in input order whatever the number of workers.
