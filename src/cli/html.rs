@@ -860,8 +860,8 @@ fn alert_cells(a: &Alert) -> [String; 13] {
 /// The alerts as JSON for the page's script (`[{cells, title}]`), safe
 /// inside a `<script>`: no `<`, `>` or `&` but as `\u` escapes.
 fn alert_json(alerts: &[Alert]) -> String {
-    let rows: Vec<serde_json::Value> = alerts
-        .iter()
+    let rows: Vec<serde_json::Value> = crate::cli::report::by_time(alerts)
+        .into_iter()
         .map(|a| {
             let title = [a.description.as_str(), a.mitre.as_str(), a.message.as_str()]
                 .iter()

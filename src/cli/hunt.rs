@@ -49,11 +49,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
             ..Summary::default()
         },
         // The JSON lines carry the inputs that failed too.
-        warnings: found
-            .failed
-            .iter()
-            .map(|f| format!("ERROR {}: {}", f.name, f.why))
-            .collect(),
+        warnings: found.failed.iter().map(ToString::to_string).collect(),
         ..Report::default()
     };
     take_results(&mut report, &results, &filter);
@@ -82,24 +78,33 @@ fn read_all(inputs: &[Input], args: &HuntArgs, engine: &Engine, min_score: u32) 
         .jobs
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
-    let sizes: Option<u64> = inputs
+    // Each input's size (regular files), looked up once.
+    let sized: Vec<(&Input, Option<u64>)> = inputs
         .iter()
         .map(|i| {
             let meta = i.path().and_then(|p| std::fs::metadata(p).ok());
-            meta.filter(|m| m.is_file()).map(|m| m.len())
+            (i, meta.filter(|m| m.is_file()).map(|m| m.len()))
         })
-        .sum();
+        .collect();
+    let total: Option<u64> = sized.iter().map(|(_, size)| *size).sum();
     let show = !args.quiet && io::stderr().is_terminal();
     let progress = Progress::default();
-    with_progress(show, inputs.len(), sizes, &progress, || {
-        run_all(inputs, jobs, |i| {
-            read_input(i, engine, min_score, &progress)
+    with_progress(show, inputs.len(), total, &progress, || {
+        run_all(&sized, jobs, |&(i, size)| {
+            read_input(i, size, engine, min_score, &progress)
         })
     })
 }
 
-/// Reads one input; what went wrong is in the result.
-fn read_input(input: &Input, engine: &Engine, min_score: u32, progress: &Progress) -> FileResult {
+/// Reads one input (`size`: its length, when a regular file); what went
+/// wrong is in the result.
+fn read_input(
+    input: &Input,
+    size: Option<u64>,
+    engine: &Engine,
+    min_score: u32,
+    progress: &Progress,
+) -> FileResult {
     let mut r = FileResult {
         name: input.name.clone(),
         ..FileResult::default()
@@ -111,8 +116,7 @@ fn read_input(input: &Input, engine: &Engine, min_score: u32, progress: &Progres
                 Ok(f) => {
                     r = evtx_file(f, &input.name, engine, min_score, progress);
                     // The rest of the file: its last chunk, unused ones.
-                    let size = input.path().and_then(|p| std::fs::metadata(p).ok());
-                    let left = size.map_or(0, |m| m.len().saturating_sub(r.bytes_told));
+                    let left = size.map_or(0, |n| n.saturating_sub(r.bytes_told));
                     progress.bytes.fetch_add(left, Relaxed);
                 }
                 Err(e) => r.error = Some(e.to_string()),
@@ -154,7 +158,7 @@ fn json_lines(
     }
 }
 
-/// The inputs' alerts (filtered, in time order), warnings and errors
+/// The inputs' alerts (filtered), warnings and errors
 /// (printed in input order) and counts.
 fn take_results(report: &mut Report, results: &[FileResult], filter: &Filter) {
     for r in results {
@@ -164,8 +168,9 @@ fn take_results(report: &mut Report, results: &[FileResult], filter: &Filter) {
         report.summary.labelled += r.alerts.len();
         match &r.error {
             Some(why) => {
-                eprintln!("ERROR {}: {why}", r.name);
-                report.warnings.push(format!("ERROR {}: {why}", r.name));
+                let line = input::Failure::new(&r.name, why.as_str()).to_string();
+                eprintln!("{line}");
+                report.warnings.push(line);
                 report.summary.files_failed += 1;
             }
             None => report.summary.files_read += 1,
@@ -178,11 +183,6 @@ fn take_results(report: &mut Report, results: &[FileResult], filter: &Filter) {
             .alerts
             .extend(r.alerts.iter().filter(|a| filter.alert(a)).map(file));
     }
-    // Stable: alerts of the same second keep their input order; no time last.
-    report.alerts.sort_by(|a, b| match (a.epoch, b.epoch) {
-        (Some(x), Some(y)) => x.total_cmp(&y),
-        (x, y) => y.is_some().cmp(&x.is_some()),
-    });
 }
 
 /// Writes the report to stdout, and the files asked for.

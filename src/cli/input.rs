@@ -136,7 +136,8 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn new(name: &str, why: impl Into<String>) -> Failure {
+    /// `name` could not be read, because of `why`.
+    pub fn new(name: &str, why: impl Into<String>) -> Failure {
         Failure {
             name: name.to_string(),
             why: why.into(),

@@ -14,7 +14,6 @@
 
 use std::borrow::Cow;
 use std::io::{Read, Seek};
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -24,7 +23,6 @@ use crate::cli::scan::{add_context, alert, scan_csv_with, EvidenceOut};
 use crate::correlate::{parse_time, Correlator, Hop, Known, Settings};
 use crate::csvio::read::Row;
 use crate::detect::{Detection, Engine};
-use crate::error::Result;
 use crate::event::kind::{channel_of, kind_of, Channel, Kind};
 use crate::event::pairs::PairsEvent;
 use crate::event::{Event, Fields, RowEvent, Schema, F};
@@ -314,25 +312,26 @@ fn evidence_event(seq: usize, file: &str, ev: &dyn Event, d: Option<&Detection>)
     }
 }
 
-/// Reads an EVTX file from a path (the reference of the tests, and `hunt`
-/// on files it opens itself).
-pub fn evtx_path(path: &Path, engine: &Engine, min_score: u32) -> Result<FileResult> {
-    let file = EvtxFile::open(path)?;
-    let name = path.display().to_string();
-    Ok(evtx_file(
-        file,
-        &name,
-        engine,
-        min_score,
-        &Progress::default(),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cli::hunt::evtx_to_csv;
     use crate::cli::scan::{hops_of_files, scan_csv};
+    use crate::error::Result;
+    use std::path::Path;
+
+    /// Reads an EVTX file from a path.
+    fn evtx_path(path: &Path, engine: &Engine, min_score: u32) -> Result<FileResult> {
+        let file = EvtxFile::open(path)?;
+        let name = path.display().to_string();
+        Ok(evtx_file(
+            file,
+            &name,
+            engine,
+            min_score,
+            &Progress::default(),
+        ))
+    }
 
     fn fixtures() -> Vec<std::path::PathBuf> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/evtx");

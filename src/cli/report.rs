@@ -124,7 +124,8 @@ pub struct Summary {
 /// hops' evidence events, the warnings and the counts.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
-    /// The alerts that passed the filters, sorted by time.
+    /// The alerts that passed the filters, in input order (every writer
+    /// shows them in time order: [`by_time`]).
     pub alerts: Vec<Alert>,
     /// The hops that passed the filters.
     pub hops: Vec<Hop>,
