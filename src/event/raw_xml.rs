@@ -18,19 +18,17 @@ use crate::event::pairs::PairsEvent;
 /// Parses one event's XML. `None` when it yields no `EventID`.
 pub fn parse_event(raw: &str) -> Option<PairsEvent<'static>> {
     let mut reader = Reader::from_str(raw);
-    let mut pairs: Vec<(Cow<'static, str>, Cow<'static, str>)> = Vec::new();
+    let mut fields = FieldsRead::default();
     let mut path: Vec<String> = Vec::new();
     let mut data_name: Option<String> = None;
-    let mut unnamed = 0usize;
     let mut text = String::new();
-    let mut has_event_id = false;
 
     // A read error ends the walk: what was read before it is kept.
     while let Ok(ev) = reader.read_event() {
         match ev {
             X::Start(e) => {
                 let name = local(&e);
-                system_attrs(&path, &name, &e, &mut pairs);
+                fields.element_opens(parent_of(&path), &name, |k| attr(&e, k));
                 if name == "Data" {
                     data_name = attr(&e, "Name");
                 }
@@ -39,12 +37,8 @@ pub fn parse_event(raw: &str) -> Option<PairsEvent<'static>> {
             }
             X::Empty(e) => {
                 let name = local(&e);
-                system_attrs(&path, &name, &e, &mut pairs);
-                // `<Data/>` (how the add-on renders an empty value) still
-                // takes its place among the unnamed ones.
-                if name == "Data" && path.last().map(String::as_str) == Some("EventData") {
-                    data_field(&mut pairs, &mut unnamed, attr(&e, "Name"), String::new());
-                }
+                fields.element_opens(parent_of(&path), &name, |k| attr(&e, k));
+                fields.empty_element(parent_of(&path), &name, attr(&e, "Name"));
             }
             X::Text(t) => {
                 if let Ok(s) = t.unescape() {
@@ -54,57 +48,119 @@ pub fn parse_event(raw: &str) -> Option<PairsEvent<'static>> {
             X::CData(t) => text.push_str(&String::from_utf8_lossy(&t)),
             X::End(_) => {
                 let Some(name) = path.pop() else { break };
-                let parent = path.last().map(String::as_str).unwrap_or("");
-                let in_section = |s: &str| path.iter().any(|p| p == s);
                 let value = std::mem::take(&mut text);
-                match (parent, name.as_str()) {
-                    ("System", "EventID") => {
-                        has_event_id = true;
-                        pairs.push(("EventCode".into(), value.clone().into()));
-                        pairs.push(("EventID".into(), value.into()));
-                    }
-                    (
-                        "System",
-                        "Channel" | "Computer" | "Level" | "Task" | "Opcode" | "Keywords"
-                        | "EventRecordID",
-                    ) => {
-                        pairs.push((name.into(), value.into()));
-                    }
-                    ("EventData", "Data") => {
-                        data_field(&mut pairs, &mut unnamed, data_name.take(), value)
-                    }
-                    ("RenderingInfo", "Message") => pairs.push(("Message".into(), value.into())),
-                    _ if (in_section("UserData") || in_section("ProcessingErrorData"))
-                        && !value.trim().is_empty() =>
-                    {
-                        pairs.push((name.into(), value.into()));
-                    }
-                    _ => {}
-                }
+                let in_data = name == "Data" && parent_of(&path) == "EventData";
+                let data = if in_data { data_name.take() } else { None };
+                fields.element_closes(&path, name, value, data);
             }
             X::Eof => break,
             _ => {}
         }
     }
-    has_event_id.then_some(PairsEvent { pairs })
+    let pairs = fields.finish()?;
+    Some(PairsEvent {
+        pairs: pairs
+            .into_iter()
+            .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)))
+            .collect(),
+    })
 }
 
-/// One `<Data>`: by its `Name`, or as `Data` and `Data_<n>` when unnamed.
-fn data_field(
-    pairs: &mut Vec<(Cow<'static, str>, Cow<'static, str>)>,
-    unnamed: &mut usize,
-    name: Option<String>,
-    value: String,
-) {
-    let key = match name {
-        Some(n) => n,
-        None => {
-            *unnamed += 1;
-            pairs.push(("Data".into(), value.clone().into()));
-            format!("Data_{unnamed}")
+/// The last of the open elements, or "".
+fn parent_of(path: &[String]) -> &str {
+    path.last().map(String::as_str).unwrap_or("")
+}
+
+/// The fields of one event as they are read, element by element: what this
+/// reader takes from an event's XML, and what the EVTX renderer
+/// ([`crate::evtx`]) takes from a record's tree on its way, so that the two
+/// read the same fields by one rule.
+#[derive(Debug, Default)]
+pub struct FieldsRead {
+    pairs: Vec<(String, String)>,
+    /// Unnamed `<Data>` so far.
+    unnamed: usize,
+    has_event_id: bool,
+}
+
+impl FieldsRead {
+    /// The element `name` (local name) opens below `parent`: the
+    /// attributes of `System`'s elements are taken (`attr`: an attribute's
+    /// unescaped value, by local name).
+    pub fn element_opens(
+        &mut self,
+        parent: &str,
+        name: &str,
+        attr: impl Fn(&str) -> Option<String>,
+    ) {
+        if parent != "System" {
+            return;
         }
-    };
-    pairs.push((key.into(), value.into()));
+        for (key, field) in system_attributes(name) {
+            if let Some(v) = attr(key) {
+                self.pairs.push(((*field).to_string(), v));
+            }
+        }
+    }
+
+    /// The element `name` below `parent` was empty (self-closed): a
+    /// `<Data/>` of `EventData` (how the add-on renders an empty value)
+    /// still takes its place among the unnamed ones.
+    pub fn empty_element(&mut self, parent: &str, name: &str, data_name: Option<String>) {
+        if name == "Data" && parent == "EventData" {
+            self.data(data_name, String::new());
+        }
+    }
+
+    /// The element `name` closes, `path` its open ancestors, `value` its
+    /// text after its last child element; `data_name`: a `<Data>`'s
+    /// `Name`.
+    pub fn element_closes(
+        &mut self,
+        path: &[String],
+        name: String,
+        value: String,
+        data_name: Option<String>,
+    ) {
+        let in_section = |s: &str| path.iter().any(|p| p == s);
+        match (parent_of(path), name.as_str()) {
+            ("System", "EventID") => {
+                self.has_event_id = true;
+                self.pairs.push(("EventCode".into(), value.clone()));
+                self.pairs.push(("EventID".into(), value));
+            }
+            (
+                "System",
+                "Channel" | "Computer" | "Level" | "Task" | "Opcode" | "Keywords" | "EventRecordID",
+            ) => self.pairs.push((name, value)),
+            ("EventData", "Data") => self.data(data_name, value),
+            ("RenderingInfo", "Message") => self.pairs.push(("Message".into(), value)),
+            _ if (in_section("UserData") || in_section("ProcessingErrorData"))
+                && !value.trim().is_empty() =>
+            {
+                self.pairs.push((name, value))
+            }
+            _ => {}
+        }
+    }
+
+    /// One `<Data>`: by its `Name`, or as `Data` and `Data_<n>` when unnamed.
+    fn data(&mut self, name: Option<String>, value: String) {
+        let key = match name {
+            Some(n) => n,
+            None => {
+                self.unnamed += 1;
+                self.pairs.push(("Data".into(), value.clone()));
+                format!("Data_{}", self.unnamed)
+            }
+        };
+        self.pairs.push((key, value));
+    }
+
+    /// The fields, when the event has an `EventID` (else none).
+    pub fn finish(self) -> Option<Vec<(String, String)>> {
+        self.has_event_id.then_some(self.pairs)
+    }
 }
 
 fn local(e: &BytesStart<'_>) -> String {
@@ -123,7 +179,7 @@ fn attr(e: &BytesStart<'_>, key: &str) -> Option<String> {
 }
 
 /// The attributes taken from an element of `System`: `(attribute, field)`.
-pub fn system_attributes(element: &str) -> &'static [(&'static str, &'static str)] {
+fn system_attributes(element: &str) -> &'static [(&'static str, &'static str)] {
     match element {
         "TimeCreated" => &[("SystemTime", "SystemTime")],
         "Security" => &[("UserID", "UserID")],
@@ -131,22 +187,6 @@ pub fn system_attributes(element: &str) -> &'static [(&'static str, &'static str
         "Provider" => &[("Name", "Provider_Name")],
         "Correlation" => &[("ActivityID", "ActivityID")],
         _ => &[],
-    }
-}
-
-fn system_attrs(
-    path: &[String],
-    name: &str,
-    e: &BytesStart<'_>,
-    pairs: &mut Vec<(Cow<'static, str>, Cow<'static, str>)>,
-) {
-    if path.last().map(String::as_str) != Some("System") {
-        return;
-    }
-    for (key, field) in system_attributes(name) {
-        if let Some(v) = attr(e, key) {
-            pairs.push(((*field).into(), v.into()));
-        }
     }
 }
 
