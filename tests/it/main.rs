@@ -3,6 +3,7 @@
 mod app;
 mod bundle;
 mod cli;
+mod dashboards;
 mod differential;
 mod evtx;
 mod golden;
@@ -11,3 +12,4 @@ mod html;
 mod hunt;
 mod protocol;
 mod risk;
+mod spl;

@@ -1,0 +1,422 @@
+//! The app's Dashboard Studio dashboards (issue 16), checked three ways:
+//!
+//! 1. **Definition**: each `version="2"` view under `default/data/ui/views`
+//!    holds a JSON definition whose data sources, chains, tokens and
+//!    drilldowns fit together, and whose expensive searches run once per
+//!    load (each `winrmdetect` search is a base; chained searches never run
+//!    the command again; hop panels read `summary=true`).
+//! 2. **Data**: every data source is computed the way Splunk would compute
+//!    it: the base search's `winrmdetect …` part by the real binary over a
+//!    bundled recording (the splunkd emulation in `harness`), the SPL after
+//!    it and every chained search by `spl`, with the inputs at their
+//!    defaults.
+//! 3. **Browser**: the definition, its data sources replaced by `ds.test`
+//!    data sources holding that data, is rendered by Splunk's published
+//!    dashboard framework (`tests/dashboards`, built by `bash bin/test`) in
+//!    headless Chromium. Every visualisation draws with data (the Sankey and
+//!    link graph name the hops' hosts), the framework's own schema finds
+//!    nothing wrong, every drilldown is a handler the framework has, and
+//!    there is no console error and no request outside the page.
+//!
+//! What stays unverified without a Splunk instance: the SPL itself (run by
+//! `spl`, not by splunkd), the `$global_time$` time picker, and the
+//! drilldowns' targets (the search and ES pages they open).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+
+use crate::harness::{csv_chunks, decode_mv, fixture, run_binary, session};
+use crate::spl::{self, Results};
+
+/// The recordings the dashboards are rendered with, as `name: files`.
+pub const CASES: &[(&str, &[&str])] = &[
+    ("psremoting", &["mordor_psremoting.csv"]),
+    ("sharpwmi", &["mordor_sharpwmi.csv"]),
+    ("winrm_chain", &["winrm_operational_handmade.csv"]),
+];
+
+/// One dashboard: the view's name and its definition.
+pub struct Dashboard {
+    pub name: String,
+    pub definition: Value,
+}
+
+fn views_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("default/data/ui/views")
+}
+
+/// Every Dashboard Studio view of the app.
+pub fn dashboards() -> Vec<Dashboard> {
+    let mut out = Vec::new();
+    let mut paths: Vec<PathBuf> = fs::read_dir(views_dir())
+        .expect("default/data/ui/views")
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    for p in paths {
+        let text = fs::read_to_string(&p).unwrap();
+        let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+        out.push(Dashboard {
+            definition: definition(&name, &text),
+            name,
+        });
+    }
+    out
+}
+
+/// The JSON in a view's `<definition>` CDATA, read with an XML parser (the
+/// way splunkd reads the view); the root must be `<dashboard version="2">`.
+fn definition(name: &str, xml: &str) -> Value {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let (mut root_ok, mut inside, mut def) = (false, false, None);
+    loop {
+        match reader
+            .read_event()
+            .unwrap_or_else(|e| panic!("{name}: bad XML: {e}"))
+        {
+            Event::Start(e) if e.name().as_ref() == b"dashboard" => {
+                let v = e
+                    .try_get_attribute("version")
+                    .unwrap()
+                    .map(|a| a.value.to_vec());
+                root_ok = v.as_deref() == Some(b"2");
+            }
+            Event::Start(e) => inside = e.name().as_ref() == b"definition",
+            Event::End(_) => inside = false,
+            Event::CData(c) if inside => {
+                let text = String::from_utf8(c.into_inner().to_vec()).unwrap();
+                def = Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}")));
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert!(root_ok, "{name}: not a <dashboard version=\"2\"> view");
+    def.unwrap_or_else(|| panic!("{name}: no <definition> CDATA"))
+}
+
+fn obj<'a>(v: &'a Value, key: &str) -> &'a serde_json::Map<String, Value> {
+    v[key]
+        .as_object()
+        .unwrap_or_else(|| panic!("no object {key:?}"))
+}
+
+/// The tokens the inputs set, with their default values.
+pub fn input_defaults(def: &Value) -> BTreeMap<String, String> {
+    obj(def, "inputs")
+        .values()
+        .filter(|i| i["type"] != "input.timerange")
+        .map(|i| {
+            let o = &i["options"];
+            (
+                o["token"].as_str().unwrap().to_string(),
+                o["defaultValue"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// `$name$` (and `$name|filter$`) tokens in a text.
+pub fn tokens(text: &str) -> Vec<String> {
+    text.split('$')
+        .skip(1)
+        .step_by(2)
+        .map(|t| t.split('|').next().unwrap().to_string())
+        .collect()
+}
+
+fn substitute(text: &str, values: &BTreeMap<String, String>) -> String {
+    let mut out = text.to_string();
+    for (k, v) in values {
+        out = out.replace(&format!("${k}$"), v);
+    }
+    assert!(!out.contains('$'), "a token is left in {out:?}");
+    out
+}
+
+/// The reply rows of the real binary as a result set: empty cells absent,
+/// `__mv_` companions made into multivalues.
+fn results_of(rows: &[crate::harness::Row]) -> Results {
+    let mut out = Results::default();
+    for r in rows {
+        let mut row = BTreeMap::new();
+        for (k, v) in &r.0 {
+            if k.starts_with("__mv_") || v.is_empty() {
+                continue;
+            }
+            let mv = r.try_get(&format!("__mv_{k}")).filter(|m| !m.is_empty());
+            let values = match mv {
+                Some(m) => decode_mv(&m).unwrap_or_else(|| panic!("bad __mv_{k}")),
+                None => vec![String::from_utf8_lossy(v).into_owned()],
+            };
+            row.insert(k.clone(), values);
+        }
+        for (k, _) in &r.0 {
+            if !k.starts_with("__mv_") && !out.fields.contains(k) {
+                out.fields.push(k.clone());
+            }
+        }
+        out.rows.push(row);
+    }
+    out
+}
+
+/// A base search on a recording: `` `winrmdetect_sources` | winrmdetect
+/// ARGS | rest…``: the binary runs ARGS over the files, `spl` the rest.
+fn run_base(query: &str, files: &[&str]) -> Results {
+    let commands = spl::split_pipes(query);
+    assert_eq!(commands[0], "`winrmdetect_sources`", "{query}");
+    let args: Vec<&str> = commands[1]
+        .strip_prefix("winrmdetect")
+        .unwrap_or_else(|| panic!("the second command is winrmdetect: {query}"))
+        .split_whitespace()
+        .collect();
+    let bodies: Vec<Vec<u8>> = files
+        .iter()
+        .flat_map(|f| csv_chunks(&fixture(f), 50_000))
+        .collect();
+    let run = run_binary(session(&args, &bodies), &[]);
+    let rows = if args.contains(&"correlate=true") {
+        run.last_rows()
+    } else {
+        run.rows()
+    };
+    let rest: Vec<String> = commands[2..].iter().map(|c| format!("| {c}")).collect();
+    spl::run(&rest.join("\n"), results_of(&rows))
+}
+
+/// Every data source's results on a recording, inputs at their defaults.
+pub fn compute(def: &Value, files: &[&str]) -> BTreeMap<String, Results> {
+    let defaults = input_defaults(def);
+    let sources = obj(def, "dataSources");
+    let mut out: BTreeMap<String, Results> = BTreeMap::new();
+    while out.len() < sources.len() {
+        let before = out.len();
+        for (id, ds) in sources {
+            if out.contains_key(id) {
+                continue;
+            }
+            let query = substitute(ds["options"]["query"].as_str().unwrap(), &defaults);
+            let got = match ds["type"].as_str().unwrap() {
+                "ds.search" => run_base(&query, files),
+                "ds.chain" => match out.get(ds["options"]["extend"].as_str().unwrap()) {
+                    Some(parent) => spl::run(&query, parent.clone()),
+                    None => continue,
+                },
+                t => panic!("data source {id}: type {t}"),
+            };
+            out.insert(id.clone(), got);
+        }
+        assert!(
+            out.len() > before,
+            "chained searches that extend nothing: {sources:?}"
+        );
+    }
+    out
+}
+
+/// The definition with every data source replaced by a `ds.test` holding
+/// its computed results.
+pub fn with_test_data(def: &Value, data: &BTreeMap<String, Results>) -> Value {
+    let mut def = def.clone();
+    let sources = def["dataSources"].as_object_mut().unwrap();
+    for (id, ds) in sources.iter_mut() {
+        let name = ds["name"].clone();
+        *ds = json!({ "type": "ds.test", "name": name, "options": { "data": data[id].to_ds_test() } });
+    }
+    def["defaults"]
+        .as_object_mut()
+        .unwrap()
+        .remove("dataSources");
+    def
+}
+
+/// The data source a visualisation draws from.
+fn primary(viz: &Value) -> Option<&str> {
+    viz["dataSources"]["primary"].as_str()
+}
+
+fn chain_root<'a>(sources: &'a serde_json::Map<String, Value>, mut id: &'a str) -> &'a str {
+    while let Some(parent) = sources[id]["options"]["extend"].as_str() {
+        id = parent;
+    }
+    id
+}
+
+#[test]
+fn issue16_dashboards_are_studio_definitions_that_fit_together() {
+    let all = dashboards();
+    let names: BTreeSet<&str> = all.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["winrmdetect_host", "winrmdetect_overview"]),
+        "the views (no Simple XML view is kept)"
+    );
+    for d in &all {
+        let def = &d.definition;
+        let sources = obj(def, "dataSources");
+        let inputs = input_defaults(def);
+        for (id, ds) in sources {
+            let query = ds["options"]["query"].as_str().unwrap();
+            match ds["type"].as_str().unwrap() {
+                "ds.search" => {
+                    assert!(
+                        query.starts_with("`winrmdetect_sources` | winrmdetect "),
+                        "{id}"
+                    );
+                }
+                "ds.chain" => {
+                    assert!(
+                        !query.contains("winrmdetect"),
+                        "{}: chain {id} re-runs the command",
+                        d.name
+                    );
+                    let parent = ds["options"]["extend"].as_str().unwrap();
+                    assert!(sources.contains_key(parent), "{id} extends {parent}");
+                }
+                t => panic!("{id}: {t}"),
+            }
+            for t in tokens(query) {
+                assert!(
+                    inputs.contains_key(&t),
+                    "{}: {id} uses ${t}$, which no input sets",
+                    d.name
+                );
+            }
+        }
+        // The expensive searches: one hop search (summary=true) and one
+        // alert search, each run once however many panels read them.
+        let bases: Vec<&str> = sources
+            .values()
+            .filter(|s| s["type"] == "ds.search")
+            .map(|s| s["options"]["query"].as_str().unwrap())
+            .collect();
+        assert_eq!(bases.len(), 2, "{}: {bases:?}", d.name);
+        assert!(bases
+            .iter()
+            .any(|q| q.contains("correlate=true summary=true")));
+        assert!(bases.iter().any(|q| q.contains("alerts_only=true")));
+        for (id, viz) in obj(def, "visualizations") {
+            if let Some(p) = primary(viz) {
+                assert!(sources.contains_key(p), "{}: {id} reads {p}", d.name);
+                assert_ne!(
+                    sources[p]["type"], "ds.search",
+                    "{id} should read a chain of a base"
+                );
+                let root = chain_root(sources, p);
+                if ["ds_hops"].contains(&root) {
+                    assert!(sources[root]["options"]["query"]
+                        .as_str()
+                        .unwrap()
+                        .contains("summary=true"));
+                }
+            }
+        }
+        for g in def["layout"]["globalInputs"].as_array().unwrap() {
+            assert!(obj(def, "inputs").contains_key(g.as_str().unwrap()));
+        }
+    }
+}
+
+#[test]
+fn issue16_drilldowns_name_fields_their_panels_have() {
+    for d in dashboards() {
+        let def = &d.definition;
+        let inputs = input_defaults(def);
+        let data = compute(def, CASES[0].1);
+        for (id, viz) in obj(def, "visualizations") {
+            for h in viz["eventHandlers"].as_array().into_iter().flatten() {
+                let url = h["options"]["url"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{id}: {h}"));
+                assert!(url.starts_with("/app/"), "{id}: {url}");
+                let fields = &data[primary(viz).unwrap()].fields;
+                for t in tokens(url) {
+                    if let Some(f) = t
+                        .strip_prefix("row.")
+                        .and_then(|t| t.strip_suffix(".value"))
+                    {
+                        assert!(
+                            fields.iter().any(|x| x == f),
+                            "{}: {id} drills on {f}, not in {fields:?}",
+                            d.name
+                        );
+                    } else {
+                        assert!(
+                            t == "click.value"
+                                || t.starts_with("global_time.")
+                                || inputs.contains_key(&t),
+                            "{}: {id} uses ${t}$",
+                            d.name
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn issue16_panels_get_the_commands_real_hops_and_alerts() {
+    let def = &dashboards()
+        .into_iter()
+        .find(|d| d.name == "winrmdetect_overview")
+        .unwrap()
+        .definition;
+    for (case, files) in CASES {
+        let data = compute(def, files);
+        let hops = &data["ds_hops"];
+        assert!(!hops.rows.is_empty(), "{case}: no hops");
+        let pairs: BTreeSet<(String, String)> = hops
+            .rows
+            .iter()
+            .map(|r| (r["src_host"][0].clone(), r["dest_host"][0].clone()))
+            .collect();
+        let sankey: BTreeSet<(String, String)> = data["ds_sankey"]
+            .rows
+            .iter()
+            .map(|r| (r["src_host"][0].clone(), r["dest_host"][0].clone()))
+            .collect();
+        assert_eq!(sankey, pairs, "{case}");
+        assert_eq!(data["ds_hop_table"].rows.len(), hops.rows.len(), "{case}");
+        assert_eq!(
+            data["ds_hop_count"].column("hops"),
+            [hops.rows.len().to_string()]
+        );
+        let alerts: usize = data["ds_alerts"]
+            .column("count")
+            .iter()
+            .map(|c| c.parse::<usize>().unwrap())
+            .sum();
+        assert!(alerts > 0, "{case}");
+        assert_eq!(
+            data["ds_alert_count"].column("alerts"),
+            [alerts.to_string()],
+            "{case}"
+        );
+        assert!(!data["ds_timeline"].rows.is_empty() && !data["ds_top_risk"].rows.is_empty());
+    }
+}
+
+#[test]
+fn issue16_test_data_replaces_every_data_source() {
+    for d in dashboards() {
+        let data = compute(&d.definition, CASES[2].1);
+        let def = with_test_data(&d.definition, &data);
+        for (id, ds) in obj(&def, "dataSources") {
+            assert_eq!(ds["type"], "ds.test", "{}: {id}", d.name);
+            let cols = ds["options"]["data"]["columns"].as_array().unwrap();
+            assert_eq!(cols.len(), data[id].fields.len(), "{id}");
+            assert!(
+                cols.iter()
+                    .all(|c| c.as_array().unwrap().len() == data[id].rows.len()),
+                "{id}"
+            );
+        }
+        assert!(def["defaults"].get("dataSources").is_none());
+    }
+}
