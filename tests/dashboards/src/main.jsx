@@ -31,6 +31,45 @@ document.addEventListener('dashboardCore.rendered', () => {
     state.renderedEvent = true;
 });
 
+// DashboardCore validates the definition in a Blob web worker (Validator in
+// @splunk/dashboard-validation). Under --virtual-time-budget the page's clock runs ahead of the
+// worker, which needs real seconds to compile the schema, so its answer (and so
+// onValidationError) would often come after the result was written. Answer the validation
+// worker's request here instead, with the same code the worker runs (and the framework's own
+// no-Worker fallback runs): new DashboardValidator().setSchema(schema) then .validate(...).
+state.coreValidationRuns = 0;
+if (window.Worker) {
+    const BaseWorker = window.Worker;
+    const Worker = function (url, opts) {
+        const w = new BaseWorker(url, opts);
+        const post = w.postMessage.bind(w);
+        w.postMessage = (data, ...rest) => {
+            if (data && typeof data === 'object' && data.schema && 'definition' in data && 'readOnlyTokenNamespaces' in data) {
+                state.coreValidationRuns += 1;
+                let result;
+                const origWarn = console.warn;
+                console.warn = () => {
+                    state.schemaCompileWarnings += 1;
+                };
+                try {
+                    const v = new DashboardValidator();
+                    result = v.setSchema(data.schema) || v.validate(data.definition, data.readOnlyTokenNamespaces);
+                } catch (e) {
+                    result = e;
+                } finally {
+                    console.warn = origWarn;
+                }
+                setTimeout(() => w.dispatchEvent(new MessageEvent('message', { data: result })), 0);
+                return undefined;
+            }
+            return post(data, ...rest);
+        };
+        return w;
+    };
+    Worker.prototype = BaseWorker.prototype;
+    window.Worker = Worker;
+}
+
 const sorted = (obj) => Object.keys(obj || {}).sort();
 
 // Schema validation, the same way DashboardCore does it (see withValidationSchema and the
@@ -39,7 +78,7 @@ const sorted = (obj) => Object.keys(obj || {}).sort();
 // new DashboardValidator().setSchema(schema) / .validate(definition) from @splunk/dashboard-validation.
 function schemaValidate(definition) {
     const origWarn = console.warn;
-    console.warn = (...args) => {
+    console.warn = () => {
         state.schemaCompileWarnings += 1;
     };
     try {
@@ -115,7 +154,7 @@ function referencedEventHandlerTypes(definition) {
 }
 
 // --- DOM inspection -----------------------------------------------------------------------
-const NO_DATA_RE = /(no data|no results|is not defined|waiting for data|search did not return|not supported|something went wrong|error (loading|rendering)|invalid (configuration|option))/i;
+const NO_DATA_RE = /(no data|no results|invalid data|is not defined|waiting for data|search did not return|not supported|something went wrong|error (loading|rendering)|invalid (configuration|option))/i;
 
 // DashboardCore marks each visualization as <div data-test="viz-item" data-id=ID data-viz-type=TYPE>
 // (inside <div id=ID data-test="grid-item"> for grid layout, data-test="absolute-item" for absolute),
@@ -169,7 +208,15 @@ function describeElement(el) {
         .map((n) => clean(n.textContent))
         .filter(Boolean);
     // framework messages (e.g. "Cannot access splunkweb.", "... is not defined", no data)
-    const messages = textsOf(el, '[class*="MessageStyles__StyledContent"], [role="alert"], [data-test="message"]');
+    // <div data-test="message" data-test-type="error|info|warning"><... data-test="content">TEXT
+    const messages = [...el.querySelectorAll('[data-test="message"]')]
+        .map((m) => ({
+            type: m.getAttribute('data-test-type') || '',
+            text: clean((m.querySelector('[data-test="content"]') || m).textContent),
+        }))
+        .filter((m) => m.text);
+    // header status icon (shown e.g. for an empty or missing data source): "Status ok", "Warning", ...
+    const status = [...el.querySelectorAll('[data-test="status-icon-container"] [aria-label]')].map((n) => n.getAttribute('aria-label'));
     const title = clean((el.querySelector('[data-test="viz-title"]') || {}).textContent);
     const table = el.querySelector('table')
         ? {
@@ -191,6 +238,7 @@ function describeElement(el) {
         svgForeignText,
         nodeLabels,
         messages,
+        status,
         title,
         table,
         vizTypeAttr: el.getAttribute('data-viz-type') || el.getAttribute('data-input-type'),
@@ -200,7 +248,7 @@ function describeElement(el) {
         svgShapes: el.querySelectorAll('svg path, svg rect, svg circle, svg line, svg polygon').length,
         canvas: canvases.length,
         canvases: canvases.map(canvasInfo),
-        noData: NO_DATA_RE.test(text) || messages.some((m) => NO_DATA_RE.test(m)),
+        noData: NO_DATA_RE.test(text) || messages.length > 0 || !!el.querySelector('[data-test="icon-placeholder"]'),
         rect: { x: Math.round(rect.x), y: Math.round(rect.y), width: Math.round(rect.width), height: Math.round(rect.height) },
         dataTest: el.getAttribute('data-test'),
     };
@@ -245,6 +293,7 @@ function collect(definition, extra) {
             rawSchemaErrors: state.rawSchemaErrors || [],
             // strings DashboardCore passed to onValidationError (from its worker-run validator)
             onValidationError: state.coreValidationErrors,
+            coreValidationRuns: state.coreValidationRuns,
             // dangling ids: viz -> data source, layout -> viz/input, unplaced items (own check)
             references: checkReferences(definition),
             schemaCompileWarnings: state.schemaCompileWarnings,
