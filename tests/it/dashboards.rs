@@ -28,7 +28,12 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
-use crate::harness::{csv_chunks, decode_mv, fixture, run_binary, session};
+use crate::app::TempDir;
+use crate::harness::{
+    csv_chunks, decode_mv, fixture, run_binary, session, wait_at_most, TIME_LIMIT,
+};
+use crate::html::{chromium, unescape};
+use crate::serve::Server;
 use crate::spl::{self, Results};
 
 /// The recordings the dashboards are rendered with, as `name: files`.
@@ -419,4 +424,351 @@ fn issue16_test_data_replaces_every_data_source() {
         }
         assert!(def["defaults"].get("dataSources").is_none());
     }
+}
+
+/// The built test page (`tests/dashboards/dist`), or a failure that says
+/// how to build it.
+fn page_dir() -> PathBuf {
+    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/dashboards/dist");
+    assert!(
+        dist.join("index.html").is_file(),
+        "{}/index.html is missing: run `bash bin/test` (it runs npm ci and builds the page)",
+        dist.display()
+    );
+    dist
+}
+
+/// The chromium flags of the page's contract (`tests/dashboards/README.md`).
+const CHROMIUM_FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--hide-scrollbars",
+    "--virtual-time-budget=20000",
+];
+
+/// What one load of the page left: its result JSON and the URLs chromium
+/// requested (net log).
+struct Load {
+    result: Value,
+    urls: Vec<String>,
+}
+
+/// Runs chromium on `url` with `extra` flags in a fresh profile under
+/// `dir`; stdout goes to `dir/stdout`.
+fn chromium_run(dir: &std::path::Path, url: &str, extra: &[String]) -> (String, String) {
+    use std::process::{Command, Stdio};
+    let profile = TempDir::new("chromium-profile");
+    let (out, err) = (dir.join("stdout"), dir.join("stderr"));
+    let mut child = Command::new(chromium())
+        .args(CHROMIUM_FLAGS)
+        .arg(format!("--user-data-dir={}", profile.0.display()))
+        .args(extra)
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(&out).unwrap())
+        .stderr(fs::File::create(&err).unwrap())
+        .spawn()
+        .expect("starting chromium");
+    let status = wait_at_most(&mut child, TIME_LIMIT, "chromium");
+    let stderr = fs::read_to_string(&err).unwrap_or_default();
+    assert!(status.success(), "chromium failed: {status}\n{stderr}");
+    (fs::read_to_string(&out).unwrap(), stderr)
+}
+
+/// Every URL the page itself asked for (net log `URL_REQUEST_START_JOB`
+/// with the page as initiator; chromium's own requests have "not an
+/// origin", and so has the navigation to the page).
+fn requested_urls(net_log: &str) -> Vec<String> {
+    let log: Value = serde_json::from_str(net_log).expect("the net log is JSON");
+    let start_job = &log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"];
+    assert!(start_job.is_number(), "the net log names its event types");
+    log["events"]
+        .as_array()
+        .expect("net log events")
+        .iter()
+        .filter(|e| e["type"] == *start_job && e["params"]["initiator"] != "not an origin")
+        .filter_map(|e| e["params"]["url"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Opens the page on `case` (already written to `cases/`) and reads the
+/// result it wrote into the DOM.
+fn load(dir: &std::path::Path, server: &Server, case: &str) -> Load {
+    let net = dir.join(format!("{case}.net.json"));
+    let url = format!("{}index.html?case={case}", server.base());
+    let extra = [
+        format!("--log-net-log={}", net.display()),
+        "--dump-dom".into(),
+    ];
+    let (dom, stderr) = chromium_run(dir, &url, &extra);
+    let start = dom
+        .find("<pre id=\"wd-result\"")
+        .unwrap_or_else(|| panic!("{case}: the page wrote no result\n{stderr}"));
+    let body = &dom[start..];
+    let text = unescape(&body[body.find('>').unwrap() + 1..body.find("</pre>").unwrap()]);
+    Load {
+        result: serde_json::from_str(&text).unwrap_or_else(|e| panic!("{case}: {e}: {text}")),
+        urls: requested_urls(&fs::read_to_string(&net).expect("chromium wrote its net log")),
+    }
+}
+
+/// The pages' folder: the built page and a `cases/` folder of definitions
+/// with test data, one per dashboard and recording.
+struct Site {
+    dir: TempDir,
+    server: Server,
+}
+
+impl Site {
+    fn new() -> Site {
+        let dir = TempDir::new("dashboards");
+        fs::create_dir_all(dir.0.join("cases")).unwrap();
+        let server = Server::start(vec![page_dir(), dir.0.clone()]);
+        Site { dir, server }
+    }
+
+    /// Writes `def` as case `name`.
+    fn add(&self, name: &str, def: &Value) {
+        let text = serde_json::to_vec(&json!({ "definition": def })).unwrap();
+        fs::write(self.dir.0.join(format!("cases/{name}.json")), text).unwrap();
+    }
+}
+
+/// Warnings the framework always prints on this page, with why they are
+/// not ours: the published grid layout preset has no layout API entry.
+const KNOWN_WARNINGS: &[&str] =
+    &["The preset entry for layout type grid has no config.layoutApi property"];
+
+/// Requests that fail on the test server and would not in Splunk: the time
+/// picker asks splunkweb who the user is (and shows "Cannot access
+/// splunkweb." without it), the browser asks for an icon.
+const KNOWN_404: &[&str] = &[
+    "/services/authentication/current-context?output_mode=json",
+    "/favicon.ico",
+];
+
+/// A result-set cell as a table shows it: a multivalue's values run
+/// together in the cell's text.
+fn cell(row: &BTreeMap<String, Vec<String>>, field: &str) -> String {
+    row.get(field).map(|v| v.concat()).unwrap_or_default()
+}
+
+/// What a visualisation must show for the data it was given.
+fn check_viz(at: &str, viz: &Value, data: &Results, got: &Value) {
+    let kind = viz["type"].as_str().unwrap();
+    assert_eq!(got["found"], true, "{at}: not drawn");
+    assert_eq!(got["messages"], json!([]), "{at}: messages");
+    assert_eq!(
+        got["placeholder"], false,
+        "{at}: a placeholder instead of {kind}"
+    );
+    assert_eq!(got["noData"], false, "{at}: drew no data");
+    let strings = |key: &str| -> BTreeSet<String> {
+        got[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    let values = |fields: &[&str]| -> BTreeSet<String> {
+        data.rows
+            .iter()
+            .flat_map(|r| fields.iter().map(|f| cell(r, f)))
+            .collect()
+    };
+    let text = got["text"].as_str().unwrap();
+    match kind {
+        "splunk.sankey" => assert_eq!(
+            strings("svgForeignText"),
+            values(&["src_host", "dest_host"]),
+            "{at}"
+        ),
+        "splunk.linkgraph" => {
+            let fields: Vec<&str> = data.fields.iter().map(String::as_str).collect();
+            assert_eq!(strings("nodeLabels"), values(&fields), "{at}");
+        }
+        "splunk.table" => {
+            let table = &got["table"];
+            assert_eq!(table["headers"], json!(data.fields), "{at}");
+            let count = viz["options"]["count"].as_u64().unwrap_or(10) as usize;
+            let want: Vec<Vec<String>> = data
+                .rows
+                .iter()
+                .take(count)
+                .map(|r| data.fields.iter().map(|f| cell(r, f)).collect())
+                .collect();
+            assert_eq!(table["rows"], json!(want), "{at}");
+        }
+        "splunk.singlevalue" => {
+            // The field `majorValue` names (`seriesByName('F')`), else the first.
+            let major = viz["options"]["majorValue"].as_str().unwrap_or("");
+            let field = major
+                .split_once("seriesByName('")
+                .and_then(|(_, rest)| rest.split_once('\''))
+                .map_or(data.fields[0].as_str(), |(f, _)| f);
+            let value = cell(data.rows.last().expect("a single value"), field);
+            let title = viz["title"].as_str().unwrap();
+            assert_eq!(text, format!("{title}{value}"), "{at}");
+        }
+        "splunk.bar" | "splunk.column" | "splunk.pie" => {
+            let n = data.rows.len();
+            assert!(
+                text.contains(&format!(" chart with {n} ")),
+                "{at}: {n} rows, drew {text:?}"
+            );
+        }
+        "splunk.markdown" => assert!(!text.is_empty() && !text.contains('$'), "{at}: {text:?}"),
+        other => panic!("{at}: no check for {other}"),
+    }
+}
+
+/// What the framework says about the definition as a whole.
+fn check_page(at: &str, def: &Value, got: &Value) {
+    assert!(got.get("fatal").is_none(), "{at}: {got}");
+    assert_eq!(got["settled"], true, "{at}: not every visualisation drew");
+    assert_eq!(got["renderError"], Value::Null, "{at}");
+    let v = &got["validation"];
+    for key in [
+        "schemaErrors",
+        "rawSchemaErrors",
+        "onValidationError",
+        "references",
+    ] {
+        assert_eq!(v[key], json!([]), "{at}: the framework's {key}");
+    }
+    for (key, list) in got["unknown"].as_object().unwrap() {
+        assert_eq!(*list, json!([]), "{at}: types the preset lacks ({key})");
+    }
+    let has = |key: &str, t: &Value| got[key].as_array().unwrap().contains(t);
+    for (id, viz) in obj(def, "visualizations") {
+        assert!(has("vizTypes", &viz["type"]), "{at}: {id}");
+        for h in viz["eventHandlers"].as_array().into_iter().flatten() {
+            assert!(has("eventHandlerTypes", &h["type"]), "{at}: {id}: {h}");
+        }
+    }
+    for (id, input) in obj(def, "inputs") {
+        assert!(has("inputTypes", &input["type"]), "{at}: {id}");
+        let seen = &got["inputs"][id];
+        assert_eq!(seen["found"], true, "{at}: {id}");
+        if input["type"] != "input.timerange" {
+            assert_eq!(seen["messages"], json!([]), "{at}: {id}");
+        }
+    }
+    assert_eq!(got["consoleErrors"], json!([]), "{at}");
+    for w in got["consoleWarnings"].as_array().unwrap() {
+        assert!(
+            KNOWN_WARNINGS.contains(&w["message"].as_str().unwrap()),
+            "{at}: {w}"
+        );
+    }
+}
+
+#[test]
+fn issue16_dashboards_render_in_splunks_framework() {
+    let site = Site::new();
+    for d in dashboards() {
+        for (case, files) in CASES {
+            let data = compute(&d.definition, files);
+            let name = format!("{}-{case}", d.name);
+            site.add(&name, &with_test_data(&d.definition, &data));
+            let got = load(&site.dir.0, &site.server, &name);
+            if let Some(out) = std::env::var_os("WINRMDETECT_DASHBOARD_OUT") {
+                let out = PathBuf::from(out).join(format!("{name}.json"));
+                fs::write(out, serde_json::to_string_pretty(&got.result).unwrap()).unwrap();
+            }
+            let def = &d.definition;
+            check_page(&name, def, &got.result);
+            for (id, viz) in obj(def, "visualizations") {
+                let data = primary(viz).map(|p| data[p].clone()).unwrap_or_default();
+                check_viz(
+                    &format!("{name}: {id}"),
+                    viz,
+                    &data,
+                    &got.result["visualizations"][id],
+                );
+            }
+            for url in &got.urls {
+                assert!(
+                    url.starts_with(&site.server.base()),
+                    "{name}: the page asked for {url}"
+                );
+            }
+        }
+    }
+    for r in site.server.requests() {
+        let (status, path) = r.split_once(' ').unwrap();
+        assert!(status == "200" || KNOWN_404.contains(&path), "{r}");
+    }
+}
+
+/// The message of the panic `f` must raise.
+fn failure(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
+    let err = std::panic::catch_unwind(f).expect_err("the check should fail");
+    err.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+/// The browser checks see a broken dashboard: a visualisation type and a
+/// handler the preset lacks, a Sankey without data, a table missing a
+/// column, an image from outside.
+#[test]
+fn issue16_browser_checks_see_what_is_wrong() {
+    let d = dashboards()
+        .into_iter()
+        .find(|d| d.name == "winrmdetect_overview")
+        .unwrap();
+    let data = compute(&d.definition, CASES[2].1);
+    let mut def = with_test_data(&d.definition, &data);
+    let vizzes = &mut def["visualizations"];
+    vizzes["viz_linkgraph"]["type"] = json!("splunk.networkgraph");
+    vizzes["viz_hops"]["eventHandlers"][0]["type"] = json!("drilldown.linkToSearch");
+    vizzes["viz_intro"]["options"]["markdown"] = json!("![x](http://192.0.2.1/x.png)");
+    let sankey = &mut def["dataSources"]["ds_sankey"]["options"]["data"];
+    sankey["columns"] = json!(sankey["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|_| json!([]))
+        .collect::<Vec<_>>());
+    let mut hops = data["ds_hop_table"].clone();
+    hops.fields.push("not_a_column".into());
+    let site = Site::new();
+    site.add("broken", &def);
+    let got = load(&site.dir.0, &site.server, "broken");
+    let r = &got.result;
+    assert_eq!(r["unknown"]["vizTypes"], json!(["splunk.networkgraph"]));
+    assert_eq!(
+        r["unknown"]["eventHandlerTypes"],
+        json!(["drilldown.linkToSearch"])
+    );
+    let page = failure(|| check_page("broken", &def, r));
+    assert!(page.contains("not every visualisation drew"), "{page}");
+    let viz = |id: &str| {
+        (
+            def["visualizations"][id].clone(),
+            r["visualizations"][id].clone(),
+        )
+    };
+    let (sankey_viz, sankey_got) = viz("viz_sankey");
+    let drawn = failure(|| check_viz("sankey", &sankey_viz, &data["ds_sankey"], &sankey_got));
+    assert!(drawn.contains("Invalid data to render"), "{drawn}");
+    let (table_viz, table_got) = viz("viz_hops");
+    let table = failure(|| check_viz("table", &table_viz, &hops, &table_got));
+    assert!(table.contains("not_a_column"), "{table}");
+    assert!(
+        got.urls.iter().any(|u| u == "http://192.0.2.1/x.png"),
+        "{:?}",
+        got.urls
+    );
 }

@@ -34,7 +34,7 @@ const HOSTILE_HOST: &str = "<img src=x onerror=\"document.body.setAttribute('dat
 const HOSTILE_CMD: &str = "cmd /c \"'&<>\" </script><script>document.title='pwned'</script>";
 
 /// The browser, or a failure that says how to get it.
-fn chromium() -> PathBuf {
+pub(crate) fn chromium() -> PathBuf {
     if let Some(p) = std::env::var_os("WINRMDETECT_CHROMIUM").filter(|v| !v.is_empty()) {
         let p = PathBuf::from(p);
         assert!(
@@ -152,7 +152,7 @@ fn render(dir: &TempDir, text: &str, fragment: &str) -> Page {
 }
 
 /// Attribute text as the DOM serialiser writes it, read back.
-fn unescape(s: &str) -> String {
+pub(crate) fn unescape(s: &str) -> String {
     s.replace("&quot;", "\"")
         .replace("&lt;", "<")
         .replace("&gt;", ">")

@@ -12,4 +12,5 @@ mod html;
 mod hunt;
 mod protocol;
 mod risk;
+mod serve;
 mod spl;
