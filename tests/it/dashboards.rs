@@ -41,6 +41,22 @@ pub const CASES: &[(&str, &[&str])] = &[
     ("psremoting", &["mordor_psremoting.csv"]),
     ("sharpwmi", &["mordor_sharpwmi.csv"]),
     ("winrm_chain", &["winrm_operational_handmade.csv"]),
+    ("recordings", RECORDINGS),
+];
+
+/// Every real recording bundled with the tests (Mordor's lab and the
+/// EVTX-to-MITRE WMIexec log), searched together as one index: the case
+/// the README's screenshots show.
+const RECORDINGS: &[&str] = &[
+    "mordor_psremoting.csv",
+    "mordor_sharpwmi.csv",
+    "mordor_psexec.csv",
+    "mordor_dcom_shellwindows.csv",
+    "mordor_schtask_remote.csv",
+    "mordor_wmic_xsl_local.csv",
+    "mordor_dcsync_dc_rpc.csv",
+    "mordor_wef_noise.csv",
+    "mdec_wmiexec_via_smb.csv",
 ];
 
 /// One dashboard: the view's name and its definition.
@@ -565,6 +581,19 @@ fn cell(row: &BTreeMap<String, Vec<String>>, field: &str) -> String {
 fn check_viz(at: &str, viz: &Value, data: &Results, got: &Value) {
     let kind = viz["type"].as_str().unwrap();
     assert_eq!(got["found"], true, "{at}: not drawn");
+    if data.rows.is_empty() && primary(viz).is_some() {
+        // Nothing to draw (a host that was only ever a destination has no
+        // hops out): the framework says so in the panel.
+        assert!(
+            got["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m == "No data!"),
+            "{at}: empty data, yet {got}"
+        );
+        return;
+    }
     assert_eq!(got["messages"], json!([]), "{at}: messages");
     assert_eq!(
         got["placeholder"], false,
@@ -672,37 +701,138 @@ fn check_page(at: &str, def: &Value, got: &Value) {
     }
 }
 
+/// The dashboard as an analyst opens it: the host view from a hop (its
+/// `host` input set to the recording's busiest host, one that was both a
+/// destination and a source if there is one),
+/// the overview as it is.
+fn as_opened(d: &Dashboard, files: &[&str]) -> Value {
+    let mut def = d.definition.clone();
+    if d.name != "winrmdetect_host" {
+        return def;
+    }
+    let overview = dashboards()
+        .into_iter()
+        .find(|d| d.name == "winrmdetect_overview")
+        .unwrap();
+    let hops = &compute(&overview.definition, files)["ds_sankey"];
+    // Hops (in, out) per host; a host with both comes first.
+    let mut counts: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for r in &hops.rows {
+        let n: u64 = cell(r, "hops").parse().unwrap();
+        counts.entry(cell(r, "dest_host")).or_default().0 += n;
+        counts.entry(cell(r, "src_host")).or_default().1 += n;
+    }
+    let busiest = counts
+        .iter()
+        .max_by_key(|(_, (i, o))| ((*i > 0 && *o > 0), *i + *o))
+        .map(|(h, _)| h.clone())
+        .expect("the recording has hops");
+    def["inputs"]["input_host"]["options"]["defaultValue"] = json!(busiest);
+    def
+}
+
+/// Renders `d` on one recording and checks it; returns the visualisations
+/// that were drawn with data.
+fn render_case(site: &Site, d: &Dashboard, case: &str, files: &[&str]) -> Vec<String> {
+    let def = &as_opened(d, files);
+    let data = compute(def, files);
+    let name = format!("{}-{case}", d.name);
+    site.add(&name, &with_test_data(def, &data));
+    let got = load(&site.dir.0, &site.server, &name);
+    if let Some(out) = std::env::var_os("WINRMDETECT_DASHBOARD_OUT") {
+        let text = serde_json::to_string_pretty(&got.result).unwrap();
+        fs::write(PathBuf::from(out).join(format!("{name}.json")), text).unwrap();
+    }
+    check_page(&name, def, &got.result);
+    for url in &got.urls {
+        assert!(
+            url.starts_with(&site.server.base()),
+            "{name}: the page asked for {url}"
+        );
+    }
+    let mut drawn = Vec::new();
+    for (id, viz) in obj(def, "visualizations") {
+        let data = primary(viz).map(|p| data[p].clone()).unwrap_or_default();
+        let at = format!("{name}: {id}");
+        check_viz(&at, viz, &data, &got.result["visualizations"][id]);
+        if !data.rows.is_empty() || primary(viz).is_none() {
+            drawn.push(id.clone());
+        }
+    }
+    drawn
+}
+
+/// The lowest edge of the dashboard's layout, in pixels.
+fn layout_bottom(def: &Value) -> u64 {
+    obj(&def["layout"], "layoutDefinitions")
+        .values()
+        .flat_map(|l| l["structure"].as_array().unwrap())
+        .map(|i| i["position"]["y"].as_u64().unwrap() + i["position"]["h"].as_u64().unwrap())
+        .max()
+        .unwrap()
+}
+
+/// The height of the page's input bar above the layout, in pixels.
+const INPUT_BAR: u64 = 160;
+
+/// A screenshot of case `name` (already in `cases/`), 1440 px wide and as
+/// high as the layout plus the input bar, written to `out`; the PNG is
+/// read back: its size, and that it is a picture, not a blank page.
+fn screenshot(site: &Site, name: &str, def: &Value, out: &std::path::Path) {
+    let url = format!("{}index.html?case={name}", site.server.base());
+    let (width, height) = (1440, layout_bottom(def) + INPUT_BAR);
+    let extra = [
+        format!("--window-size={width},{height}"),
+        format!("--screenshot={}", out.display()),
+    ];
+    chromium_run(&site.dir.0, &url, &extra);
+    let decoder = png::Decoder::new(fs::File::open(out).expect("the screenshot"));
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut pixels).expect("the PNG's pixels");
+    assert_eq!(
+        (info.width as u64, info.height as u64),
+        (width, height),
+        "{name}"
+    );
+    let step = info.color_type.samples();
+    let colours: BTreeSet<&[u8]> = pixels[..info.buffer_size()].chunks(step).collect();
+    assert!(
+        colours.len() > 500,
+        "{name}: {} colours, a blank page?",
+        colours.len()
+    );
+}
+
+/// Where the screenshots go: `$WINRMDETECT_SCREENSHOTS` (the README's
+/// `docs/img`), else a temporary folder.
+fn screenshot_dir(site: &Site) -> PathBuf {
+    match std::env::var_os("WINRMDETECT_SCREENSHOTS") {
+        Some(d) => PathBuf::from(d),
+        None => site.dir.0.clone(),
+    }
+}
+
 #[test]
 fn issue16_dashboards_render_in_splunks_framework() {
     let site = Site::new();
     for d in dashboards() {
+        let mut drawn = BTreeSet::new();
         for (case, files) in CASES {
-            let data = compute(&d.definition, files);
-            let name = format!("{}-{case}", d.name);
-            site.add(&name, &with_test_data(&d.definition, &data));
-            let got = load(&site.dir.0, &site.server, &name);
-            if let Some(out) = std::env::var_os("WINRMDETECT_DASHBOARD_OUT") {
-                let out = PathBuf::from(out).join(format!("{name}.json"));
-                fs::write(out, serde_json::to_string_pretty(&got.result).unwrap()).unwrap();
-            }
-            let def = &d.definition;
-            check_page(&name, def, &got.result);
-            for (id, viz) in obj(def, "visualizations") {
-                let data = primary(viz).map(|p| data[p].clone()).unwrap_or_default();
-                check_viz(
-                    &format!("{name}: {id}"),
-                    viz,
-                    &data,
-                    &got.result["visualizations"][id],
-                );
-            }
-            for url in &got.urls {
-                assert!(
-                    url.starts_with(&site.server.base()),
-                    "{name}: the page asked for {url}"
-                );
-            }
+            drawn.extend(render_case(&site, &d, case, files));
         }
+        let all: BTreeSet<String> = obj(&d.definition, "visualizations")
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(drawn, all, "{}: panels never drawn with data", d.name);
+        let out = screenshot_dir(&site).join(format!("{}.png", d.name));
+        screenshot(
+            &site,
+            &format!("{}-recordings", d.name),
+            &d.definition,
+            &out,
+        );
     }
     for r in site.server.requests() {
         let (status, path) = r.split_once(' ').unwrap();

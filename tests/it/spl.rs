@@ -16,7 +16,8 @@
 //! - `stats` with `count`, `sum`, `max`, `min`, `dc`, `values`, `list`,
 //!   `first`, `as`, `by` (rows missing a by-field are dropped, multivalue
 //!   by-fields count once per value, groups come out in by-field order);
-//! - `eval f=strftime(g, "fmt")` and `eval f="text"`, comma-separated
+//! - `eval f=strftime(g, "fmt")`, `eval f=mvjoin(g, "sep")` and
+//!   `eval f="text"`, comma-separated
 //!   (UTC: the dashboards' times are then the test's UTC times);
 //! - `bin _time span=Nm|Nh|Ns`.
 //!
@@ -532,16 +533,28 @@ fn eval_expr(expr: &str, r: &BTreeMap<String, Vec<String>>) -> Option<String> {
     if expr.starts_with('"') {
         return Some(unquote(expr));
     }
-    let args = expr
-        .strip_prefix("strftime(")
-        .and_then(|e| e.strip_suffix(')'))
+    let (function, args) = expr
+        .strip_suffix(')')
+        .and_then(|e| e.split_once('('))
         .unwrap_or_else(|| panic!("SPL emulation: eval {expr:?}"));
-    let (field, format) = args.split_once(',').expect("strftime(field, format)");
-    let t: f64 = first(r, field.trim())?.parse().ok()?;
+    let (field, arg) = args
+        .split_once(',')
+        .unwrap_or_else(|| panic!("SPL emulation: {function}(field, text)"));
+    match function {
+        "strftime" => strftime(r.get(field.trim())?.first()?, &unquote(arg.trim())),
+        // mvjoin(MV, "sep"): the values joined; a missing field stays missing.
+        "mvjoin" => Some(r.get(field.trim())?.join(&unquote(arg.trim()))),
+        f => panic!("SPL emulation: eval function {f}"),
+    }
+}
+
+/// `strftime(t, fmt)` in UTC, for an epoch time given as text.
+fn strftime(t: &str, format: &str) -> Option<String> {
+    let t: f64 = t.parse().ok()?;
     let secs = t.floor() as i64;
     let nanos = ((t - t.floor()) * 1e9) as u32;
     let when = chrono::DateTime::from_timestamp(secs, nanos)?;
-    Some(when.format(&unquote(format.trim())).to_string())
+    Some(when.format(format).to_string())
 }
 
 fn bin(args: &[String], mut input: Results) -> Results {
@@ -616,15 +629,17 @@ mod tests {
     #[test]
     fn issue16_spl_sort_eval_rename_head_bin() {
         let t = table(
-            &["_time", "h"],
-            &[&["130", "b"], &["10", "a"], &["65", "c"]],
+            &["_time", "h", "mv"],
+            &[&["130", "b", "p\nq"], &["10", "a", "r"], &["65", "c", ""]],
         );
         let got = run(
-            "| bin _time span=1m | sort 0 - _time | eval t=strftime(_time, \"%H:%M:%S\"), k=\"x\" | rename h as host | head 2",
+            "| bin _time span=1m | sort 0 - _time | eval t=strftime(_time, \"%H:%M:%S\"), k=\"x\", m=mvjoin(mv, \", \") | rename h as host | head 2",
             t,
         );
         assert_eq!(got.column("t"), ["00:02:00", "00:01:00"]);
         assert_eq!(got.column("host"), ["b", "c"]);
         assert_eq!(got.column("k"), ["x", "x"]);
+        assert_eq!(got.rows[0]["m"], ["p, q"]);
+        assert!(!got.rows[1].contains_key("m"), "mvjoin of nothing");
     }
 }
