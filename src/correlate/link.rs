@@ -47,9 +47,10 @@ impl Resolver {
 struct Attachment {
     /// Index into the (sorted) evidence.
     at: usize,
-    /// Through the logon session of the hop's own execution evidence: kept
-    /// whatever its time.
-    tied: bool,
+    /// The evidence whose logon session it opened (index into the
+    /// evidence): it is kept whatever its time by the hop that evidence
+    /// fits, and by no other.
+    tied_to: Option<usize>,
     reasons: Vec<Reason>,
 }
 
@@ -75,7 +76,7 @@ impl<'e> Placed<'e> {
 
     /// Places evidence `at` between `src` and `dest`.
     fn add(&mut self, src: &str, dest: &str, at: usize, failed: bool, reasons: &[Reason]) {
-        self.add_tied(src, dest, at, failed, reasons, false);
+        self.add_tied(src, dest, at, failed, reasons, None);
     }
 
     fn add_tied(
@@ -85,7 +86,7 @@ impl<'e> Placed<'e> {
         at: usize,
         failed: bool,
         reasons: &[Reason],
-        tied: bool,
+        tied_to: Option<usize>,
     ) {
         if src == dest || src.is_empty() || dest.is_empty() || is_loopback(dest) {
             return;
@@ -95,7 +96,7 @@ impl<'e> Placed<'e> {
             .or_default()
             .push(Attachment {
                 at,
-                tied,
+                tied_to,
                 reasons: reasons.to_vec(),
             });
     }
@@ -151,7 +152,8 @@ impl<'e> Placed<'e> {
         for a in placed {
             let e = &ev[a.at];
             let ran = e.claim.ran().is_some();
-            if !e.claim.fits(family) || !(ran || a.tied || near(e.time)) {
+            let tied = a.tied_to.is_some_and(|t| ev[t].claim.fits(family));
+            if !e.claim.fits(family) || !(ran || tied || near(e.time)) {
                 continue;
             }
             hop.reasons.extend(a.reasons.iter().copied());
@@ -288,18 +290,25 @@ fn pair_fits(a: Claim, b: Claim) -> bool {
 /// it).
 pub fn by_source_ip(placed: &mut Placed<'_>, dests: &[usize], resolver: &Resolver) {
     let ev = placed.evidence;
-    // (host, logon id) → the network logon that opened it.
-    let by_logon: HashMap<(&str, &str), usize> = dests
+    // (host, logon id) → the network logons with that id, in time order.
+    let mut by_logon: HashMap<(&str, &str), Vec<(f64, usize)>> = HashMap::new();
+    for &d in dests
         .iter()
         .filter(|&&d| ev[d].claim == Claim::LoggedOn && ev[d].peer_ip.is_some())
-        .filter_map(|&d| Some(((ev[d].host.as_str(), ev[d].logon_id.as_deref()?), d)))
-        .collect();
+    {
+        if let Some(l) = ev[d].logon_id.as_deref() {
+            by_logon
+                .entry((ev[d].host.as_str(), l))
+                .or_default()
+                .push((ev[d].time, d));
+        }
+    }
     for &di in dests.iter().filter(|&&d| !ev[d].tree_only) {
         let d = &ev[di];
         let logon = d
             .logon_id
             .as_deref()
-            .and_then(|l| by_logon.get(&(d.host.as_str(), l)).copied())
+            .and_then(|l| session_opener(by_logon.get(&(d.host.as_str(), l))?, d.time))
             .filter(|&l| l != di);
         let Some(ip) = d
             .peer_ip
@@ -313,12 +322,32 @@ pub fn by_source_ip(placed: &mut Placed<'_>, dests: &[usize], resolver: &Resolve
             Some(l) if d.peer_ip.is_none() => {
                 let reasons = [Reason::SourceIp, Reason::LogonId];
                 placed.add(&src, &d.host, di, false, &reasons);
-                placed.add_tied(&src, &d.host, l, false, &reasons, true);
+                placed.add_tied(&src, &d.host, l, false, &reasons, Some(di));
             }
             _ if !d.needs_tie => placed.add(&src, &d.host, di, false, &[Reason::SourceIp]),
             _ => {}
         }
     }
+}
+
+/// How long a logon session is taken to last: a LogonId names one session
+/// only until the host restarts, after which Windows hands the same ids out
+/// again, so a logon opens the session of an event only when it came at
+/// most this long before it. Remote sessions last seconds (`Invoke-Command`,
+/// `wmic`) to hours (`Enter-PSSession`, RDP).
+pub const SESSION_MAX_SECS: f64 = 24.0 * 3600.0;
+
+/// How far after an event the logon of its session may be logged on the
+/// same host (the two are written within the same second or so).
+const SESSION_SLACK_SECS: f64 = 5.0;
+
+/// Of the logons `(time, x)` with one LogonId on one host, in time order,
+/// the one whose session an event at `t` is in: the latest before it, if
+/// recent enough.
+fn session_opener<T: Copy>(logons: &[(f64, T)], t: f64) -> Option<T> {
+    let upto = logons.partition_point(|(at, _)| *at <= t + SESSION_SLACK_SECS);
+    let (at, x) = *logons[..upto].last()?;
+    (t - at <= SESSION_MAX_SECS).then_some(x)
 }
 
 /// What ran inside a successful hop's session joins it, lending its users
@@ -361,8 +390,9 @@ pub fn descendants(
     // (host, process guid) → the first hop (in key order) it is a
     // destination member of.
     let mut anchors: HashMap<(&str, &str), usize> = HashMap::new();
-    // (host, logon id) → the first hop whose source opened that session.
-    let mut sessions: HashMap<(&str, &str), usize> = HashMap::new();
+    // (host, logon id) → (logon time, hop whose source opened it), each
+    // time's first hop (in key order), in time order.
+    let mut sessions: HashMap<(&str, &str), Vec<(f64, usize)>> = HashMap::new();
     for (h, hop) in hops.iter().enumerate() {
         for (seq, role) in &hop.members {
             if *role != Side::Destination {
@@ -375,9 +405,17 @@ pub fn descendants(
                 anchors.entry((e.host.as_str(), g)).or_insert(h);
             }
             if let Some(l) = e.logon_id.as_deref().filter(|_| opens_session(e)) {
-                sessions.entry((e.host.as_str(), l)).or_insert(h);
+                sessions
+                    .entry((e.host.as_str(), l))
+                    .or_default()
+                    .push((e.time, h));
             }
         }
+    }
+    for opened in sessions.values_mut() {
+        // Stable: at one time, the first hop in key order stays first.
+        opened.sort_by(|a, b| a.0.total_cmp(&b.0));
+        opened.dedup_by(|later, first| later.0 == first.0);
     }
     let mut out = vec![Vec::new(); hops.len()];
     if anchors.is_empty() && sessions.is_empty() {
@@ -405,7 +443,7 @@ pub fn descendants(
             }
             cur = parent_of.get(&(host, g)).copied();
         }
-        let session = || sessions.get(&(host, e.logon_id.as_deref()?)).copied();
+        let session = || session_opener(sessions.get(&(host, e.logon_id.as_deref()?))?, e.time);
         if let Some(h) = hop.or_else(session) {
             out[h].push(e.seq);
         }
@@ -435,4 +473,32 @@ fn is_service_account(u: &str) -> bool {
         .iter()
         .any(|s| u == *s || u.ends_with(&format!("\\{s}")))
         || ["s-1-5-18", "s-1-5-19", "s-1-5-20"].contains(&u.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A LogonId repeats after a restart: an event's session is the
+    /// latest logon with its id before it (a few seconds' slack), and none
+    /// when that logon is more than a day old.
+    #[test]
+    fn issue16_a_logon_id_names_the_latest_recent_session() {
+        let day = SESSION_MAX_SECS;
+        let logons = [(0.0, 'a'), (1000.0, 'b'), (10.0 * day, 'c')];
+        assert_eq!(session_opener(&logons, 500.0), Some('a'));
+        assert_eq!(
+            session_opener(&logons, 998.0),
+            Some('b'),
+            "logged just after"
+        );
+        assert_eq!(session_opener(&logons, 1000.0 + day), Some('b'));
+        assert_eq!(
+            session_opener(&logons, 1001.0 + day),
+            None,
+            "older than a session"
+        );
+        assert_eq!(session_opener(&logons, -10.0), None, "before any logon");
+        assert_eq!(session_opener(&logons, 11.0 * day), Some('c'));
+    }
 }

@@ -1540,3 +1540,64 @@ fn issue13_known_hosts_tag_and_lower_hops_in_both_modes() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The hops of several recordings of one lab searched together, as a
+/// multi-file search over an estate's index does.
+fn hops_of_files(names: &[&str]) -> Vec<Row> {
+    let bodies: Vec<Vec<u8>> = names
+        .iter()
+        .flat_map(|n| csv_chunks(&fixture(n), 5_000))
+        .collect();
+    let run = run_binary(session(&["correlate=true", "summary=true"], &bodies), &[]);
+    run.assert_clean(bodies.len() + 2);
+    run.last_rows()
+}
+
+/// What a hop is, without its ids (numbered over the whole search).
+fn hop_facts(r: &Row) -> Vec<String> {
+    let fields = [
+        "src_host",
+        "dest_host",
+        "src_user",
+        "dest_user",
+        "lm_technique",
+        "lm_outcome",
+        "first_seen",
+        "last_seen",
+        "lm_confidence",
+        "lm_confidence_reasons",
+        "evidence",
+        "event_count",
+        "risk_score",
+    ];
+    fields.iter().map(|f| format!("{f}={}", r.get(f))).collect()
+}
+
+/// Found by the dashboards (issue 16): Mordor's recordings are one lab
+/// (workstation5 → workstation6) on different days. Searched together, a
+/// network logon tied to the SharpWMI child's session (August) joined the
+/// PowerShell-remoting hop (September) too, so every hop of the pair
+/// started in August and borrowed the WMI logon's confidence. Each
+/// recording's hops must be the same alone and together.
+#[test]
+fn issue16_a_hop_keeps_its_own_evidence_when_recordings_of_one_pair_meet() {
+    let names = [
+        "mordor_sharpwmi.csv",
+        "mordor_psremoting.csv",
+        "mordor_psexec.csv",
+        "mordor_dcom_shellwindows.csv",
+        "mordor_schtask_remote.csv",
+    ];
+    let together: BTreeSet<Vec<String>> = hops_of_files(&names).iter().map(hop_facts).collect();
+    let alone: BTreeSet<Vec<String>> = names
+        .iter()
+        .flat_map(|n| hops_of_files(&[n]))
+        .map(|r| hop_facts(&r))
+        .collect();
+    assert_eq!(
+        alone.len(),
+        names.len(),
+        "one hop per recording: {alone:#?}"
+    );
+    assert_eq!(together, alone);
+}
