@@ -589,7 +589,7 @@ fn check_viz(at: &str, viz: &Value, data: &Results, got: &Value) {
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|m| m == "No data!"),
+                .any(|m| m["text"] == "No data!"),
             "{at}: empty data, yet {got}"
         );
         return;
