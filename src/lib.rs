@@ -17,7 +17,7 @@
 //!            correlate/   |   conf      (winrmdetect.conf)   |                     |
 //!                      \  |  /  appconf (savedsearches, macros: from the rule table)
 //!                      \  |  /                               |                     |
-//!                       detect/   rules/{winrm,wmi,lateral}, ctx, finding, message, targets
+//!                       detect/   rules/{winrm,wmi,lateral}, ctx, finding, message, psmodule, targets
 //!                         |                                                        |
 //!               csvio/ → event/   Event, Schema, kind, pairs, raw_xml              |
 //!                                                                       evtx/  ←───┘

@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
+use crate::detect::psmodule;
 use crate::event::kind::Kind;
 use crate::event::{Event, F};
 
@@ -24,9 +25,15 @@ pub struct Ctx<'e> {
     pub parent: Name<'e>,
     /// `OriginalFileName`, else "".
     pub original: Name<'e>,
-    /// Lower-case command line, script block text, PowerShell engine/module
-    /// context or WMI subscription text; else "".
+    /// Lower-case command line, script block text, the commands a 4103
+    /// recorded ([`Ctx::commands`]) or WMI subscription text; else "".
     pub text: String,
+    /// The PowerShell host context of a 400 / 600 / 4103 (host name and
+    /// application, engine and provider details: [`ps_blob`]); else "".
+    pub context: String,
+    /// The commands a 4103's `Payload` records, as PowerShell source
+    /// ([`psmodule::commands`]); else "".
+    pub commands: String,
     /// Whether `text` may contain a keyword: for command lines and script
     /// blocks, whether the one scan for the rules' keywords found any (else `text`
     /// is left empty); for other texts, whether there is text at all.
@@ -107,16 +114,22 @@ impl<'e> Ctx<'e> {
         };
         // Command lines and script blocks are lower-cased only when the one
         // case-insensitive keyword scan finds something: most never are.
-        let scanned = |f: F| match ev.get(f).value() {
-            Some(v) => {
-                let lower = v.to_ascii_lowercase();
-                if words.found_in(&lower) {
-                    lower
-                } else {
-                    String::new()
-                }
+        let scan = |v: &str| {
+            let lower = v.to_ascii_lowercase();
+            if words.found_in(&lower) {
+                lower
+            } else {
+                String::new()
             }
-            None => String::new(),
+        };
+        let scanned = |f: F| ev.get(f).value().map(scan).unwrap_or_default();
+        let (context, commands) = match kind {
+            Kind::PsModule => (
+                ps_blob(ev),
+                psmodule::commands(ev.get(F::Payload).or_empty()),
+            ),
+            Kind::PsClassic(_) => (ps_blob(ev), String::new()),
+            _ => Default::default(),
         };
         let (image, parent, original, text) = match kind {
             Kind::ProcessCreate => (
@@ -131,11 +144,11 @@ impl<'e> Ctx<'e> {
                 Name::default(),
                 scanned(F::ScriptBlockText),
             ),
-            Kind::PsModule | Kind::PsClassic(_) => (
+            Kind::PsModule => (
                 Name::default(),
                 Name::default(),
                 Name::default(),
-                ps_blob(ev),
+                scan(&commands),
             ),
             // 5857/5858 are context; only subscription events need the text.
             Kind::SysmonWmi(_) | Kind::WmiActivity(5859..=5861) => (
@@ -157,8 +170,27 @@ impl<'e> Ctx<'e> {
             parent,
             original,
             text,
+            context,
+            commands,
             keywords,
         }
+    }
+
+    /// The source text the event shows, as written: a command line, a
+    /// script block, or the commands a 4103 recorded; else "".
+    pub fn source(&self) -> Cow<'_, str> {
+        match self.kind {
+            Kind::ProcessCreate => self.get(F::CommandLine).unwrap_or_default(),
+            Kind::ScriptBlock => self.get(F::ScriptBlockText).unwrap_or_default(),
+            Kind::PsModule => Cow::Borrowed(self.commands.as_str()),
+            _ => Cow::Borrowed(""),
+        }
+    }
+
+    /// Whether the PowerShell host context holds `needle` (plain substring:
+    /// the context is not scanned for keywords).
+    pub fn in_context(&self, needle: &str) -> bool {
+        self.context.contains(needle)
     }
 
     /// A field's value, if the event has it.

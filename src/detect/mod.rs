@@ -11,6 +11,7 @@
 pub mod ctx;
 pub mod finding;
 pub mod message;
+pub mod psmodule;
 pub mod rules;
 pub mod targets;
 

@@ -1601,3 +1601,74 @@ fn issue16_a_hop_keeps_its_own_evidence_when_recordings_of_one_pair_meet() {
     );
     assert_eq!(together, alone);
 }
+
+/// `docs/parity.tsv` rendered as the README's parity table.
+fn parity_table(tsv: &str) -> String {
+    let mut out = String::from(
+        "| source | public rule | our rules | status | note |\n|---|---|---|---|---|\n",
+    );
+    for line in tsv.lines().skip(1) {
+        let c: Vec<&str> = line.split('\t').collect();
+        let ours: Vec<String> = c[3]
+            .split(',')
+            .filter(|r| !r.is_empty())
+            .map(|r| format!("`{r}`"))
+            .collect();
+        let ours = if ours.is_empty() {
+            "—".to_string()
+        } else {
+            ours.join(", ")
+        };
+        out.push_str(&format!(
+            "| {} | {} ({}) | {ours} | {} | {} |\n",
+            c[0], c[2], c[1], c[4], c[5]
+        ));
+    }
+    out
+}
+
+/// Issue 17: every ESCU detection and Sigma rule on our subject
+/// (`detections.md` §1.3, §2.1–2.4: 36 and 55 + 13) is in the parity table
+/// with the rules of ours that cover it, which exist, or why it is not ours;
+/// the README shows exactly that table.
+#[test]
+fn issue17_parity_table_names_real_rules_and_every_public_one() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tsv = std::fs::read_to_string(root.join("docs/parity.tsv")).unwrap();
+    let ids: BTreeSet<&str> = winrmdetect::detect::rules::RULES
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    let mut per_source: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut keys = BTreeSet::new();
+    let header = tsv.lines().next().unwrap();
+    assert_eq!(header, "source\tkey\tname\tour_rule_ids\tstatus\tnote");
+    for line in tsv.lines().skip(1) {
+        let c: Vec<&str> = line.split('\t').collect();
+        assert_eq!(c.len(), 6, "{line}");
+        assert!(keys.insert(c[1]), "{} twice", c[1]);
+        *per_source.entry(c[0]).or_default() += 1;
+        let ours: Vec<&str> = c[3].split(',').filter(|r| !r.is_empty()).collect();
+        for r in &ours {
+            assert!(ids.contains(r), "{}: no rule {r}", c[1]);
+        }
+        match c[4] {
+            "covered" => assert!(!ours.is_empty(), "{}: covered by nothing", c[1]),
+            "partial" => assert!(!ours.is_empty() && !c[5].is_empty(), "{}", c[1]),
+            "not_ours" => assert!(!c[5].is_empty(), "{}: no reason", c[1]),
+            s => panic!("{}: status {s}", c[1]),
+        }
+    }
+    assert_eq!(per_source, BTreeMap::from([("escu", 36), ("sigma", 68)]));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let table = parity_table(&tsv);
+    let start = readme
+        .find("<!-- parity:start -->\n")
+        .expect("the parity table's start");
+    let end = readme.find("<!-- parity:end -->").expect("its end");
+    let shown = &readme[start + "<!-- parity:start -->\n".len()..end];
+    assert!(
+        shown == table,
+        "the README's parity table is not docs/parity.tsv; it should be:\n{table}"
+    );
+}

@@ -141,6 +141,8 @@ pub struct Cond {
     /// The text matches this pattern (tried last: give the condition a
     /// needle too).
     pub text_regex: Option<&'static LazyLock<Regex>>,
+    /// The PowerShell host context ([`Ctx::context`]) holds all of these.
+    pub context_all: &'static [&'static str],
     /// What a match reports.
     pub yields: Yield,
 }
@@ -223,6 +225,7 @@ impl Cond {
         text_also_any: &[],
         text_none: &[],
         text_regex: None,
+        context_all: &[],
         yields: Yield::Nothing,
     };
 
@@ -246,7 +249,8 @@ impl Cond {
             && self.text_all.iter().all(|n| c.has(n))
             && (self.text_also_any.is_empty() || any(&c.text, self.text_also_any))
             && !any(&c.text, self.text_none)
-            && self.text_regex.is_none_or(|re| re.is_match(&c.text));
+            && self.text_regex.is_none_or(|re| re.is_match(&c.text))
+            && self.context_all.iter().all(|n| c.in_context(n));
         holds.then(|| self.yields.hit(c))
     }
 

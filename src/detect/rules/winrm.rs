@@ -170,19 +170,25 @@ const WINRM_PSREMOTING_SCRIPTBLOCK: Rule = Rule {
     confidence: 50,
     message: "PowerShell remoting script block on $risk_object$ targeting $target_host$",
     when: Match::Custom(Custom {
-        classes: &[Class::ScriptBlock],
+        classes: &[Class::ScriptBlock, Class::PsModule],
         needles: &[
             "invoke-command",
             "enter-pssession",
             "new-pssession",
             "-computername",
             "-connectionuri",
+            "-session",
         ],
         needs_keyword: true,
         f: m_psremoting_scriptblock,
     }),
     positives: &[
         pos!(ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-Command -ComputerName SRV03 -ScriptBlock { hostname }"), targets: ["SRV03"]),
+        // Module logging, as Windows writes it (the 4103 payload's shape is
+        // Mordor's Empire recording's; the parameters are ours).
+        pos!(ex!(PSOP, "4103", "Payload" = "CommandInvocation(Invoke-Command): \"Invoke-Command\"\r\nParameterBinding(Invoke-Command): name=\"ComputerName\"; value=\"SRV03\"\r\nParameterBinding(Invoke-Command): name=\"ScriptBlock\"; value=\" hostname \"\r\n"), targets: ["SRV03"]),
+        pos!(ex!(PSOP, "4103", "Payload" = "CommandInvocation(New-PSSession): \"New-PSSession\"\r\nParameterBinding(New-PSSession): name=\"ConnectionUri\"; value=\"https://srv04.corp.local:5986/wsman\"\r\n"), targets: ["srv04.corp.local"]),
+        pos!(ex!(PSOP, "4103", "Payload" = "CommandInvocation(Invoke-Command): \"Invoke-Command\"\r\nParameterBinding(Invoke-Command): name=\"Session\"; value=\"[PSSession]WinRM1\"\r\n")),
     ],
     negatives: &[
         ex!(
@@ -190,16 +196,18 @@ const WINRM_PSREMOTING_SCRIPTBLOCK: Rule = Rule {
             "4104",
             "ScriptBlockText" = "Invoke-Command -ScriptBlock { hostname }"
         ),
+        // Not the way Windows writes module logging: nothing is read.
         ex!(
             PSOP,
             "4103",
             "Payload" = "Invoke-Command -ComputerName SRV03"
         ),
+        ex!(PSOP, "4103", "Payload" = "CommandInvocation(Invoke-Command): \"Invoke-Command\"\r\nParameterBinding(Invoke-Command): name=\"ScriptBlock\"; value=\"Get-Process\"\r\n"),
     ],
 };
 
 fn m_psremoting_scriptblock(c: &Ctx<'_>) -> Option<Hit> {
-    if c.kind != Kind::ScriptBlock
+    if !matches!(c.kind, Kind::ScriptBlock | Kind::PsModule)
         || !any(
             &c.text,
             &["invoke-command", "enter-pssession", "new-pssession"],
@@ -207,8 +215,8 @@ fn m_psremoting_scriptblock(c: &Ctx<'_>) -> Option<Hit> {
     {
         return None;
     }
-    let targets = command_line_targets(&c.get(F::ScriptBlockText).unwrap_or_default(), false);
-    (!targets.is_empty() || c.any(&["-computername", "-connectionuri"])).then(|| Hit {
+    let targets = command_line_targets(&c.source(), false);
+    (!targets.is_empty() || c.any(&["-computername", "-connectionuri", "-session"])).then(|| Hit {
         targets,
         ..Hit::default()
     })
@@ -911,7 +919,7 @@ const PS_REMOTE_SESSION_400: Rule = Rule {
     message: "Remote PowerShell session hosted on $risk_object$",
     when: Match::When(Cond {
         kinds: &[Kind::PsClassic(400)],
-        text_all: &["hostname=serverremotehost", "wsmprovhost.exe"],
+        context_all: &["hostname=serverremotehost", "wsmprovhost.exe"],
         ..Cond::ANY
     }),
     positives: &[
@@ -935,7 +943,7 @@ const PS_REMOTE_SESSION_4103: Rule = Rule {
     message: "Remote PowerShell session ran commands on $risk_object$",
     when: Match::When(Cond {
         kinds: &[Kind::PsModule],
-        text_all: &["hostname=serverremotehost", "wsmprovhost.exe"],
+        context_all: &["hostname=serverremotehost", "wsmprovhost.exe"],
         ..Cond::ANY
     }),
     positives: &[pos!(ex!(PSOP, "4103", "ContextInfo" = "        Severity = Informational\n        Host Name = ServerRemoteHost\n        Host Application = C:\\Windows\\system32\\wsmprovhost.exe -Embedding\n"))],
@@ -1052,7 +1060,7 @@ const WINRM_ENABLEMENT: Rule = Rule {
     message: "PowerShell remoting was enabled on $Computer$",
     when: Match::AnyOf(&[
         Cond {
-            kinds: &[Kind::ScriptBlock, Kind::ProcessCreate],
+            kinds: &[Kind::ScriptBlock, Kind::PsModule, Kind::ProcessCreate],
             text_any: &["enable-psremoting", "set-wsmanquickconfig"],
             ..Cond::ANY
         },
@@ -1065,6 +1073,7 @@ const WINRM_ENABLEMENT: Rule = Rule {
     ]),
     positives: &[
         pos!(ex!(PSOP, "4104", "ScriptBlockText" = "Enable-PSRemoting -Force")),
+        pos!(ex!(PSOP, "4103", "Payload" = "CommandInvocation(Enable-PSRemoting): \"Enable-PSRemoting\"\r\nParameterBinding(Enable-PSRemoting): name=\"Force\"; value=\"True\"\r\n")),
         pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "cmd /c winrm quickconfig -q")),
     ],
     negatives: &[ex!(PSOP, "4104", "ScriptBlockText" = "Disable-PSRemoting"), ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "cmd /c winrm get winrm/config")],
@@ -1083,7 +1092,7 @@ const WINRM_TRUSTEDHOSTS: Rule = Rule {
     confidence: 80,
     message: "WinRM TrustedHosts modified on $risk_object$",
     when: Match::When(Cond {
-        kinds: &[Kind::ScriptBlock, Kind::ProcessCreate],
+        kinds: &[Kind::ScriptBlock, Kind::PsModule, Kind::ProcessCreate],
         text_all: &["trustedhosts"],
         text_also_any: &[
             "set-item",
@@ -1102,6 +1111,7 @@ const WINRM_TRUSTEDHOSTS: Rule = Rule {
             "ScriptBlockText" =
                 "Set-Item WSMan:\\localhost\\Client\\TrustedHosts -Value '*' -Force"
         )),
+        pos!(ex!(PSOP, "4103", "Payload" = "CommandInvocation(Set-Item): \"Set-Item\"\r\nParameterBinding(Set-Item): name=\"Path\"; value=\"WSMan:\\localhost\\Client\\TrustedHosts\"\r\nParameterBinding(Set-Item): name=\"Value\"; value=\"*\"\r\n")),
         pos!(ex!(
             SYSMON,
             "1",
@@ -1129,7 +1139,7 @@ const PSWA_ENABLED: Rule = Rule {
     confidence: 80,
     message: "PowerShell Web Access enabled on $risk_object$",
     when: Match::When(Cond {
-        kinds: &[Kind::ScriptBlock, Kind::ProcessCreate],
+        kinds: &[Kind::ScriptBlock, Kind::PsModule, Kind::ProcessCreate],
         text_any: &[
             "install-pswawebapplication",
             "add-pswaauthorizationrule",
@@ -1143,6 +1153,7 @@ const PSWA_ENABLED: Rule = Rule {
             "4104",
             "ScriptBlockText" = "Install-PswaWebApplication -UseTestCertificate"
         )),
+        pos!(ex!(PSOP, "4103", "Payload" = "CommandInvocation(Add-PswaAuthorizationRule): \"Add-PswaAuthorizationRule\"\r\nParameterBinding(Add-PswaAuthorizationRule): name=\"UserName\"; value=\"*\"\r\n")),
         pos!(ex!(
             SECURITY,
             "4688",
@@ -1196,7 +1207,7 @@ const WINRM_ALTHOST: Rule = Rule {
     message: "WSMan used from an unusual host application on $risk_object$",
     when: Match::Custom(Custom {
         classes: &[Class::PsClassic],
-        needles: &["providername=wsman"],
+        needles: &[],
         needs_keyword: false,
         f: m_althost,
     }),
@@ -1211,11 +1222,11 @@ const WINRM_ALTHOST: Rule = Rule {
 };
 
 fn m_althost(c: &Ctx<'_>) -> Option<Hit> {
-    if c.kind != Kind::PsClassic(600) || !c.has("providername=wsman") {
+    if c.kind != Kind::PsClassic(600) || !c.in_context("providername=wsman") {
         return None;
     }
     let app = c
-        .text
+        .context
         .split("hostapplication=")
         .nth(1)?
         .split('\n')

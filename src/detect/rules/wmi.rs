@@ -132,13 +132,14 @@ const WMI_REMOTEEXEC_PS_CREATE: Rule = Rule {
     confidence: 70,
     message: "Remote WMI process creation with PowerShell from $risk_object$ on $target_host$",
     when: Match::Custom(Custom {
-        classes: &[Class::ScriptBlock, Class::Process],
+        classes: &[Class::ScriptBlock, Class::PsModule, Class::Process],
         needles: &["invoke-wmimethod", "iwmi ", "-computername"],
         needs_keyword: true,
         f: m_ps_wmi_create,
     }),
     positives: &[
         pos!(ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-WmiMethod -ComputerName srv03 -Class Win32_Process -Name Create -ArgumentList calc"), targets: ["srv03"]),
+        pos!(ex!(PSOP, "4103", "Payload" = "CommandInvocation(Invoke-WmiMethod): \"Invoke-WmiMethod\"\r\nParameterBinding(Invoke-WmiMethod): name=\"ComputerName\"; value=\"srv03\"\r\nParameterBinding(Invoke-WmiMethod): name=\"Class\"; value=\"Win32_Process\"\r\nParameterBinding(Invoke-WmiMethod): name=\"Name\"; value=\"Create\"\r\nParameterBinding(Invoke-WmiMethod): name=\"ArgumentList\"; value=\"calc\"\r\n"), targets: ["srv03"]),
     ],
     negatives: &[ex!(
         PSOP,
@@ -169,13 +170,14 @@ const WMI_REMOTEEXEC_PS_CIM: Rule = Rule {
     confidence: 50,
     message: "Remote CIM session from $risk_object$ to $target_host$",
     when: Match::Custom(Custom {
-        classes: &[Class::ScriptBlock, Class::Process],
+        classes: &[Class::ScriptBlock, Class::PsModule, Class::Process],
         needles: &["invoke-cimmethod", "new-cimsession", "-computername"],
         needs_keyword: true,
         f: m_ps_wmi_cim,
     }),
     positives: &[
         pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "CommandLine" = "powershell New-CimSession -ComputerName srv03"), targets: ["srv03"]),
+        pos!(ex!(PSOP, "4103", "Payload" = "CommandInvocation(New-CimSession): \"New-CimSession\"\r\nParameterBinding(New-CimSession): name=\"ComputerName\"; value=\"srv03, srv04\"\r\n"), targets: ["srv03", "srv04"]),
     ],
     negatives: &[ex!(
         SYSMON,
@@ -203,19 +205,20 @@ const WMI_REMOTEEXEC_PS_QUERY: Rule = Rule {
     confidence: 50,
     message: "Remote WMI query with PowerShell from $risk_object$ to $target_host$",
     when: Match::Custom(Custom {
-        classes: &[Class::ScriptBlock, Class::Process],
+        classes: &[Class::ScriptBlock, Class::PsModule, Class::Process],
         needles: &["get-wmiobject", "get-ciminstance", "gwmi ", "-computername"],
         needs_keyword: true,
         f: m_ps_wmi_query,
     }),
     positives: &[
         pos!(ex!(PSOP, "4104", "ScriptBlockText" = "Get-WmiObject Win32_OperatingSystem -ComputerName srv03"), targets: ["srv03"]),
+        pos!(ex!(PSOP, "4103", "Payload" = "CommandInvocation(Get-WmiObject): \"Get-WmiObject\"\r\nParameterBinding(Get-WmiObject): name=\"Class\"; value=\"Win32_OperatingSystem\"\r\nParameterBinding(Get-WmiObject): name=\"ComputerName\"; value=\"srv03\"\r\n"), targets: ["srv03"]),
     ],
-    negatives: &[ex!(
-        PSOP,
-        "4104",
-        "ScriptBlockText" = "Get-WmiObject Win32_OperatingSystem"
-    )],
+    negatives: &[
+        ex!(PSOP, "4104", "ScriptBlockText" = "Get-WmiObject Win32_OperatingSystem"),
+        // Mordor's Empire agent on WORKSTATION5: a local query (4103).
+        ex!(PSOP, "4103", "Payload" = "CommandInvocation(Get-WmiObject): \"Get-WmiObject\"\r\nParameterBinding(Get-WmiObject): name=\"Class\"; value=\"WIn32_OPeraTiNgSYstEM\"\r\n"),
+    ],
 };
 
 fn m_ps_wmi_query(c: &Ctx<'_>) -> Option<Hit> {
@@ -809,7 +812,10 @@ const WMI_CHILD_SYSTEM: &[(F, Test)] = &[
 ];
 
 fn script_or_process(c: &Ctx<'_>) -> bool {
-    matches!(c.kind, Kind::ScriptBlock | Kind::ProcessCreate)
+    matches!(
+        c.kind,
+        Kind::ScriptBlock | Kind::PsModule | Kind::ProcessCreate
+    )
 }
 
 fn wmic_remote(c: &Ctx<'_>) -> Option<Vec<String>> {
@@ -848,11 +854,7 @@ fn ps_remote_wmi(c: &Ctx<'_>, cmdlets: &[&str], extra: &[&str]) -> Option<Hit> {
     if !c.has("-computername") && !c.text.contains("-cn ") {
         return None;
     }
-    let src = c
-        .get(F::CommandLine)
-        .or_else(|| c.get(F::ScriptBlockText))
-        .unwrap_or_default();
-    let targets = command_line_targets(&src, false);
+    let targets = command_line_targets(&c.source(), false);
     if !targets.is_empty() && targets.iter().all(|t| is_loopback(t)) {
         return None;
     }
