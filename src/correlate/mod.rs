@@ -1214,6 +1214,8 @@ mod tests {
             "winrm_event_forwarding 1: none",
             "winrm_event_forwarding 2: none",
             "lm_explicit_credentials 0: Source logon win-77ltaphiq1r",
+            "lm_explicit_credentials 1: Source logon srv03",
+            "lm_explicit_credentials 2: Source logon srv04",
             "winrm_host_process 0: Destination WinRM -",
             "winrm_remoteshell_child 0: Destination winrs -",
             "ps_remote_session_400 0: Destination PSRemoting -",

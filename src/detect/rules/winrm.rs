@@ -779,7 +779,7 @@ fn is_subscription_manager(connection: &str) -> bool {
 const LM_EXPLICIT_CREDENTIALS: Rule = Rule {
     id: "lm_explicit_credentials",
     alert_type: "LM_ExplicitCredentials",
-    description: "Explicit-credential logon (4648) by a remoting tool to a named server",
+    description: "Explicit-credential logon (4648) by a remoting tool to a named server, or by any process to a WinRM service (HTTP/ or WSMAN/ SPN)",
     mitre: "T1021.006",
     side: Side::Source,
     technique: None,
@@ -796,6 +796,9 @@ const LM_EXPLICIT_CREDENTIALS: Rule = Rule {
     }),
     positives: &[
         pos!(ex!(SECURITY, "4648", "ProcessName" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "TargetServerName" = "WIN-77LTAPHIQ1R", "TargetInfo" = "RPCSS/WIN-77LTAPHIQ1R"), targets: ["WIN-77LTAPHIQ1R"], threats: [("wmic.exe", "process_name")], detail: "target info RPCSS/WIN-77LTAPHIQ1R"),
+        // WinRM with explicit credentials from any process: its SPN.
+        pos!(ex!(SECURITY, "4648", "ProcessName" = "C:\\Users\\a\\AppData\\Local\\Temp\\agent.exe", "TargetServerName" = "srv03.corp.local", "TargetInfo" = "HTTP/srv03.corp.local"), targets: ["srv03.corp.local"], threats: [("agent.exe", "process_name")], detail: "target info HTTP/srv03.corp.local"),
+        pos!(ex!(SECURITY, "4648", "ProcessName" = "C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319\\MSBuild.exe", "TargetServerName" = "-", "TargetInfo" = "WSMAN/srv04:5985"), targets: ["srv04"], threats: [("msbuild.exe", "process_name")], detail: "target info WSMAN/srv04:5985"),
     ],
     negatives: &[
         ex!(
@@ -810,6 +813,9 @@ const LM_EXPLICIT_CREDENTIALS: Rule = Rule {
             "ProcessName" = "C:\\Windows\\System32\\wbem\\WMIC.exe",
             "TargetServerName" = "localhost"
         ),
+        // A browser's credentials for an intranet site.
+        ex!(SECURITY, "4648", "ProcessName" = "C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\msedge.exe", "TargetServerName" = "intranet.corp.local", "TargetInfo" = "HTTP/intranet.corp.local"),
+        ex!(SECURITY, "4648", "ProcessName" = "C:\\Users\\a\\tool.exe", "TargetServerName" = "localhost", "TargetInfo" = "HTTP/localhost"),
     ],
 };
 
@@ -833,16 +839,52 @@ fn m_explicit_credentials(c: &Ctx<'_>) -> Option<Hit> {
         "paexec.exe",
         "mstsc.exe",
     ];
+    let info = c.get(F::TargetInfo);
+    // WinRM's own service classes: whatever process asked (an implant, a
+    // C# tool), explicit credentials for them are WinRM to that host. A
+    // browser's HTTP/ logons to an intranet site are not.
+    let winrm = info.as_deref().is_some_and(is_winrm_spn) && !BROWSERS.contains(&process.as_str());
     let target = c
         .get(F::TargetServerName)
-        .filter(|t| !is_loopback(t) && t != "-")?;
-    tools.contains(&process.as_str()).then(|| Hit {
-        detail: c.get(F::TargetInfo).map(|i| format!("target info {i}")),
-        // Explicit credentials used by wmic are WMI.
-        technique: (process == "wmic.exe").then_some(Technique::Wmi),
+        .filter(|t| !is_loopback(t) && t != "-")
+        .map(Cow::into_owned)
+        .or_else(|| info.as_deref().and_then(spn_host))?;
+    (winrm || tools.contains(&process.as_str())).then(|| Hit {
+        detail: info.map(|i| format!("target info {i}")),
+        // Explicit credentials used by wmic are WMI; for WinRM's SPNs, WinRM.
+        technique: if process == "wmic.exe" {
+            Some(Technique::Wmi)
+        } else {
+            winrm.then_some(Technique::WinRm)
+        },
         threats: vec![(process.clone(), "process_name")],
-        targets: vec![target.into_owned()],
+        targets: vec![target],
     })
+}
+
+/// Web browsers, whose explicit-credential logons to `HTTP/` services are
+/// web sites.
+const BROWSERS: &[&str] = &[
+    "msedge.exe",
+    "chrome.exe",
+    "firefox.exe",
+    "iexplore.exe",
+    "opera.exe",
+    "brave.exe",
+];
+
+/// Whether a 4648 `TargetInfo` names a WinRM service: `HTTP/host` (the SPN
+/// Kerberos uses for WinRM) or `WSMAN/host`.
+fn is_winrm_spn(info: &str) -> bool {
+    let class = info.split('/').next().unwrap_or("");
+    (class.eq_ignore_ascii_case("http") || class.eq_ignore_ascii_case("wsman"))
+        && info.contains('/')
+}
+
+/// The host of an SPN `class/host[:port][/name][@REALM]`, if not a loopback.
+fn spn_host(info: &str) -> Option<String> {
+    let host = info.split('/').nth(1)?.split(['@', ':']).next()?;
+    (!host.is_empty() && !is_loopback(host)).then(|| host.to_string())
 }
 
 const WINRM_HOST_PROCESS: Rule = Rule {
