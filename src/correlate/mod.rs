@@ -1234,6 +1234,8 @@ mod tests {
             "pswa_enabled 2: none",
             "pswa_activity 0: Source WinRM srv03",
             "winrm_althost 0: none",
+            "ps_alternate_host 0: none",
+            "ps_alternate_host 1: none",
             "wmi_remoteexec_source_create 0: Source WMI 10.0.1.33",
             "wmi_remoteexec_source_query 0: Source WMI srv1",
             "wmi_remoteexec_ps_create 0: Source WMI srv03",

@@ -358,6 +358,29 @@ pub fn ps_blob(ev: &dyn Event) -> String {
     s
 }
 
+/// The host application of a PowerShell 400 / 600 / 4103, as written: the
+/// `HostApplication` field, else the `Host Application = …` line of a
+/// 4103's `ContextInfo` or the `HostApplication=…` line of a 400's or
+/// 600's engine text (`Data`, `Message`); None when there is none or it is
+/// empty.
+pub fn host_application(ev: &dyn Event) -> Option<String> {
+    if let Some(v) = ev.get(F::HostApplication).value() {
+        return Some(v.trim().to_string()).filter(|v| !v.is_empty());
+    }
+    [F::ContextInfo, F::PsData, F::Message]
+        .iter()
+        .filter_map(|f| ev.get(*f).value().map(str::to_string))
+        .find_map(|text| {
+            text.lines().find_map(|line| {
+                let (key, value) = line.split_once('=')?;
+                let key: String = key.chars().filter(|c| !c.is_whitespace()).collect();
+                key.eq_ignore_ascii_case("hostapplication")
+                    .then(|| value.trim().to_string())
+            })
+        })
+        .filter(|v| !v.is_empty())
+}
+
 /// The text of a WMI subscription event, lower-cased: consumer, type, query,
 /// cause, and the raw event for renderings that keep them only there.
 pub fn wmi_text(ev: &dyn Event) -> String {

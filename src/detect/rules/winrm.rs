@@ -9,7 +9,7 @@ use regex::Regex;
 use super::lists::{LOLBAS, POWERSHELL};
 use super::{any, Cond, Custom, Hit, Match, Positive, Rule, Test, Yield};
 use super::{PSOP, SECURITY, SYSMON, WINPS, WINRM};
-use crate::detect::ctx::{basename, Ctx};
+use crate::detect::ctx::{basename, host_application, Ctx};
 use crate::detect::finding::{Artefact, Outcome, Side, Technique};
 use crate::detect::targets::{command_line_targets, is_loopback, parse_connection};
 use crate::event::kind::{Class, Kind};
@@ -42,6 +42,7 @@ pub(super) const ALL: &[Rule] = &[
     PSWA_ENABLED,
     PSWA_ACTIVITY,
     WINRM_ALTHOST,
+    PS_ALTERNATE_HOST,
 ];
 
 const WINRM_REMOTEEXEC_CHILD: Rule = Rule {
@@ -779,7 +780,9 @@ fn is_subscription_manager(connection: &str) -> bool {
 const LM_EXPLICIT_CREDENTIALS: Rule = Rule {
     id: "lm_explicit_credentials",
     alert_type: "LM_ExplicitCredentials",
-    description: "Explicit-credential logon (4648) by a remoting tool to a named server, or by any process to a WinRM service (HTTP/ or WSMAN/ SPN)",
+    // (The alert_description of every matching event: the WinRM-SPN case
+    // is in the README's rule table.)
+    description: "Explicit-credential logon (4648) by a remoting tool to a named server",
     mitre: "T1021.006",
     side: Side::Source,
     technique: None,
@@ -814,8 +817,20 @@ const LM_EXPLICIT_CREDENTIALS: Rule = Rule {
             "TargetServerName" = "localhost"
         ),
         // A browser's credentials for an intranet site.
-        ex!(SECURITY, "4648", "ProcessName" = "C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\msedge.exe", "TargetServerName" = "intranet.corp.local", "TargetInfo" = "HTTP/intranet.corp.local"),
-        ex!(SECURITY, "4648", "ProcessName" = "C:\\Users\\a\\tool.exe", "TargetServerName" = "localhost", "TargetInfo" = "HTTP/localhost"),
+        ex!(
+            SECURITY,
+            "4648",
+            "ProcessName" = "C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\msedge.exe",
+            "TargetServerName" = "intranet.corp.local",
+            "TargetInfo" = "HTTP/intranet.corp.local"
+        ),
+        ex!(
+            SECURITY,
+            "4648",
+            "ProcessName" = "C:\\Users\\a\\tool.exe",
+            "TargetServerName" = "localhost",
+            "TargetInfo" = "HTTP/localhost"
+        ),
     ],
 };
 
@@ -1254,11 +1269,7 @@ const WINRM_ALTHOST: Rule = Rule {
         f: m_althost,
     }),
     positives: &[
-        // FIXME(issue11): the detail runs on into the next field. ps_blob strips all
-        // whitespace, newlines too, so m_althost's split('\n') keeps everything after
-        // `hostapplication=` (and its `normal` test sees it all). Expected
-        // "host application C:\Users\a\loader.exe" (at least without "engineversion=5.1").
-        pos!(ex!(WINPS, "600", "Message" = "Provider \"WSMan\" is Started.\n\tProviderName=WSMan\n\tHostApplication=C:\\Users\\a\\loader.exe\n\tEngineVersion=5.1"), detail: "host application c:\\users\\a\\loader.exeengineversion=5.1"),
+pos!(ex!(WINPS, "600", "Message" = "Provider \"WSMan\" is Started.\n\tProviderName=WSMan\n\tHostApplication=C:\\Users\\a\\loader.exe\n\tEngineVersion=5.1"), detail: "host application C:\\Users\\a\\loader.exe"),
     ],
     negatives: &[ex!(WINPS, "600", "Message" = "Provider \"WSMan\" is Started.\n\tProviderName=WSMan\n\tHostApplication=C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe -nop\n")],
 };
@@ -1267,19 +1278,91 @@ fn m_althost(c: &Ctx<'_>) -> Option<Hit> {
     if c.kind != Kind::PsClassic(600) || !c.in_context("providername=wsman") {
         return None;
     }
-    let app = c
-        .context
-        .split("hostapplication=")
-        .nth(1)?
-        .split('\n')
-        .next()
-        .unwrap_or("")
-        .to_string();
-    let normal = ["powershell", "pwsh", "wsmprovhost"];
-    (!app.is_empty() && !any(&app, &normal)).then(|| Hit {
+    let app = host_application(c.ev)?;
+    let exe = host_exe(&app);
+    (!POWERSHELL_HOSTS.contains(&exe.as_str())).then(|| Hit {
         detail: Some(format!("host application {app}")),
         ..Hit::default()
     })
+}
+
+const PS_ALTERNATE_HOST: Rule = Rule {
+    id: "ps_alternate_host",
+    alert_type: "PS_AlternateHost",
+    description: "PowerShell engine run inside a program that is not a PowerShell host (400 / 600 / 4103 HostApplication: unmanaged PowerShell in MSBuild, rundll32, an implant)",
+    mitre: "T1059.001",
+    side: Side::Local,
+    technique: None,
+    outcome: Outcome::Success,
+    artefact: Artefact::Context,
+    impact: 60,
+    confidence: 50,
+    message: "PowerShell run inside $threat_object$ on $risk_object$",
+    when: Match::Custom(Custom {
+        classes: &[Class::PsClassic, Class::PsModule],
+        needles: &[],
+        needs_keyword: false,
+        f: m_ps_alternate_host,
+    }),
+    positives: &[
+        pos!(ex!(WINPS, "400", "Message" = "Engine state is changed from None to Available.\n\tHostName=Default Host\n\tHostApplication=C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319\\MSBuild.exe C:\\Users\\a\\x.csproj\n\tEngineVersion=5.1"), threats: [("msbuild.exe", "process_name")], detail: "host application C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319\\MSBuild.exe C:\\Users\\a\\x.csproj"),
+        pos!(ex!(PSOP, "4103", "ContextInfo" = "        Severity = Informational\r\n        Host Name = Default Host\r\n        Host Application = \"C:\\Program Files\\Vendor App\\agent.exe\" -k\r\n"), threats: [("agent.exe", "process_name")], detail: "host application \"C:\\Program Files\\Vendor App\\agent.exe\" -k"),
+    ],
+    negatives: &[
+        ex!(WINPS, "400", "HostName" = "ConsoleHost", "HostApplication" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe -nop"),
+        ex!(PSOP, "4103", "ContextInfo" = "        Host Name = ServerRemoteHost\r\n        Host Application = C:\\Windows\\system32\\wsmprovhost.exe -Embedding\r\n"),
+        ex!(WINPS, "600", "Message" = "Provider \"Registry\" is Started.\n\tHostApplication=C:\\Program Files\\PowerShell\\7\\pwsh.exe\n"),
+        // Windows' own hosts: troubleshooting packs, Server Manager.
+        ex!(WINPS, "400", "HostApplication" = "C:\\Windows\\System32\\sdiagnhost.exe -Embedding"),
+        ex!(WINPS, "400", "Message" = "Engine state is changed.\n\tHostApplication=\n"),
+    ],
+};
+
+fn m_ps_alternate_host(c: &Ctx<'_>) -> Option<Hit> {
+    if !matches!(c.kind, Kind::PsClassic(400 | 600) | Kind::PsModule) {
+        return None;
+    }
+    let app = host_application(c.ev)?;
+    let exe = host_exe(&app);
+    (!exe.is_empty() && !POWERSHELL_HOSTS.contains(&exe.as_str())).then(|| Hit {
+        detail: Some(format!("host application {app}")),
+        threats: vec![(exe, "process_name")],
+        ..Hit::default()
+    })
+}
+
+/// The programs that host PowerShell as Windows ships it: the consoles,
+/// the ISE, the remoting host, troubleshooting packs, Server Manager.
+const POWERSHELL_HOSTS: &[&str] = &[
+    "powershell.exe",
+    "pwsh.exe",
+    "powershell_ise.exe",
+    "wsmprovhost.exe",
+    "sdiagnhost.exe",
+    "servermanager.exe",
+];
+
+/// The executable's file name of a host application command line
+/// (`"C:\Program Files\x\y.exe" -k`, `C:\w\powershell.exe -nop`,
+/// `powershell`), lower-case, `.exe` added when missing.
+fn host_exe(app: &str) -> String {
+    let app = app.trim();
+    let path = match app.strip_prefix('"') {
+        Some(rest) => rest.split('"').next().unwrap_or(rest),
+        None => {
+            let lower = app.to_ascii_lowercase();
+            match lower.find(".exe") {
+                Some(i) => &app[..i + 4],
+                None => app.split_whitespace().next().unwrap_or(""),
+            }
+        }
+    };
+    let name = basename(path).to_ascii_lowercase();
+    if name.is_empty() || name.ends_with(".exe") {
+        name
+    } else {
+        format!("{name}.exe")
+    }
 }
 
 // ------------------------------------------------- shared by its rules
