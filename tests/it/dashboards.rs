@@ -29,10 +29,8 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 
 use crate::app::TempDir;
-use crate::harness::{
-    csv_chunks, decode_mv, fixture, run_binary, session, wait_at_most, TIME_LIMIT,
-};
-use crate::html::{chromium, unescape};
+use crate::harness::{csv_chunks, decode_mv, fixture, run_binary, session};
+use crate::html::{run_chromium, unescape};
 use crate::serve::Server;
 use crate::spl::{self, Results};
 
@@ -477,26 +475,12 @@ struct Load {
     urls: Vec<String>,
 }
 
-/// Runs chromium on `url` with `extra` flags in a fresh profile under
-/// `dir`; stdout goes to `dir/stdout`.
+/// Runs chromium on `url` with the page's flags and `extra` ones.
 fn chromium_run(dir: &std::path::Path, url: &str, extra: &[String]) -> (String, String) {
-    use std::process::{Command, Stdio};
-    let profile = TempDir::new("chromium-profile");
-    let (out, err) = (dir.join("stdout"), dir.join("stderr"));
-    let mut child = Command::new(chromium())
-        .args(CHROMIUM_FLAGS)
-        .arg(format!("--user-data-dir={}", profile.0.display()))
-        .args(extra)
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(fs::File::create(&out).unwrap())
-        .stderr(fs::File::create(&err).unwrap())
-        .spawn()
-        .expect("starting chromium");
-    let status = wait_at_most(&mut child, TIME_LIMIT, "chromium");
-    let stderr = fs::read_to_string(&err).unwrap_or_default();
-    assert!(status.success(), "chromium failed: {status}\n{stderr}");
-    (fs::read_to_string(&out).unwrap(), stderr)
+    let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| f.to_string()).collect();
+    args.extend_from_slice(extra);
+    args.push(url.to_string());
+    run_chromium(dir, &args)
 }
 
 /// Every URL the page itself asked for (net log `URL_REQUEST_START_JOB`

@@ -106,42 +106,51 @@ struct Page {
 /// Opens `file` (plus `fragment`, e.g. `#filter=x`) in headless Chromium
 /// with its own profile and a net log, and returns the rendered DOM.
 fn open(dir: &Path, file: &Path, fragment: &str) -> Page {
-    let (dom, err, log) = (
-        dir.join("dom.html"),
-        dir.join("stderr"),
-        dir.join("net.json"),
-    );
+    let log = dir.join("net.json");
+    let mut args: Vec<String> = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+        "--disable-extensions",
+        "--enable-logging=stderr",
+        "--v=1",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.push(format!("--log-net-log={}", log.display()));
+    args.push("--dump-dom".into());
+    args.push(format!("file://{}{fragment}", file.display()));
+    let (dom, stderr) = run_chromium(dir, &args);
+    Page {
+        dom,
+        stderr,
+        net_log: fs::read_to_string(&log).expect("chromium wrote its net log"),
+    }
+}
+
+/// Runs chromium with `args` and a fresh profile, within the harness's
+/// time limit, its stdout and stderr going to files in `dir`; returns
+/// them, failing the test if chromium failed.
+pub(crate) fn run_chromium(dir: &Path, args: &[String]) -> (String, String) {
+    let profile = TempDir::new("chromium-profile");
+    let (out, err) = (dir.join("stdout"), dir.join("stderr"));
     let mut child = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-default-apps",
-            "--disable-extensions",
-            "--enable-logging=stderr",
-            "--v=1",
-        ])
-        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
-        .arg(format!("--log-net-log={}", log.display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}{fragment}", file.display()))
+        .arg(format!("--user-data-dir={}", profile.0.display()))
+        .args(args)
         .stdin(Stdio::null())
-        .stdout(fs::File::create(&dom).unwrap())
+        .stdout(fs::File::create(&out).unwrap())
         .stderr(fs::File::create(&err).unwrap())
         .spawn()
         .expect("starting chromium");
     let status = wait_at_most(&mut child, TIME_LIMIT, "chromium");
     let stderr = fs::read_to_string(&err).unwrap_or_default();
     assert!(status.success(), "chromium failed: {status}\n{stderr}");
-    Page {
-        dom: fs::read_to_string(&dom).expect("the DOM"),
-        stderr,
-        net_log: fs::read_to_string(&log).expect("chromium wrote its net log"),
-    }
+    (fs::read_to_string(&out).expect("chromium's output"), stderr)
 }
 
 /// Writes `text` as `report.html` in `dir` and opens it.
