@@ -369,12 +369,14 @@ pub fn host_application(ev: &dyn Event) -> Option<String> {
     }
     [F::ContextInfo, F::PsData, F::Message]
         .iter()
-        .filter_map(|f| ev.get(*f).value().map(str::to_string))
+        .filter_map(|f| ev.get(*f).value_cow())
         .find_map(|text| {
             text.lines().find_map(|line| {
                 let (key, value) = line.split_once('=')?;
-                let key: String = key.chars().filter(|c| !c.is_whitespace()).collect();
-                key.eq_ignore_ascii_case("hostapplication")
+                // `Host Application` and `HostApplication`, any case.
+                let key = key.chars().filter(|c| !c.is_whitespace());
+                key.map(|c| c.to_ascii_lowercase())
+                    .eq("hostapplication".chars())
                     .then(|| value.trim().to_string())
             })
         })

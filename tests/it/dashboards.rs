@@ -30,7 +30,7 @@ use serde_json::{json, Value};
 
 use crate::app::TempDir;
 use crate::harness::{csv_chunks, decode_mv, fixture, run_binary, session};
-use crate::html::{run_chromium, unescape};
+use crate::html::{run_chromium, started_requests, unescape};
 use crate::serve::Server;
 use crate::spl::{self, Results};
 
@@ -453,17 +453,9 @@ fn page_dir() -> PathBuf {
 }
 
 /// The chromium flags of the page's contract (`tests/dashboards/README.md`).
+/// (beyond the headless ones every browser test uses: `html::run_chromium`).
 const CHROMIUM_FLAGS: &[&str] = &[
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
     "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-extensions",
     "--hide-scrollbars",
     "--virtual-time-budget=20000",
 ];
@@ -487,15 +479,10 @@ fn chromium_run(dir: &std::path::Path, url: &str, extra: &[String]) -> (String, 
 /// with the page as initiator; chromium's own requests have "not an
 /// origin", and so has the navigation to the page).
 fn requested_urls(net_log: &str) -> Vec<String> {
-    let log: Value = serde_json::from_str(net_log).expect("the net log is JSON");
-    let start_job = &log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"];
-    assert!(start_job.is_number(), "the net log names its event types");
-    log["events"]
-        .as_array()
-        .expect("net log events")
+    started_requests(net_log)
         .iter()
-        .filter(|e| e["type"] == *start_job && e["params"]["initiator"] != "not an origin")
-        .filter_map(|e| e["params"]["url"].as_str().map(str::to_string))
+        .filter(|p| p["initiator"] != "not an origin")
+        .map(|p| p["url"].as_str().unwrap_or_default().to_string())
         .collect()
 }
 

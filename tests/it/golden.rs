@@ -1553,24 +1553,13 @@ fn hops_of_files(names: &[&str]) -> Vec<Row> {
     run.last_rows()
 }
 
-/// What a hop is, without its ids (numbered over the whole search).
+/// What a hop is, without its ids (numbered over the whole search): the
+/// columns of [`HOP_FIELDS`] after its three ids.
 fn hop_facts(r: &Row) -> Vec<String> {
-    let fields = [
-        "src_host",
-        "dest_host",
-        "src_user",
-        "dest_user",
-        "lm_technique",
-        "lm_outcome",
-        "first_seen",
-        "last_seen",
-        "lm_confidence",
-        "lm_confidence_reasons",
-        "evidence",
-        "event_count",
-        "risk_score",
-    ];
-    fields.iter().map(|f| format!("{f}={}", r.get(f))).collect()
+    HOP_FIELDS[3..]
+        .iter()
+        .map(|f| format!("{f}={}", r.get(f)))
+        .collect()
 }
 
 /// Found by the dashboards (issue 16): Mordor's recordings are one lab

@@ -107,21 +107,9 @@ struct Page {
 /// with its own profile and a net log, and returns the rendered DOM.
 fn open(dir: &Path, file: &Path, fragment: &str) -> Page {
     let log = dir.join("net.json");
-    let mut args: Vec<String> = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-default-apps",
-        "--disable-extensions",
-        "--enable-logging=stderr",
-        "--v=1",
-    ]
-    .map(String::from)
-    .to_vec();
+    let mut args: Vec<String> = ["--enable-logging=stderr", "--v=1"]
+        .map(String::from)
+        .to_vec();
     args.push(format!("--log-net-log={}", log.display()));
     args.push("--dump-dom".into());
     args.push(format!("file://{}{fragment}", file.display()));
@@ -133,13 +121,28 @@ fn open(dir: &Path, file: &Path, fragment: &str) -> Page {
     }
 }
 
-/// Runs chromium with `args` and a fresh profile, within the harness's
+/// Headless chromium with nothing of its own running: no sync, updates,
+/// extensions or background requests.
+const HEADLESS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+];
+
+/// Runs chromium ([`HEADLESS`]) with `args` and a fresh profile, within the harness's
 /// time limit, its stdout and stderr going to files in `dir`; returns
 /// them, failing the test if chromium failed.
 pub(crate) fn run_chromium(dir: &Path, args: &[String]) -> (String, String) {
     let profile = TempDir::new("chromium-profile");
     let (out, err) = (dir.join("stdout"), dir.join("stderr"));
     let mut child = Command::new(chromium())
+        .args(HEADLESS)
         .arg(format!("--user-data-dir={}", profile.0.display()))
         .args(args)
         .stdin(Stdio::null())
@@ -189,26 +192,34 @@ fn console_lines(stderr: &str) -> Vec<&str> {
     stderr.lines().filter(|l| l.contains(":CONSOLE")).collect()
 }
 
-/// The URLs the page asked the network for: net-log request jobs started
-/// for a `file://` page (Chromium's own requests, "not an origin", are
-/// not the page's).
-fn page_requests(net_log: &str) -> Vec<String> {
+/// The parameters of every request job chromium started (net log
+/// `URL_REQUEST_START_JOB` events that name a URL; a job's end has none).
+pub(crate) fn started_requests(net_log: &str) -> Vec<serde_json::Value> {
     let log: serde_json::Value = serde_json::from_str(net_log).expect("the net log is JSON");
     let start_job = &log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"];
     assert!(start_job.is_number(), "the net log names its event types");
-    let events = log["events"].as_array().expect("net log events");
-    events
+    log["events"]
+        .as_array()
+        .expect("net log events")
         .iter()
-        // The job's start (its end has no URL).
         .filter(|e| e["type"] == *start_job && e["params"]["url"].is_string())
-        .filter(|e| {
-            let p = &e["params"];
+        .map(|e| e["params"].clone())
+        .collect()
+}
+
+/// The URLs the page asked the network for: request jobs started for a
+/// `file://` page (Chromium's own requests, "not an origin", are not the
+/// page's).
+fn page_requests(net_log: &str) -> Vec<String> {
+    started_requests(net_log)
+        .iter()
+        .filter(|p| {
             p["initiator"] != "not an origin"
                 || p["network_isolation_key"]
                     .as_str()
                     .is_some_and(|k| k.contains("file://"))
         })
-        .map(|e| e["params"]["url"].as_str().unwrap_or_default().to_string())
+        .map(|p| p["url"].as_str().unwrap_or_default().to_string())
         .collect()
 }
 

@@ -653,12 +653,7 @@ fn m_dcom_source(c: &Ctx<'_>) -> Option<Hit> {
     if !c.any(&["gettypefromprogid", "gettypefromclsid"]) {
         return None;
     }
-    let field = match c.kind {
-        Kind::ProcessCreate => F::CommandLine,
-        Kind::ScriptBlock => F::ScriptBlockText,
-        _ => return None,
-    };
-    let text = c.get(field)?;
+    let text = c.source();
     let targets: Vec<String> = DCOM_HOST
         .captures_iter(&text)
         .map(|m| m[1].to_string())

@@ -1278,9 +1278,8 @@ fn m_althost(c: &Ctx<'_>) -> Option<Hit> {
     if c.kind != Kind::PsClassic(600) || !c.in_context("providername=wsman") {
         return None;
     }
-    let app = host_application(c.ev)?;
-    let exe = host_exe(&app);
-    (!POWERSHELL_HOSTS.contains(&exe.as_str())).then(|| Hit {
+    let (app, _) = foreign_host(c)?;
+    Some(Hit {
         detail: Some(format!("host application {app}")),
         ..Hit::default()
     })
@@ -1322,13 +1321,20 @@ fn m_ps_alternate_host(c: &Ctx<'_>) -> Option<Hit> {
     if !matches!(c.kind, Kind::PsClassic(400 | 600) | Kind::PsModule) {
         return None;
     }
-    let app = host_application(c.ev)?;
-    let exe = host_exe(&app);
-    (!exe.is_empty() && !POWERSHELL_HOSTS.contains(&exe.as_str())).then(|| Hit {
+    let (app, exe) = foreign_host(c).filter(|(_, exe)| !exe.is_empty())?;
+    Some(Hit {
         detail: Some(format!("host application {app}")),
         threats: vec![(exe, "process_name")],
         ..Hit::default()
     })
+}
+
+/// The host application of a PowerShell event and its executable's name,
+/// when that is not one of [`POWERSHELL_HOSTS`].
+fn foreign_host(c: &Ctx<'_>) -> Option<(String, String)> {
+    let app = host_application(c.ev)?;
+    let exe = host_exe(&app);
+    (!POWERSHELL_HOSTS.contains(&exe.as_str())).then_some((app, exe))
 }
 
 /// The programs that host PowerShell as Windows ships it: the consoles,
