@@ -448,7 +448,7 @@ mod tests {
         assert!(s.prefilter_passes(&winrm));
         assert!(s
             .prefilter()
-            .contains("(`winrmdetect_sysmon` EventCode IN (1, 3, 10))"));
+            .contains("(`winrmdetect_sysmon` EventCode IN (1, 3, 7, 10))"));
         assert!(s.prefilter().contains(" OR `winrmdetect_winrm`"));
     }
 

@@ -150,6 +150,12 @@ impl<'e> Ctx<'e> {
                 Name::default(),
                 scan(&commands),
             ),
+            Kind::ImageLoad | Kind::Registry(_) => (
+                base(F::Image),
+                Name::default(),
+                Name::default(),
+                String::new(),
+            ),
             // 5857/5858 are context; only subscription events need the text.
             Kind::SysmonWmi(_) | Kind::WmiActivity(5859..=5861) => (
                 Name::default(),

@@ -122,6 +122,11 @@ pub enum Kind {
     ProcessAccess,
     /// Sysmon 11.
     FileCreate,
+    /// Sysmon 7.
+    ImageLoad,
+    /// Sysmon 12 / 13 / 14 (registry key created or deleted, value set,
+    /// key or value renamed).
+    Registry(u32),
     /// Sysmon 19/20/21 (WMI filter / consumer / binding).
     SysmonWmi(u32),
     /// PowerShell/Operational 4104.
@@ -161,6 +166,8 @@ pub enum Class {
     Network,
     ProcessAccess,
     FileCreate,
+    ImageLoad,
+    Registry,
     SysmonWmi,
     ScriptBlock,
     PsModule,
@@ -182,11 +189,13 @@ impl Class {
     }
 
     /// Every class, in index order.
-    pub const ALL: [Class; 16] = [
+    pub const ALL: [Class; 18] = [
         Class::Process,
         Class::Network,
         Class::ProcessAccess,
         Class::FileCreate,
+        Class::ImageLoad,
+        Class::Registry,
         Class::SysmonWmi,
         Class::ScriptBlock,
         Class::PsModule,
@@ -214,6 +223,8 @@ impl Class {
             Class::Network => &[(Sysmon, &[3]), (Security, &[5156])],
             Class::ProcessAccess => &[(Sysmon, &[10])],
             Class::FileCreate => &[(Sysmon, &[11])],
+            Class::ImageLoad => &[(Sysmon, &[7])],
+            Class::Registry => &[(Sysmon, &[12, 13, 14])],
             Class::SysmonWmi => &[(Sysmon, &[19, 20, 21])],
             Class::ScriptBlock => &[(PowerShellOperational, &[4104])],
             Class::PsModule => &[(PowerShellOperational, &[4103])],
@@ -238,6 +249,8 @@ impl Kind {
             Kind::NetworkConnection => Class::Network,
             Kind::ProcessAccess => Class::ProcessAccess,
             Kind::FileCreate => Class::FileCreate,
+            Kind::ImageLoad => Class::ImageLoad,
+            Kind::Registry(_) => Class::Registry,
             Kind::SysmonWmi(_) => Class::SysmonWmi,
             Kind::ScriptBlock => Class::ScriptBlock,
             Kind::PsModule => Class::PsModule,
@@ -272,6 +285,8 @@ pub fn kind_of(ev: &dyn Event) -> Kind {
         (Channel::Sysmon, Some(3)) | (Channel::Security, Some(5156)) => Kind::NetworkConnection,
         (Channel::Sysmon, Some(10)) => Kind::ProcessAccess,
         (Channel::Sysmon, Some(11)) => Kind::FileCreate,
+        (Channel::Sysmon, Some(7)) => Kind::ImageLoad,
+        (Channel::Sysmon, Some(c @ 12..=14)) => Kind::Registry(c),
         (Channel::Sysmon, Some(c @ 19..=21)) => Kind::SysmonWmi(c),
         (Channel::PowerShellOperational, Some(4104)) => Kind::ScriptBlock,
         (Channel::PowerShellOperational, Some(4103)) => Kind::PsModule,

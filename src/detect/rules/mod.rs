@@ -197,6 +197,11 @@ pub enum Yield {
     CommandLine,
     /// The host a field names, unless it is a loopback name.
     Target(F),
+    /// A Sysmon 7: the program as threat object, `loaded <ImageLoaded>`.
+    LoadThreats,
+    /// A Sysmon 12/13/14: the key and the program as threat objects,
+    /// `<TargetObject> = <Details>` (the key alone without data).
+    RegistryWrite,
     /// A detail: `prefix` and a field's value (lower-cased when `lower`),
     /// none when the field is missing.
     Detail {
@@ -275,6 +280,12 @@ impl Yield {
                 threats: c.process_threats(),
                 ..Hit::default()
             },
+            Yield::LoadThreats => Hit {
+                threats: c.process_threats(),
+                detail: c.get(F::ImageLoaded).map(|v| format!("loaded {v}")),
+                ..Hit::default()
+            },
+            Yield::RegistryWrite => registry_write(c),
             Yield::CommandLine => Hit {
                 targets: command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), false),
                 threats: c.process_threats(),
@@ -304,6 +315,22 @@ impl Yield {
                 ..Hit::default()
             },
         }
+    }
+}
+
+/// What [`Yield::RegistryWrite`] reports.
+fn registry_write(c: &Ctx<'_>) -> Hit {
+    let key = c.get(F::TargetObject).unwrap_or_default();
+    let data = c.get(F::Details).filter(|d| !d.is_empty());
+    let mut threats = vec![(key.to_string(), "registry_path")];
+    threats.extend(c.process_threats());
+    Hit {
+        detail: Some(match data {
+            Some(d) => format!("{key} = {d}"),
+            None => key.to_string(),
+        }),
+        threats,
+        ..Hit::default()
     }
 }
 

@@ -42,6 +42,7 @@ pub(super) const ALL: &[Rule] = &[
     PSWA_ENABLED,
     PSWA_ACTIVITY,
     WINRM_ALTHOST,
+    WINRM_CLIENT_IMAGELOAD,
     PS_ALTERNATE_HOST,
 ];
 
@@ -1284,6 +1285,98 @@ fn m_althost(c: &Ctx<'_>) -> Option<Hit> {
         ..Hit::default()
     })
 }
+
+const WINRM_CLIENT_IMAGELOAD: Rule = Rule {
+    id: "winrm_client_imageload",
+    alert_type: "WinRM_AltHost",
+    description: "WinRM client library (WsmSvc, WsmAuto, Microsoft.WSMan.Management) loaded by a program that is not a PowerShell or management host (Sysmon 7)",
+    mitre: "T1021.006",
+    side: Side::Source,
+    technique: None,
+    outcome: Outcome::Success,
+    artefact: Artefact::Context,
+    impact: 60,
+    confidence: 60,
+    message: "WinRM client loaded by $threat_object$ on $risk_object$",
+    when: Match::AnyOf(&[
+        Cond {
+            fields: &[(F::ImageLoaded, Test::EndsWith(WSMAN_CLIENT_DLLS))],
+            ..WSMAN_LOAD
+        },
+        Cond {
+            fields: &[(F::OriginalFileName, Test::Is(WSMAN_CLIENT_ORIGINAL))],
+            ..WSMAN_LOAD
+        },
+    ]),
+    positives: &[
+        pos!(ex!(SYSMON, "7", "Image" = "C:\\Users\\Public\\agent.exe", "ImageLoaded" = "C:\\Windows\\System32\\WsmSvc.dll", "OriginalFileName" = "WsmSvc.dll"), threats: [("agent.exe", "process_name")], detail: "loaded C:\\Windows\\System32\\WsmSvc.dll"),
+        // A renamed copy is still known by its original name.
+        pos!(ex!(SYSMON, "7", "Image" = "C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319\\MSBuild.exe", "ImageLoaded" = "C:\\Users\\a\\AppData\\Local\\Temp\\w.dll", "OriginalFileName" = "WSMANAUTOMATION.DLL"), threats: [("msbuild.exe", "process_name")], detail: "loaded C:\\Users\\a\\AppData\\Local\\Temp\\w.dll"),
+    ],
+    negatives: &[
+        // PowerShell itself, the remoting host and the WinRM service.
+        ex!(SYSMON, "7", "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "ImageLoaded" = "C:\\Windows\\System32\\WsmSvc.dll"),
+        ex!(SYSMON, "7", "Image" = "C:\\Windows\\System32\\wsmprovhost.exe", "ImageLoaded" = "C:\\Windows\\System32\\WsmSvc.dll"),
+        ex!(SYSMON, "7", "Image" = "C:\\Windows\\System32\\svchost.exe", "ImageLoaded" = "C:\\Windows\\System32\\WsmSvc.dll"),
+        // Sigma's filters: Citrix, MMC, Server Manager, native-image compiling.
+        ex!(SYSMON, "7", "Image" = "C:\\Program Files\\Citrix\\Broker\\Service\\BrokerService.exe", "ImageLoaded" = "C:\\Windows\\System32\\WsmAuto.dll"),
+        ex!(SYSMON, "7", "Image" = "C:\\Windows\\System32\\mmc.exe", "ImageLoaded" = "C:\\Windows\\System32\\WsmSvc.dll"),
+        ex!(SYSMON, "7", "Image" = "C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319\\mscorsvw.exe", "ImageLoaded" = "C:\\Windows\\assembly\\NativeImages_v4.0.30319_64\\Microsoft.WSMan.Management\\x\\Microsoft.WSMan.Management.ni.dll"),
+        // Another library.
+        ex!(SYSMON, "7", "Image" = "C:\\Users\\Public\\agent.exe", "ImageLoaded" = "C:\\Windows\\System32\\wbemcomn.dll"),
+    ],
+};
+
+/// Sysmon 7 of a program outside [`WSMAN_LOADERS`] and Sigma's vendor
+/// paths: what [`WINRM_CLIENT_IMAGELOAD`]'s conditions share.
+const WSMAN_LOAD: Cond = Cond {
+    kinds: &[Kind::ImageLoad],
+    needs_image: true,
+    image_not: &[WSMAN_LOADERS],
+    fields_not: &[(
+        F::Image,
+        Test::Contains(&[
+            "\\program files\\citrix\\",
+            "\\windows\\temp\\asgard2-agent\\",
+            "\\$windows.~bt\\sources\\",
+            "\\windowsapps\\microsoft.gethelp_",
+        ]),
+    )],
+    yields: Yield::LoadThreats,
+    ..Cond::ANY
+};
+
+/// The WinRM client libraries by file name (Sigma `ad1f4bb9`).
+const WSMAN_CLIENT_DLLS: &[&str] = &[
+    "\\wsmsvc.dll",
+    "\\wsmauto.dll",
+    "\\microsoft.wsman.management.dll",
+    "\\microsoft.wsman.management.ni.dll",
+];
+
+/// ... and by `OriginalFileName`, which a renamed copy keeps.
+const WSMAN_CLIENT_ORIGINAL: &[&str] = &[
+    "WsmSvc.dll",
+    "WSMANAUTOMATION.DLL",
+    "Microsoft.WSMan.Management.dll",
+];
+
+/// Programs that load the WinRM client as Windows ships them: PowerShell's
+/// hosts, the remoting host, the WinRM service's svchost, services.exe,
+/// MMC and Server Manager, the .NET native-image compiler.
+const WSMAN_LOADERS: &[&str] = &[
+    "powershell.exe",
+    "pwsh.exe",
+    "powershell_ise.exe",
+    "wsmprovhost.exe",
+    "sdiagnhost.exe",
+    "svchost.exe",
+    "services.exe",
+    "mmc.exe",
+    "servermanager.exe",
+    "configure-smremoting.exe",
+    "mscorsvw.exe",
+];
 
 const PS_ALTERNATE_HOST: Rule = Rule {
     id: "ps_alternate_host",

@@ -35,6 +35,8 @@ pub(super) const ALL: &[Rule] = &[
     WMI_CONSUMER_EXEC,
     WMI_MOF_COMPILE,
     WMI_SCHEDULED_JOB,
+    WMI_SCHEDULED_JOB_ENABLED,
+    WMI_REGISTRY_WRITE,
 ];
 
 const WMI_REMOTEEXEC_SOURCE_CREATE: Rule = Rule {
@@ -481,15 +483,33 @@ const WMI_DLL_HIJACK: Rule = Rule {
             },
             ..Cond::ANY
         },
+        // Sigma 7707a579: WmiPrvSE loading it from there.
+        Cond {
+            kinds: &[Kind::ImageLoad],
+            image: &["wmiprvse.exe"],
+            fields: &[(F::ImageLoaded, Test::EndsWith(&["\\wbem\\wbemcomn.dll"]))],
+            yields: Yield::LoadThreats,
+            ..Cond::ANY
+        },
     ]),
     positives: &[
         pos!(ex!(SECURITY, "5145", "RelativeTargetName" = "Windows\\System32\\wbem\\wbemcomn.dll"), detail: "Windows\\System32\\wbem\\wbemcomn.dll"),
+        pos!(ex!(SYSMON, "7", "Image" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ImageLoaded" = "C:\\Windows\\System32\\wbem\\wbemcomn.dll"), threats: [("wmiprvse.exe", "process_name")], detail: "loaded C:\\Windows\\System32\\wbem\\wbemcomn.dll"),
     ],
-    negatives: &[ex!(
-        SECURITY,
-        "5145",
-        "RelativeTargetName" = "Windows\\System32\\wbem\\wbemprox.dll"
-    )],
+    negatives: &[
+        ex!(
+            SECURITY,
+            "5145",
+            "RelativeTargetName" = "Windows\\System32\\wbem\\wbemprox.dll"
+        ),
+        // Where Windows keeps it (every recording here loads this one).
+        ex!(
+            SYSMON,
+            "7",
+            "Image" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe",
+            "ImageLoaded" = "C:\\Windows\\System32\\wbemcomn.dll"
+        ),
+    ],
 };
 
 const WMI_SUBSCRIPTION_PERMANENT_CONSUMER: Rule = Rule {
@@ -711,16 +731,58 @@ const WMI_CONSUMER_EXEC: Rule = Rule {
             yields: Yield::ProcessThreats,
             ..Cond::ANY
         },
+        // Sigma b439f47d: the script consumer host loading a script engine.
+        Cond {
+            kinds: &[Kind::ImageLoad],
+            image: &["scrcons.exe"],
+            fields: &[(
+                F::ImageLoaded,
+                Test::EndsWith(&[
+                    "\\vbscript.dll",
+                    "\\jscript.dll",
+                    "\\wbemdisp.dll",
+                    "\\wshom.ocx",
+                    "\\scrrun.dll",
+                ]),
+            )],
+            yields: Yield::LoadThreats,
+            ..Cond::ANY
+        },
+        // Sigma 05936ce2: WmiPrvSE loading the command-line consumer.
+        Cond {
+            kinds: &[Kind::ImageLoad],
+            image: &["wmiprvse.exe"],
+            fields: &[(F::ImageLoaded, Test::EndsWith(&["\\wbemcons.dll"]))],
+            yields: Yield::LoadThreats,
+            ..Cond::ANY
+        },
     ]),
     positives: &[
         pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\scrcons.exe", "ParentImage" = "C:\\Windows\\System32\\svchost.exe"), threats: [("scrcons.exe", "process_name"), ("svchost.exe", "parent_process_name")]),
+        pos!(ex!(SYSMON, "7", "Image" = "C:\\Windows\\System32\\wbem\\scrcons.exe", "ImageLoaded" = "C:\\Windows\\System32\\vbscript.dll"), threats: [("scrcons.exe", "process_name")], detail: "loaded C:\\Windows\\System32\\vbscript.dll"),
+        pos!(ex!(SYSMON, "7", "Image" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ImageLoaded" = "C:\\Windows\\System32\\wbem\\wbemcons.dll"), threats: [("wmiprvse.exe", "process_name")], detail: "loaded C:\\Windows\\System32\\wbem\\wbemcons.dll"),
     ],
-    negatives: &[ex!(
-        SYSMON,
-        "1",
-        "Image" = "C:\\Windows\\System32\\svchost.exe",
-        "ParentImage" = "C:\\Windows\\System32\\services.exe"
-    )],
+    negatives: &[
+        ex!(
+            SYSMON,
+            "1",
+            "Image" = "C:\\Windows\\System32\\svchost.exe",
+            "ParentImage" = "C:\\Windows\\System32\\services.exe"
+        ),
+        // A script host loading its engine is what scripts do.
+        ex!(
+            SYSMON,
+            "7",
+            "Image" = "C:\\Windows\\System32\\cscript.exe",
+            "ImageLoaded" = "C:\\Windows\\System32\\vbscript.dll"
+        ),
+        ex!(
+            SYSMON,
+            "7",
+            "Image" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe",
+            "ImageLoaded" = "C:\\Windows\\System32\\wbemcomn.dll"
+        ),
+    ],
 };
 
 const WMI_MOF_COMPILE: Rule = Rule {
@@ -796,6 +858,74 @@ const WMI_SCHEDULED_JOB: Rule = Rule {
         )),
     ],
     negatives: &[ex!(PSOP, "4104", "ScriptBlockText" = "Get-ScheduledTask")],
+};
+
+const WMI_SCHEDULED_JOB_ENABLED: Rule = Rule {
+    id: "wmi_scheduled_job_enabled",
+    alert_type: "WMI_ScheduledJob",
+    description: "Win32_ScheduledJob / at enabled in the registry (Schedule\\Configuration EnableAt)",
+    mitre: "T1053.005",
+    side: Side::Local,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    artefact: Artefact::Context,
+    impact: 50,
+    confidence: 50,
+    message: "Win32_ScheduledJob enabled in the registry on $risk_object$",
+    when: Match::When(Cond {
+        kinds: &[Kind::Registry(12), Kind::Registry(13)],
+        fields: &[(
+            F::TargetObject,
+            Test::EndsWith(&["\\currentversion\\schedule\\configuration\\enableat"]),
+        )],
+        yields: Yield::RegistryWrite,
+        ..Cond::ANY
+    }),
+    positives: &[
+        pos!(ex!(SYSMON, "13", "EventType" = "SetValue", "Image" = "C:\\Windows\\system32\\reg.exe", "TargetObject" = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Schedule\\Configuration\\EnableAt", "Details" = "DWORD (0x00000001)"), threats: [("HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Schedule\\Configuration\\EnableAt", "registry_path"), ("reg.exe", "process_name")], detail: "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Schedule\\Configuration\\EnableAt = DWORD (0x00000001)"),
+    ],
+    negatives: &[
+        ex!(SYSMON, "13", "EventType" = "SetValue", "Image" = "C:\\Windows\\system32\\svchost.exe", "TargetObject" = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Schedule\\TaskCache\\Tree\\x\\Id", "Details" = "{1}"),
+        // A file event naming the key is not a registry write.
+        ex!(SYSMON, "11", "TargetFilename" = "C:\\x\\CurrentVersion\\Schedule\\Configuration\\EnableAt"),
+    ],
+};
+
+const WMI_REGISTRY_WRITE: Rule = Rule {
+    id: "wmi_registry_write",
+    alert_type: "WMI_RegistryWrite",
+    description: "Registry value set by WmiPrvSE.exe: the WMI registry provider (StdRegProv) writing for a remote or scripted caller",
+    mitre: "T1047",
+    side: Side::Destination,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    artefact: Artefact::Execution,
+    impact: 60,
+    confidence: 60,
+    message: "WmiPrvSE.exe wrote $threat_object$ on $risk_object$",
+    when: Match::When(Cond {
+        kinds: &[Kind::Registry(13)],
+        image: &["wmiprvse.exe"],
+        // WMI's own state: WDM MOF resources, the CIMOM settings.
+        fields_not: &[(
+            F::TargetObject,
+            Test::Contains(&["\\software\\microsoft\\wbem\\"]),
+        )],
+        yields: Yield::RegistryWrite,
+        ..Cond::ANY
+    }),
+    positives: &[
+        // EVTX-ATTACK-SAMPLES: a Run key written through StdRegProv, and a
+        // protocol handler hijacked the same way.
+        pos!(ex!(SYSMON, "13", "EventType" = "SetValue", "Image" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe", "TargetObject" = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\wmipers", "Details" = "rundll32.exe a.dll, DllMain"), threats: [("HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\wmipers", "registry_path"), ("wmiprvse.exe", "process_name")], detail: "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\wmipers = rundll32.exe a.dll, DllMain"),
+        pos!(ex!(SYSMON, "13", "EventType" = "SetValue", "Image" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe", "TargetObject" = "HKCR\\ms-browser\\shell\\open\\command\\(Default)", "Details" = "cmd.exe /c notepad.exe"), threats: [("HKCR\\ms-browser\\shell\\open\\command\\(Default)", "registry_path"), ("wmiprvse.exe", "process_name")], detail: "HKCR\\ms-browser\\shell\\open\\command\\(Default) = cmd.exe /c notepad.exe"),
+    ],
+    negatives: &[
+        // What WmiPrvSE writes for itself, and keys it only opens (12).
+        ex!(SYSMON, "13", "Image" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe", "TargetObject" = "HKLM\\SOFTWARE\\Microsoft\\Wbem\\WDM\\C:\\windows\\system32\\drivers\\ndis.sys[MofResourceName]", "Details" = "LowDateTime:615071105,HighDateTime:30811445"),
+        ex!(SYSMON, "12", "EventType" = "CreateKey", "Image" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe", "TargetObject" = "HKLM\\SOFTWARE\\Microsoft\\Wbem"),
+        ex!(SYSMON, "13", "EventType" = "SetValue", "Image" = "C:\\Windows\\system32\\svchost.exe", "TargetObject" = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\x", "Details" = "x.exe"),
+    ],
 };
 
 // ------------------------------------------------- shared by its rules
