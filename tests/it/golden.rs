@@ -5,6 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use winrmdetect::detect::rules::Level;
+
 use crate::harness::*;
 
 /// Runs a fixture in chunks of `rows`, checks pass-through, returns rows.
@@ -1287,7 +1289,7 @@ fn issue12_readme_rule_table_is_the_rule_table() {
         .take_while(|l| l.starts_with("| `"))
         .map(|l| {
             l.split(" | ")
-                .take(5)
+                .take(6)
                 .map(|c| c.trim_start_matches("| ").to_string())
                 .collect()
         })
@@ -1306,6 +1308,7 @@ fn issue12_readme_rule_table_is_the_rule_table() {
                 } else {
                     format!("{}/{} → {score}", r.impact, r.confidence)
                 },
+                r.basis.label(),
             ]
         })
         .collect();
@@ -1594,7 +1597,7 @@ fn issue16_a_hop_keeps_its_own_evidence_when_recordings_of_one_pair_meet() {
 /// `docs/parity.tsv` rendered as the README's parity table.
 fn parity_table(tsv: &str) -> String {
     let mut out = String::from(
-        "| source | public rule | our rules | status | note |\n|---|---|---|---|---|\n",
+        "| source | public rule | its score | our rules | status | note |\n|---|---|---|---|---|---|\n",
     );
     for line in tsv.lines().skip(1) {
         let c: Vec<&str> = line.split('\t').collect();
@@ -1609,8 +1612,8 @@ fn parity_table(tsv: &str) -> String {
             ours.join(", ")
         };
         out.push_str(&format!(
-            "| {} | {} ({}) | {ours} | {} | {} |\n",
-            c[0], c[2], c[1], c[4], c[5]
+            "| {} | {} ({}) | {} | {ours} | {} | {} |\n",
+            c[0], c[2], c[1], c[5], c[4], c[6]
         ));
     }
     out
@@ -1631,10 +1634,19 @@ fn issue17_parity_table_names_real_rules_and_every_public_one() {
     let mut per_source: BTreeMap<&str, usize> = BTreeMap::new();
     let mut keys = BTreeSet::new();
     let header = tsv.lines().next().unwrap();
-    assert_eq!(header, "source\tkey\tname\tour_rule_ids\tstatus\tnote");
+    assert_eq!(
+        header,
+        "source\tkey\tname\tour_rule_ids\tstatus\tscore\tnote"
+    );
+    let levels: Vec<&str> = Level::ALL.iter().map(|l| l.name()).collect();
     for line in tsv.lines().skip(1) {
         let c: Vec<&str> = line.split('\t').collect();
-        assert_eq!(c.len(), 6, "{line}");
+        assert_eq!(c.len(), 7, "{line}");
+        let score_ok = match c[0] {
+            "escu" => c[5] == "-" || c[5].split_once('/').is_some(),
+            _ => c[5] == "-" || levels.contains(&c[5]),
+        };
+        assert!(score_ok, "{}: score {}", c[1], c[5]);
         assert!(keys.insert(c[1]), "{} twice", c[1]);
         *per_source.entry(c[0]).or_default() += 1;
         let ours: Vec<&str> = c[3].split(',').filter(|r| !r.is_empty()).collect();
@@ -1643,8 +1655,8 @@ fn issue17_parity_table_names_real_rules_and_every_public_one() {
         }
         match c[4] {
             "covered" => assert!(!ours.is_empty(), "{}: covered by nothing", c[1]),
-            "partial" => assert!(!ours.is_empty() && !c[5].is_empty(), "{}", c[1]),
-            "not_ours" => assert!(!c[5].is_empty(), "{}: no reason", c[1]),
+            "partial" => assert!(!ours.is_empty() && !c[6].is_empty(), "{}", c[1]),
+            "not_ours" => assert!(!c[6].is_empty(), "{}: no reason", c[1]),
             s => panic!("{}: status {s}", c[1]),
         }
     }
@@ -1660,4 +1672,92 @@ fn issue17_parity_table_names_real_rules_and_every_public_one() {
         shown == table,
         "the README's parity table is not docs/parity.tsv; it should be:\n{table}"
     );
+}
+
+/// One row of `docs/parity.tsv`: source, key, our rules, status, score.
+struct ParityRow<'a> {
+    source: &'a str,
+    key: &'a str,
+    ours: Vec<&'a str>,
+    covered: bool,
+    score: &'a str,
+}
+
+fn parity_rows(tsv: &str) -> Vec<ParityRow<'_>> {
+    tsv.lines()
+        .skip(1)
+        .map(|line| {
+            let c: Vec<&str> = line.split('\t').collect();
+            ParityRow {
+                source: c[0],
+                key: c[1],
+                ours: c[3].split(',').filter(|r| !r.is_empty()).collect(),
+                covered: c[4] != "not_ours",
+                score: c[5],
+            }
+        })
+        .collect()
+}
+
+/// Issue 17: a rule's defaults are the ESCU detection's impact and
+/// confidence when an ESCU row with a score names it first; else the Sigma
+/// level's through the one table, when a Sigma row names it first; a rule
+/// of its own says why, and one that no public row names first, or that
+/// never scores alone, may be its own. The README shows the level table
+/// and every reason.
+#[test]
+fn issue17_scores_follow_escu_then_sigma() {
+    use winrmdetect::detect::rules::Basis;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tsv = std::fs::read_to_string(root.join("docs/parity.tsv")).unwrap();
+    let rows = parity_rows(&tsv);
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for r in winrmdetect::detect::rules::RULES.iter() {
+        let first = |source: &str| -> Vec<&ParityRow<'_>> {
+            rows.iter()
+                .filter(|p| p.source == source && p.covered && p.score != "-")
+                .filter(|p| p.ours.first() == Some(&r.id))
+                .collect()
+        };
+        let (escu, sigma) = (first("escu"), first("sigma"));
+        let defaults = format!("{}/{}", r.impact, r.confidence);
+        let silent = r.impact == 0 || r.confidence == 0;
+        match r.basis {
+            Basis::Escu(key) => {
+                let row = escu.iter().find(|p| p.key.split(' ').next() == Some(key));
+                let row =
+                    row.unwrap_or_else(|| panic!("{}: no ESCU row {key} names it first", r.id));
+                assert_eq!(row.score, defaults, "{}: ESCU {key}", r.id);
+            }
+            Basis::Sigma(id, level) => {
+                assert!(escu.is_empty() || silent, "{}: ESCU has it", r.id);
+                let row = sigma.iter().find(|p| p.key.starts_with(id));
+                let row =
+                    row.unwrap_or_else(|| panic!("{}: no Sigma row {id} names it first", r.id));
+                assert_eq!(row.score, level.name(), "{}", r.id);
+                assert_eq!((r.impact, r.confidence), level.scores(), "{}", r.id);
+            }
+            Basis::Own(why) => {
+                assert!(
+                    silent || (escu.is_empty() && sigma.is_empty()),
+                    "{}: public rows score it",
+                    r.id
+                );
+                assert!(
+                    readme.contains(why),
+                    "README lacks the reason for {}: {why}",
+                    r.id
+                );
+            }
+        }
+    }
+    for level in Level::ALL {
+        let (i, c) = level.scores();
+        let row = format!(
+            "| {} | {i}/{c} → {} |",
+            level.name(),
+            u32::from(i) * u32::from(c) / 100
+        );
+        assert!(readme.contains(&row), "README lacks the level row {row}");
+    }
 }

@@ -364,11 +364,11 @@ fn issue14_es_risk_events_of_the_mordor_remoting_session() {
         .map(|(s, (o, t, score, th))| format!("{s} | {o} {t} {score} [{}]", th.join(" ")))
         .collect();
     let want = [
-        // The strongest event at each end: the 4103 module logging of the
-        // remote session (its UserID is a SID, no account), and the
-        // client's WinRM connections.
+        // The strongest event at each end: the client's WinRM connections
+        // (Sigma c539afac, high: 49), and the 4103 module logging of the
+        // remote session (its UserID is a SID, no account).
+        "winrmdetect - WinRM and PowerShell Remoting Lateral Movement - Rule | workstation5 system 49 [system=172.18.39.6]",
         "winrmdetect - WinRM and PowerShell Remoting Lateral Movement - Rule | workstation6 system 49 []",
-        "winrmdetect - WinRM and PowerShell Remoting Lateral Movement - Rule | workstation5 system 20 [system=172.18.39.6]",
         "winrmdetect - Lateral Movement Hop - Rule | workstation5 system 36 []",
         "winrmdetect - Lateral Movement Hop - Rule | workstation6 system 36 []",
         "winrmdetect - Lateral Movement Hop - Rule | pgustavo user 36 []",
@@ -383,8 +383,8 @@ fn issue14_es_risk_events_of_the_mordor_remoting_session() {
         "the destination: the hop's risk, once"
     );
     assert_eq!(
-        totals["workstation5"], 56,
-        "the source: its connections and the hop's addition"
+        totals["workstation5"], 85,
+        "the source: its connections and the hop's addition, the hop's risk once"
     );
     assert_eq!(totals["pgustavo"], 36, "the account");
     assert!(totals.values().all(|&t| t <= 85), "{totals:?}");

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{Cond, Custom, Hit, Match, Positive, Rule, Test, Yield};
+use super::{Basis, Cond, Custom, Hit, Match, Positive, Rule, Test, Yield};
 use super::{LSM, RCM, SECURITY, SYSMON, SYSTEM, TASKSCHED};
 use crate::detect::ctx::Ctx;
 use crate::detect::finding::{Artefact, Outcome, Side, Technique};
@@ -115,6 +115,7 @@ const SMB_SERVICE_INSTALL_TOOL: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 90,
     confidence: 70,
+    basis: Basis::Own("another lateral-movement technique: outside the parity table, which is WinRM / PowerShell remoting / WMI content (detections.md); the catalogue's values"),
     message: "Remote-execution service $ServiceName$ installed on $risk_object$",
     when: Match::AnyOf(&[
         Cond {
@@ -172,6 +173,7 @@ const SMB_SERVICE_INSTALL_SHELL: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 90,
     confidence: 60,
+    basis: Basis::Own("another lateral-movement technique: outside the parity table, which is WinRM / PowerShell remoting / WMI content (detections.md); the catalogue's values"),
     message: "Service $ServiceName$ installed on $risk_object$ runs a command",
     when: Match::When(Cond {
         kinds: &[Kind::ServiceInstall],
@@ -215,6 +217,7 @@ const SMB_SERVICE_INSTALL: Rule = Rule {
     artefact: Artefact::Installed,
     impact: 0,
     confidence: 0,
+    basis: Basis::Own("another lateral-movement technique: outside the parity table, which is WinRM / PowerShell remoting / WMI content (detections.md); the catalogue's values"),
     message: "Service $ServiceName$ installed on $risk_object$",
     when: Match::When(Cond {
         kinds: &[Kind::ServiceInstall],
@@ -240,6 +243,7 @@ const SMB_SERVICE_CHILD: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 80,
     confidence: 60,
+    basis: Basis::Own("another lateral-movement technique: outside the parity table, which is WinRM / PowerShell remoting / WMI content (detections.md); the catalogue's values"),
     message: "$parent_process_name$ on $risk_object$ started $process_name$ (service execution)",
     when: Match::AnyOf(&[
         Cond {
@@ -283,6 +287,7 @@ const SMB_REMOTE_SERVICE_SOURCE: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 70,
     confidence: 85,
+    basis: Basis::Own("another lateral-movement technique: outside the parity table, which is WinRM / PowerShell remoting / WMI content (detections.md); the catalogue's values"),
     message: "$risk_object$ ran $process_name$ against $target_host$",
     when: Match::Custom(Custom {
         classes: &[Class::Process],
@@ -349,6 +354,7 @@ const SMB_REMOTE_PIPE: Rule = Rule {
     artefact: Artefact::Connection,
     impact: 0,
     confidence: 0,
+    basis: Basis::Own("another lateral-movement technique: outside the parity table, which is WinRM / PowerShell remoting / WMI content (detections.md); the catalogue's values"),
     message: "$IpAddress$ opened a named pipe on $risk_object$",
     when: Match::When(Cond {
         kinds: &[Kind::ShareAccess],
@@ -388,6 +394,7 @@ const TASK_REMOTE_SOURCE: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 70,
     confidence: 90,
+    basis: Basis::Own("another lateral-movement technique: outside the parity table, which is WinRM / PowerShell remoting / WMI content (detections.md); the catalogue's values"),
     message: "$risk_object$ scheduled a task on $target_host$",
     when: Match::Custom(Custom {
         classes: &[Class::Process],
@@ -454,6 +461,7 @@ const TASK_REGISTERED_SHELL: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 70,
     confidence: 70,
+    basis: Basis::Own("another lateral-movement technique: outside the parity table, which is WinRM / PowerShell remoting / WMI content (detections.md); the catalogue's values"),
     message: "Task $TaskName$ registered on $risk_object$ runs a command",
     when: Match::When(Cond {
         kinds: &[Kind::TaskRegistered(4698), Kind::TaskRegistered(4702)],
@@ -480,6 +488,7 @@ const TASK_REGISTERED: Rule = Rule {
     artefact: Artefact::Installed,
     impact: 0,
     confidence: 0,
+    basis: Basis::Own("another lateral-movement technique: outside the parity table, which is WinRM / PowerShell remoting / WMI content (detections.md); the catalogue's values"),
     message: "Task $TaskName$ registered on $risk_object$",
     when: Match::When(Cond {
         kinds: &[
@@ -513,6 +522,7 @@ const DCOM_MMC20_CHILD: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 90,
     confidence: 60,
+    basis: Basis::Own("another lateral-movement technique: outside the parity table, which is WinRM / PowerShell remoting / WMI content (detections.md); the catalogue's values"),
     message: "mmc.exe (DCOM) on $risk_object$ spawned $process_name$",
     when: Match::When(Cond {
         kinds: &[Kind::ProcessCreate],
@@ -550,6 +560,7 @@ const DCOM_OFFICE_CHILD: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 90,
     confidence: 50,
+    basis: Basis::Own("another lateral-movement technique: outside the parity table, which is WinRM / PowerShell remoting / WMI content (detections.md); the catalogue's values"),
     message: "$parent_process_name$ (DCOM) on $risk_object$ spawned $process_name$",
     when: Match::When(Cond {
         kinds: &[Kind::ProcessCreate],
@@ -590,6 +601,7 @@ const DCOM_SHELLWINDOWS_CHILD: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 70,
     confidence: 50,
+    basis: Basis::Own("another lateral-movement technique: outside the parity table, which is WinRM / PowerShell remoting / WMI content (detections.md); the catalogue's values"),
     message: "explorer.exe on $risk_object$ spawned $process_name$ with a command",
     when: Match::Custom(Custom {
         classes: &[Class::Process],
@@ -632,6 +644,7 @@ const DCOM_REMOTE_SOURCE: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 90,
     confidence: 70,
+    basis: Basis::Own("another lateral-movement technique: outside the parity table, which is WinRM / PowerShell remoting / WMI content (detections.md); the catalogue's values"),
     message: "$risk_object$ instantiated a DCOM object on $target_host$",
     when: Match::Custom(Custom {
         classes: &[Class::Process, Class::ScriptBlock],
@@ -676,6 +689,7 @@ const RDP_LOGON: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 50,
     confidence: 50,
+    basis: Basis::Own("another lateral-movement technique: outside the parity table, which is WinRM / PowerShell remoting / WMI content (detections.md); the catalogue's values"),
     message: "RDP logon to $risk_object$ from $IpAddress$",
     when: Match::When(Cond {
         kinds: &[Kind::Logon],
@@ -734,6 +748,7 @@ const RDP_SESSION: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 50,
     confidence: 50,
+    basis: Basis::Own("another lateral-movement technique: outside the parity table, which is WinRM / PowerShell remoting / WMI content (detections.md); the catalogue's values"),
     message: "RDP session on $risk_object$ from another host",
     when: Match::Custom(Custom {
         classes: &[Class::Rdp],
@@ -781,6 +796,7 @@ const RDP_CLIENT_SOURCE: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 30,
     confidence: 50,
+    basis: Basis::Own("another lateral-movement technique: outside the parity table, which is WinRM / PowerShell remoting / WMI content (detections.md); the catalogue's values"),
     message: "$risk_object$ opened Remote Desktop to $target_host$",
     when: Match::Custom(Custom {
         classes: &[Class::Process],

@@ -74,6 +74,8 @@ pub struct Rule {
     pub impact: u8,
     /// Default confidence, 0–100.
     pub confidence: u8,
+    /// Where the defaults come from.
+    pub basis: Basis,
     /// Default risk message; `$field$` tokens are substituted.
     pub message: &'static str,
     /// When it matches.
@@ -82,6 +84,82 @@ pub struct Rule {
     pub positives: &'static [Positive],
     /// Events it must not match.
     pub negatives: &'static [Example],
+}
+
+/// Where a rule's default impact and confidence come from (README
+/// "Scores"): ESCU's where ESCU has the behaviour, else the Sigma level's
+/// through [`Level::scores`], else the project's own, with the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// The Oct-2024 impact and confidence of this ESCU detection (its key
+    /// in `docs/parity.tsv`: `A8`).
+    Escu(&'static str),
+    /// This Sigma rule's level (its id's first 8 hex digits).
+    Sigma(&'static str, Level),
+    /// Neither has the behaviour, or the rule is context that never
+    /// scores on its own: why.
+    Own(&'static str),
+}
+
+impl Basis {
+    /// How the README's rule table names it: `ESCU A8`, `Sigma c539afac
+    /// high`, `own`.
+    pub fn label(self) -> String {
+        match self {
+            Basis::Escu(key) => format!("ESCU {key}"),
+            Basis::Sigma(id, level) => format!("Sigma {id} {}", level.name()),
+            Basis::Own(_) => "own".to_string(),
+        }
+    }
+}
+
+/// A Sigma rule's level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// `informational`.
+    Informational,
+    /// `low`.
+    Low,
+    /// `medium`.
+    Medium,
+    /// `high`.
+    High,
+    /// `critical`.
+    Critical,
+}
+
+impl Level {
+    /// Every level, lowest first.
+    pub const ALL: [Level; 5] = [
+        Level::Informational,
+        Level::Low,
+        Level::Medium,
+        Level::High,
+        Level::Critical,
+    ];
+
+    /// Its name as Sigma writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Informational => "informational",
+            Level::Low => "low",
+            Level::Medium => "medium",
+            Level::High => "high",
+            Level::Critical => "critical",
+        }
+    }
+
+    /// The impact and confidence a rule scored from this level gets (the
+    /// catalogue's table, `detections.md` §3).
+    pub fn scores(self) -> (u8, u8) {
+        match self {
+            Level::Informational => (20, 50),
+            Level::Low => (30, 50),
+            Level::Medium => (60, 60),
+            Level::High => (70, 70),
+            Level::Critical => (90, 90),
+        }
+    }
 }
 
 /// When a rule matches.

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::lists::{LOLBAS, POWERSHELL};
-use super::{any, Cond, Custom, Hit, Match, Positive, Rule, Test, Yield};
+use super::{any, Basis, Cond, Custom, Hit, Level, Match, Positive, Rule, Test, Yield};
 use super::{PSOP, SECURITY, SYSMON, WINPS, WINRM};
 use crate::detect::ctx::{basename, host_application, Ctx};
 use crate::detect::finding::{Artefact, Outcome, Side, Technique};
@@ -57,6 +57,7 @@ const WINRM_REMOTEEXEC_CHILD: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 90,
     confidence: 50,
+    basis: Basis::Escu("A8"),
     message: "wsmprovhost.exe on $risk_object$ spawned $process_name$ (remote PowerShell / WinRM execution)",
     when: Match::When(Cond {
         kinds: &[Kind::ProcessCreate],
@@ -92,6 +93,7 @@ const WINRM_REMOTEEXEC_CHILD_LOLBAS: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 90,
     confidence: 60,
+    basis: Basis::Escu("A2"),
     message: "wsmprovhost.exe on $risk_object$ spawned the LOLBAS binary $process_name$",
     when: Match::When(Cond {
         kinds: &[Kind::ProcessCreate],
@@ -122,6 +124,7 @@ const WINRM_PSREMOTING: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 90,
     confidence: 50,
+    basis: Basis::Escu("A4"),
     message: "PowerShell remoting from $risk_object$ to $target_host$",
     when: Match::When(Cond {
         kinds: &[Kind::ProcessCreate],
@@ -170,6 +173,7 @@ const WINRM_PSREMOTING_SCRIPTBLOCK: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 90,
     confidence: 50,
+    basis: Basis::Escu("A5"),
     message: "PowerShell remoting script block on $risk_object$ targeting $target_host$",
     when: Match::Custom(Custom {
         classes: &[Class::ScriptBlock, Class::PsModule],
@@ -235,6 +239,7 @@ const WINRM_DIRECTTOOL: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 90,
     confidence: 60,
+    basis: Basis::Escu("A6"),
     message: "winrs/winrm used on $risk_object$ against $target_host$",
     when: Match::AnyOf(&[
         Cond {
@@ -292,6 +297,7 @@ const WINRM_SESSION_CREATED: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 30,
     confidence: 50,
+    basis: Basis::Own("WinRM/Operational: no ESCU detection or Sigma rule reads the channel (detections.md §1.3, §2); scored as Sigma low"),
     message: "WinRM shell created on $risk_object$",
     when: Match::Custom(Custom {
         classes: &[Class::WinRm],
@@ -360,6 +366,7 @@ const WINRM_SESSION_INITIATED: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 30,
     confidence: 50,
+    basis: Basis::Own("WinRM/Operational: no ESCU detection or Sigma rule reads the channel (detections.md §1.3, §2); scored as Sigma low"),
     message: "WinRM session from $risk_object$ to $target_host$",
     when: Match::Custom(Custom {
         classes: &[Class::WinRm],
@@ -412,6 +419,7 @@ const WINRM_SESSION_FAILED: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 30,
     confidence: 50,
+    basis: Basis::Own("WinRM/Operational: no ESCU detection or Sigma rule reads the channel (detections.md §1.3, §2); scored as Sigma low"),
     message: "Failed WinRM session from $risk_object$",
     when: Match::Custom(Custom {
         classes: &[Class::WinRm],
@@ -460,6 +468,7 @@ const WINRM_SESSION_CONTEXT: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 0,
     confidence: 0,
+    basis: Basis::Own("context: never risk on its own"),
     message: "WinRM session activity on $risk_object$",
     when: Match::Custom(Custom {
         classes: &[Class::WinRm],
@@ -542,6 +551,7 @@ const WINRM_SERVER_CONTEXT: Rule = Rule {
     artefact: Artefact::Context,
     impact: 0,
     confidence: 0,
+    basis: Basis::Own("context: never risk on its own"),
     message: "WinRM service activity on $risk_object$",
     when: Match::Custom(Custom {
         classes: &[Class::WinRm],
@@ -584,8 +594,9 @@ const WINRM_NETWORK_CONNECTION: Rule = Rule {
     technique: None,
     outcome: Outcome::Success,
     artefact: Artefact::Connection,
-    impact: 50,
-    confidence: 40,
+    impact: 70,
+    confidence: 70,
+    basis: Basis::Sigma("c539afac", Level::High),
     message: "$risk_object$ connected to WinRM on $target_host$",
     when: Match::Custom(Custom {
         classes: &[Class::Network],
@@ -666,6 +677,7 @@ const WINRM_INBOUND_CONNECTION: Rule = Rule {
     // them whoever the client is.
     impact: 30,
     confidence: 0,
+    basis: Basis::Own("corroboration only: inbound 5985/5986 is what every event collector and managed server receives (detections.md §4, 2026-12 correction)"),
     message: "$risk_object$ accepted a WinRM connection from $threat_object$",
     when: Match::Custom(Custom {
         classes: &[Class::Network],
@@ -719,6 +731,7 @@ const WINRM_EVENT_FORWARDING: Rule = Rule {
     artefact: Artefact::Context,
     impact: 0,
     confidence: 0,
+    basis: Basis::Own("context: never risk on its own"),
     message: "$risk_object$ forwarded events over WinRM",
     when: Match::Custom(Custom {
         classes: &[Class::Network, Class::WinRm],
@@ -791,6 +804,7 @@ const LM_EXPLICIT_CREDENTIALS: Rule = Rule {
     artefact: Artefact::Logon,
     impact: 60,
     confidence: 60,
+    basis: Basis::Sigma("941e5c45", Level::Medium),
     message: "Explicit credentials used from $risk_object$ to $target_host$ by $threat_object$",
     when: Match::Custom(Custom {
         classes: &[Class::ExplicitLogon],
@@ -912,8 +926,9 @@ const WINRM_HOST_PROCESS: Rule = Rule {
     technique: None,
     outcome: Outcome::Success,
     artefact: Artefact::Execution,
-    impact: 30,
-    confidence: 50,
+    impact: 60,
+    confidence: 60,
+    basis: Basis::Sigma("734f8d9b", Level::Medium),
     message: "WinRM session host started on $risk_object$",
     when: Match::When(Cond {
         kinds: &[Kind::ProcessCreate],
@@ -941,8 +956,9 @@ const WINRM_REMOTESHELL_CHILD: Rule = Rule {
     technique: Some(Technique::Winrs),
     outcome: Outcome::Success,
     artefact: Artefact::Execution,
-    impact: 90,
+    impact: 60,
     confidence: 60,
+    basis: Basis::Sigma("79df3f68", Level::Medium),
     message: "winrshost.exe on $risk_object$ spawned $process_name$ (winrs remote shell)",
     when: Match::When(Cond {
         kinds: &[Kind::ProcessCreate],
@@ -974,6 +990,7 @@ const PS_REMOTE_SESSION_400: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 30,
     confidence: 50,
+    basis: Basis::Sigma("60167e5c", Level::Low),
     message: "Remote PowerShell session hosted on $risk_object$",
     when: Match::When(Cond {
         kinds: &[Kind::PsClassic(400)],
@@ -998,6 +1015,7 @@ const PS_REMOTE_SESSION_4103: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 70,
     confidence: 70,
+    basis: Basis::Sigma("96b9f619", Level::High),
     message: "Remote PowerShell session ran commands on $risk_object$",
     when: Match::When(Cond {
         kinds: &[Kind::PsModule],
@@ -1020,8 +1038,9 @@ const WINRM_EVILWINRM: Rule = Rule {
     technique: None,
     outcome: Outcome::Success,
     artefact: Artefact::Execution,
-    impact: 70,
-    confidence: 70,
+    impact: 60,
+    confidence: 60,
+    basis: Basis::Sigma("a197e378", Level::Medium),
     message: "Evil-WinRM run on $risk_object$ against $target_host$",
     when: Match::Custom(Custom {
         classes: &[Class::Process],
@@ -1067,6 +1086,7 @@ const WINRM_LSASS_ACCESS: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 70,
     confidence: 70,
+    basis: Basis::Sigma("aa35a627", Level::High),
     message: "wsmprovhost.exe on $risk_object$ accessed LSASS",
     when: Match::Custom(Custom {
         classes: &[Class::ProcessAccess],
@@ -1115,6 +1135,7 @@ const WINRM_ENABLEMENT: Rule = Rule {
     artefact: Artefact::Context,
     impact: 50,
     confidence: 50,
+    basis: Basis::Escu("B1"),
     message: "PowerShell remoting was enabled on $Computer$",
     when: Match::AnyOf(&[
         Cond {
@@ -1148,6 +1169,7 @@ const WINRM_TRUSTEDHOSTS: Rule = Rule {
     artefact: Artefact::Context,
     impact: 80,
     confidence: 80,
+    basis: Basis::Escu("B2"),
     message: "WinRM TrustedHosts modified on $risk_object$",
     when: Match::When(Cond {
         kinds: &[Kind::ScriptBlock, Kind::PsModule, Kind::ProcessCreate],
@@ -1195,6 +1217,7 @@ const PSWA_ENABLED: Rule = Rule {
     artefact: Artefact::Context,
     impact: 90,
     confidence: 80,
+    basis: Basis::Escu("B3"),
     message: "PowerShell Web Access enabled on $risk_object$",
     when: Match::When(Cond {
         kinds: &[Kind::ScriptBlock, Kind::PsModule, Kind::ProcessCreate],
@@ -1231,8 +1254,9 @@ const PSWA_ACTIVITY: Rule = Rule {
     technique: None,
     outcome: Outcome::Success,
     artefact: Artefact::Execution,
-    impact: 40,
+    impact: 80,
     confidence: 80,
+    basis: Basis::Escu("B5"),
     message: "PowerShell Web Access on $risk_object$ connected to $target_host$",
     when: Match::When(Cond {
         kinds: &[Kind::ExplicitLogon],
@@ -1262,6 +1286,7 @@ const WINRM_ALTHOST: Rule = Rule {
     artefact: Artefact::Context,
     impact: 60,
     confidence: 60,
+    basis: Basis::Sigma("df9a0e0e", Level::Medium),
     message: "WSMan used from an unusual host application on $risk_object$",
     when: Match::Custom(Custom {
         classes: &[Class::PsClassic],
@@ -1297,6 +1322,7 @@ const WINRM_CLIENT_IMAGELOAD: Rule = Rule {
     artefact: Artefact::Context,
     impact: 60,
     confidence: 60,
+    basis: Basis::Sigma("ad1f4bb9", Level::Medium),
     message: "WinRM client loaded by $threat_object$ on $risk_object$",
     when: Match::AnyOf(&[
         Cond {
@@ -1388,7 +1414,8 @@ const PS_ALTERNATE_HOST: Rule = Rule {
     outcome: Outcome::Success,
     artefact: Artefact::Context,
     impact: 60,
-    confidence: 50,
+    confidence: 60,
+    basis: Basis::Sigma("64e8e417", Level::Medium),
     message: "PowerShell run inside $threat_object$ on $risk_object$",
     when: Match::Custom(Custom {
         classes: &[Class::PsClassic, Class::PsModule],

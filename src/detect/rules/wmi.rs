@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::lists::LOLBAS;
-use super::{any, remote, Cond, Custom, Hit, Match, Positive, Rule, Test, Yield};
+use super::{any, remote, Basis, Cond, Custom, Hit, Level, Match, Positive, Rule, Test, Yield};
 use super::{PSOP, SECURITY, SYSMON, WMI};
 use crate::detect::ctx::Ctx;
 use crate::detect::finding::{Artefact, Outcome, Side, Technique};
@@ -50,6 +50,7 @@ const WMI_REMOTEEXEC_SOURCE_CREATE: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 70,
     confidence: 70,
+    basis: Basis::Escu("C1"),
     message: "Remote WMI process creation from $risk_object$ on $target_host$",
     when: Match::Custom(Custom {
         classes: &[Class::Process],
@@ -91,6 +92,7 @@ const WMI_REMOTEEXEC_SOURCE_QUERY: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 60,
     confidence: 60,
+    basis: Basis::Escu("C2"),
     message: "Remote WMI query from $risk_object$ to $target_host$",
     when: Match::Custom(Custom {
         classes: &[Class::Process],
@@ -132,6 +134,7 @@ const WMI_REMOTEEXEC_PS_CREATE: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 90,
     confidence: 70,
+    basis: Basis::Escu("C4"),
     message: "Remote WMI process creation with PowerShell from $risk_object$ on $target_host$",
     when: Match::Custom(Custom {
         classes: &[Class::ScriptBlock, Class::PsModule, Class::Process],
@@ -170,6 +173,7 @@ const WMI_REMOTEEXEC_PS_CIM: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 50,
     confidence: 50,
+    basis: Basis::Escu("C11"),
     message: "Remote CIM session from $risk_object$ to $target_host$",
     when: Match::Custom(Custom {
         classes: &[Class::ScriptBlock, Class::PsModule, Class::Process],
@@ -205,6 +209,7 @@ const WMI_REMOTEEXEC_PS_QUERY: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 30,
     confidence: 50,
+    basis: Basis::Escu("C12"),
     message: "Remote WMI query with PowerShell from $risk_object$ to $target_host$",
     when: Match::Custom(Custom {
         classes: &[Class::ScriptBlock, Class::PsModule, Class::Process],
@@ -238,6 +243,7 @@ const WMI_INVOKE_WMIEXEC: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 100,
     confidence: 100,
+    basis: Basis::Escu("C10"),
     message: "Invoke-WMIExec run on $risk_object$",
     when: Match::When(Cond {
         kinds: &[Kind::ScriptBlock, Kind::ProcessCreate],
@@ -267,6 +273,7 @@ const WMI_OFFENSIVE_TOOL: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 70,
     confidence: 70,
+    basis: Basis::Sigma("7638e5fe", Level::High),
     message: "Offensive WMI tooling on $risk_object$",
     when: Match::When(Cond {
         kinds: &[Kind::ScriptBlock, Kind::ProcessCreate],
@@ -294,6 +301,7 @@ const WMI_REMOTEEXEC_CHILD: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 70,
     confidence: 70,
+    basis: Basis::Escu("C6"),
     message: "WmiPrvSE.exe on $risk_object$ spawned $process_name$",
     when: Match::When(Cond {
         kinds: &[Kind::ProcessCreate],
@@ -345,6 +353,7 @@ const WMI_REMOTEEXEC_CHILD_LOLBAS: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 90,
     confidence: 60,
+    basis: Basis::Escu("C7"),
     message: "WmiPrvSE.exe on $risk_object$ spawned the LOLBAS binary $process_name$",
     when: Match::When(Cond {
         kinds: &[Kind::ProcessCreate],
@@ -378,6 +387,7 @@ const WMI_IMPACKET_WMIEXEC: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 90,
     confidence: 70,
+    basis: Basis::Escu("C8"),
     message: "Impacket wmiexec command executed on $risk_object$",
     when: Match::AnyOf(&[
         Cond {
@@ -421,6 +431,7 @@ const WMI_TOKEN_ACCESS: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 50,
     confidence: 50,
+    basis: Basis::Escu("C13"),
     message: "WmiPrvSE.exe on $risk_object$ opened a process with impersonation rights",
     when: Match::When(Cond {
         kinds: &[Kind::ProcessAccess],
@@ -458,6 +469,7 @@ const WMI_DLL_HIJACK: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 70,
     confidence: 70,
+    basis: Basis::Sigma("f6c68d5f", Level::High),
     message: "wbemcomn.dll planted on $risk_object$",
     when: Match::AnyOf(&[
         Cond {
@@ -523,6 +535,7 @@ const WMI_SUBSCRIPTION_PERMANENT_CONSUMER: Rule = Rule {
     artefact: Artefact::Context,
     impact: 70,
     confidence: 90,
+    basis: Basis::Escu("D3"),
     message: "Permanent WMI event subscription on $risk_object$",
     when: Match::Custom(Custom {
         classes: &[Class::SysmonWmi, Class::WmiActivity],
@@ -571,6 +584,7 @@ const WMI_SUBSCRIPTION_PERMANENT_BINDING: Rule = Rule {
     artefact: Artefact::Context,
     impact: 30,
     confidence: 100,
+    basis: Basis::Escu("D2"),
     message: "WMI event filter or binding created on $risk_object$",
     when: Match::Custom(Custom {
         classes: &[Class::SysmonWmi, Class::WmiActivity],
@@ -629,6 +643,7 @@ const WMI_SUBSCRIPTION_TEMPORARY: Rule = Rule {
     artefact: Artefact::Context,
     impact: 50,
     confidence: 50,
+    basis: Basis::Escu("D4"),
     message: "Temporary WMI event subscription on $risk_object$",
     when: Match::When(Cond {
         kinds: &[Kind::WmiActivity(5860)],
@@ -666,6 +681,7 @@ const WMI_ACTIVITY_CONTEXT: Rule = Rule {
     artefact: Artefact::Context,
     impact: 0,
     confidence: 0,
+    basis: Basis::Own("context: never risk on its own"),
     message: "WMI activity on $risk_object$",
     when: Match::Custom(Custom {
         classes: &[Class::WmiActivity],
@@ -717,6 +733,7 @@ const WMI_CONSUMER_EXEC: Rule = Rule {
     artefact: Artefact::Context,
     impact: 60,
     confidence: 60,
+    basis: Basis::Escu("D6"),
     message: "WMI script consumer executed on $risk_object$",
     when: Match::AnyOf(&[
         Cond {
@@ -796,6 +813,7 @@ const WMI_MOF_COMPILE: Rule = Rule {
     artefact: Artefact::Context,
     impact: 80,
     confidence: 80,
+    basis: Basis::Escu("D5"),
     message: "MOF compiled on $risk_object$",
     when: Match::AnyOf(&[
         Cond {
@@ -841,6 +859,7 @@ const WMI_SCHEDULED_JOB: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 80,
     confidence: 50,
+    basis: Basis::Escu("C14"),
     message: "WMI Win32_ScheduledJob used on $risk_object$",
     when: Match::When(Cond {
         kinds: &[Kind::ScriptBlock, Kind::ProcessCreate],
@@ -871,6 +890,7 @@ const WMI_SCHEDULED_JOB_ENABLED: Rule = Rule {
     artefact: Artefact::Context,
     impact: 50,
     confidence: 50,
+    basis: Basis::Escu("C15"),
     message: "Win32_ScheduledJob enabled in the registry on $risk_object$",
     when: Match::When(Cond {
         kinds: &[Kind::Registry(12), Kind::Registry(13)],
@@ -902,6 +922,7 @@ const WMI_REGISTRY_WRITE: Rule = Rule {
     artefact: Artefact::Execution,
     impact: 60,
     confidence: 60,
+    basis: Basis::Own("no ESCU detection or Sigma rule has WmiPrvSE's registry writes; scored as Sigma medium"),
     message: "WmiPrvSE.exe wrote $threat_object$ on $risk_object$",
     when: Match::When(Cond {
         kinds: &[Kind::Registry(13)],
