@@ -123,6 +123,7 @@ impl<'e> Ctx<'e> {
             }
         };
         let scanned = |f: F| ev.get(f).value().map(scan).unwrap_or_default();
+        let text_only = |t: String| (Name::default(), Name::default(), Name::default(), t);
         let (context, commands) = match kind {
             Kind::PsModule => (
                 ps_blob(ev),
@@ -138,18 +139,8 @@ impl<'e> Ctx<'e> {
                 name(F::OriginalFileName),
                 scanned(F::CommandLine),
             ),
-            Kind::ScriptBlock => (
-                Name::default(),
-                Name::default(),
-                Name::default(),
-                scanned(F::ScriptBlockText),
-            ),
-            Kind::PsModule => (
-                Name::default(),
-                Name::default(),
-                Name::default(),
-                scan(&commands),
-            ),
+            Kind::ScriptBlock => text_only(scanned(F::ScriptBlockText)),
+            Kind::PsModule => text_only(scan(&commands)),
             Kind::ImageLoad | Kind::Registry(_) => (
                 base(F::Image),
                 Name::default(),
@@ -157,12 +148,7 @@ impl<'e> Ctx<'e> {
                 String::new(),
             ),
             // 5857/5858 are context; only subscription events need the text.
-            Kind::SysmonWmi(_) | Kind::WmiActivity(5859..=5861) => (
-                Name::default(),
-                Name::default(),
-                Name::default(),
-                wmi_text(ev),
-            ),
+            Kind::SysmonWmi(_) | Kind::WmiActivity(5859..=5861) => text_only(wmi_text(ev)),
             _ => Default::default(),
         };
         // Command lines and script blocks are kept only when the scan found

@@ -95,6 +95,10 @@ struct Patterns {
     winrs_remote: Regex,
     wmic_node: Regex,
     evil_winrm: Regex,
+    tool_target: Regex,
+    tool_computername: Regex,
+    netexec: Regex,
+    wmi_path: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -114,6 +118,12 @@ fn patterns() -> &'static Patterns {
             winrs_remote: re(format!(r"(?i)(?:^|\s)[-/](?:r|remote):{value}")),
             wmic_node: re(format!(r"(?i)[-/]node:\s*{value}")),
             evil_winrm: re(format!(r"(?i)(?:^|\s)-i\s+{value}")),
+            tool_target: re(format!(r"(?i)(?:^|\s)-Target(?::|\s+)\s*{value}")),
+            tool_computername: re(format!(r"(?i)(?:^|\s)computername=\s*{value}")),
+            netexec: re(format!(
+                r"(?i)\b(?:nxc|netexec|crackmapexec|cme)(?:\.exe|\.py)?\s+(?:smb|wmi|winrm|mssql|ldap|ssh|rdp)\s+({item})"
+            )),
+            wmi_path: re(r#"(?i)\\\\([^\\\s'"]+)\\root\\"#.to_string()),
         }
     })
 }
@@ -161,6 +171,36 @@ pub fn command_line_targets(cmd: &str, evil: bool) -> Vec<String> {
             push(parse_connection(unquote(&c[1])));
         }
     }
+    out
+}
+
+/// Remote targets an offensive tool's arguments name, beside those of
+/// [`command_line_targets`]: `-Target X` (Invoke-WMIExec, WMImplant),
+/// `computername=X` (SharpWMI, SharpMove), the host after NetExec's or
+/// CrackMapExec's protocol (`nxc smb X`), a remote WMI namespace path
+/// (`\\X\root\cimv2`). Loopback names are left out.
+pub fn tool_targets(cmd: &str) -> Vec<String> {
+    let p = patterns();
+    let mut out = command_line_targets(cmd, false);
+    let found = [
+        &p.tool_target,
+        &p.tool_computername,
+        &p.netexec,
+        &p.wmi_path,
+    ]
+    .into_iter()
+    .flat_map(|re| re.captures_iter(cmd).map(|c| c[1].to_string()))
+    .collect::<Vec<_>>();
+    for v in &found {
+        for part in list_items(v) {
+            if let Some(h) = parse_connection(unquote(part)) {
+                if !out.iter().any(|o| o.eq_ignore_ascii_case(&h)) {
+                    out.push(h);
+                }
+            }
+        }
+    }
+    out.retain(|h| !is_loopback(h) && h != ".");
     out
 }
 

@@ -1761,3 +1761,56 @@ fn issue17_scores_follow_escu_then_sigma() {
         assert!(readme.contains(&row), "README lacks the level row {row}");
     }
 }
+
+/// Issue 17: every public rule we cover has an example built from its own
+/// definition (its selection a positive, a filter or a near miss the
+/// contrast) in one of the rules its parity row names, and every such
+/// example names a row that names its rule; a regression sample is named
+/// by its path and commit.
+#[test]
+fn issue17_every_covered_public_rule_has_its_own_example() {
+    use winrmdetect::detect::rules::{Built, Origin};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tsv = std::fs::read_to_string(root.join("docs/parity.tsv")).unwrap();
+    let rows = parity_rows(&tsv);
+    let names = |row: &ParityRow<'_>, origin: Origin| match origin {
+        Origin::Escu(k) => row.source == "escu" && row.key.split(' ').next() == Some(k),
+        Origin::Sigma(k) => row.source == "sigma" && row.key.starts_with(k),
+    };
+    let rules = &winrmdetect::detect::rules::RULES;
+    let missing: Vec<&str> = rows
+        .iter()
+        .filter(|row| row.covered)
+        .filter(|row| {
+            !rules
+                .iter()
+                .filter(|r| row.ours.contains(&r.id))
+                .flat_map(|r| r.public)
+                .any(|p| names(row, p.origin))
+        })
+        .map(|row| row.key)
+        .collect();
+    assert!(missing.is_empty(), "no example built from {missing:?}");
+    for r in rules.iter() {
+        for p in r.public {
+            let row = rows.iter().find(|row| names(row, p.origin));
+            let row = row.unwrap_or_else(|| panic!("{}: {:?} is no parity row", r.id, p.origin));
+            assert!(
+                row.ours.contains(&r.id),
+                "{}: row {} does not name it",
+                r.id,
+                row.key
+            );
+            if let Built::Regression { path, commit } = p.built {
+                assert!(
+                    path.starts_with("regression_data/") && path.ends_with(".json"),
+                    "{path}"
+                );
+                assert!(
+                    commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit()),
+                    "{commit}"
+                );
+            }
+        }
+    }
+}

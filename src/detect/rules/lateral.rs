@@ -9,7 +9,10 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{Basis, Cond, Custom, Hit, Match, Positive, Rule, Test, Yield};
+use super::{
+    Basis, Built, Cond, Contrast, Custom, FromPublic, Hit, Match, Origin, Positive, Rule, Test,
+    Yield,
+};
 use super::{LSM, RCM, SECURITY, SYSMON, SYSTEM, TASKSCHED};
 use crate::detect::ctx::Ctx;
 use crate::detect::finding::{Artefact, Outcome, Side, Technique};
@@ -159,6 +162,7 @@ const SMB_SERVICE_INSTALL_TOOL: Rule = Rule {
         ),
         ex!(SYSMON, "1", "Image" = "C:\\Windows\\PSEXESVC.exe"),
     ],
+    public: &[],
 };
 
 const SMB_SERVICE_INSTALL_SHELL: Rule = Rule {
@@ -204,6 +208,7 @@ const SMB_SERVICE_INSTALL_SHELL: Rule = Rule {
             "ImagePath" = "C:\\Windows\\ccmsetup\\ccmsetup.exe /runservice"
         ),
     ],
+    public: &[],
 };
 
 const SMB_SERVICE_INSTALL: Rule = Rule {
@@ -230,6 +235,7 @@ const SMB_SERVICE_INSTALL: Rule = Rule {
     }),
     positives: &[pos!(ex!(SECURITY, "4697", "ServiceName" = "Spooler", "ServiceFileName" = "C:\\Windows\\System32\\spoolsv.exe"), detail: "service Spooler")],
     negatives: &[ex!(SYSTEM, "7036", "param1" = "Spooler")],
+    public: &[],
 };
 
 const SMB_SERVICE_CHILD: Rule = Rule {
@@ -271,6 +277,7 @@ const SMB_SERVICE_CHILD: Rule = Rule {
         ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\System32\\services.exe", "Image" = "C:\\Windows\\System32\\svchost.exe"),
         ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\PSEXESVC.exe", "Image" = "C:\\Windows\\System32\\conhost.exe"),
     ],
+    public: &[],
 };
 
 /// `\\host` in a command line (the first UNC host that is not loopback).
@@ -304,6 +311,7 @@ const SMB_REMOTE_SERVICE_SOURCE: Rule = Rule {
         ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\sc.exe", "CommandLine" = "sc.exe \\\\SRV03 query spooler"),
         ex!(SYSMON, "1", "Image" = "C:\\Tools\\PsExec.exe", "CommandLine" = "PsExec.exe \\\\127.0.0.1 cmd"),
     ],
+    public: &[],
 };
 
 fn m_remote_service_source(c: &Ctx<'_>) -> Option<Hit> {
@@ -377,6 +385,7 @@ const SMB_REMOTE_PIPE: Rule = Rule {
         ex!(SECURITY, "5145", "ShareName" = "\\\\*\\SYSVOL", "RelativeTargetName" = "corp.example\\Policies\\gpt.ini", "IpAddress" = "10.0.0.21"),
         ex!(SECURITY, "5145", "ShareName" = "\\\\*\\IPC$", "RelativeTargetName" = "lsarpc", "IpAddress" = "10.0.0.21"),
     ],
+    public: &[],
 };
 
 /// `/s host` (or `/s:host`) of a `schtasks` command line.
@@ -426,6 +435,7 @@ const TASK_REMOTE_SOURCE: Rule = Rule {
             "CommandLine" = "schtasks /create /s localhost /tn x /tr calc.exe"
         ),
     ],
+    public: &[],
 };
 
 fn m_task_remote_source(c: &Ctx<'_>) -> Option<Hit> {
@@ -475,6 +485,7 @@ const TASK_REGISTERED_SHELL: Rule = Rule {
     }),
     positives: &[pos!(ex!(SECURITY, "4698", "TaskName" = "\\EventCacheManager", "SubjectLogonId" = "0xead4335", "TaskContent" = "<Task><Actions><Exec><Command>C:\\Windows\\system32\\cmd.exe</Command><Arguments>/C C:\\Windows\\System32\\notepad.exe</Arguments></Exec></Actions></Task>"), detail: "task \\EventCacheManager")],
     negatives: &[ex!(SECURITY, "4698", "TaskName" = "\\Microsoft\\Office\\Office Feature Updates", "TaskContent" = "<Task><Actions><Exec><Command>C:\\Program Files\\Microsoft Office\\root\\Office16\\sdxhelper.exe</Command></Exec></Actions></Task>")],
+    public: &[],
 };
 
 const TASK_REGISTERED: Rule = Rule {
@@ -508,6 +519,7 @@ const TASK_REGISTERED: Rule = Rule {
         pos!(ex!(SECURITY, "4702", "TaskName" = "\\Upd"), detail: "task \\Upd"),
     ],
     negatives: &[ex!(TASKSCHED, "140", "TaskName" = "\\EventCacheManager"), ex!(SECURITY, "4699", "TaskName" = "\\Upd")],
+    public: &[],
 };
 
 const DCOM_MMC20_CHILD: Rule = Rule {
@@ -547,6 +559,15 @@ const DCOM_MMC20_CHILD: Rule = Rule {
             "\"C:\\Windows\\system32\\mmc.exe\" \"C:\\Windows\\system32\\compmgmt.msc\"",
         "Image" = "C:\\Windows\\System32\\cmd.exe"
     )],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("10c14723"),
+            built: Built::Regression { path: "regression_data/rules/windows/process_creation/proc_creation_win_hktl_impacket_lateral_movement/10c14723-61c7-4c75-92ca-9af245723ad2.json", commit: "f833216056b130164bd3d7bd753e52a770636443" },
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "\"C:\\Windows\\System32\\cmd.exe\" /Q /c cd \\ 1> \\\\127.0.0.1\\ADMIN$\\__1556656511.61 2>&1", "CurrentDirectory" = "C:\\windows\\system32\\", "User" = "IEWIN7\\IEUser", "LogonId" = "0x1ea3c6", "IntegrityLevel" = "High", "ParentImage" = "C:\\Windows\\System32\\mmc.exe", "ParentCommandLine" = "C:\\Windows\\system32\\mmc.exe -Embedding"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "\"C:\\Windows\\System32\\cmd.exe\" /c ipconfig /all", "User" = "IEWIN7\\IEUser", "LogonId" = "0x1ea3c6", "ParentImage" = "C:\\Windows\\System32\\mmc.exe", "ParentCommandLine" = "C:\\Windows\\system32\\mmc.exe -Embedding"), Contrast::Broader("any child of MMC20 started over DCOM is DCOM execution"))),
+        },
+    ],
 };
 
 const DCOM_OFFICE_CHILD: Rule = Rule {
@@ -573,6 +594,7 @@ const DCOM_OFFICE_CHILD: Rule = Rule {
     }),
     positives: &[pos!(ex!(SYSMON, "1", "ParentImage" = "C:\\Program Files\\Microsoft Office\\root\\Office16\\EXCEL.EXE", "ParentCommandLine" = "\"C:\\Program Files\\Microsoft Office\\Root\\Office16\\EXCEL.EXE\" /automation -Embedding", "Image" = "C:\\Windows\\System32\\cmd.exe"), threats: [("cmd.exe", "process_name"), ("excel.exe", "parent_process_name")])],
     negatives: &[ex!(SYSMON, "1", "ParentImage" = "C:\\Program Files\\Microsoft Office\\root\\Office16\\EXCEL.EXE", "ParentCommandLine" = "\"C:\\Program Files\\Microsoft Office\\Root\\Office16\\EXCEL.EXE\" C:\\Users\\a\\b.xlsx", "Image" = "C:\\Windows\\System32\\cmd.exe")],
+    public: &[],
 };
 
 /// What a shell started through ShellWindows / ShellBrowserWindow carries
@@ -614,6 +636,7 @@ const DCOM_SHELLWINDOWS_CHILD: Rule = Rule {
         ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\explorer.exe", "Image" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "\"C:\\Windows\\system32\\cmd.exe\" "),
         ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\explorer.exe", "Image" = "C:\\ProgramData\\bginfo.exe", "CommandLine" = "\"C:\\ProgramData\\bginfo.exe\" C:\\ProgramData\\OTRWallPaper.bgi /silent /timer:0"),
     ],
+    public: &[],
 };
 
 fn m_shellwindows_child(c: &Ctx<'_>) -> Option<Hit> {
@@ -660,6 +683,7 @@ const DCOM_REMOTE_SOURCE: Rule = Rule {
         ex!("XmlWinEventLog:Microsoft-Windows-PowerShell/Operational", "4104", "ScriptBlockText" = "$c = [activator]::CreateInstance([type]::GetTypeFromProgID(\"MMC20.Application\"))"),
         ex!("XmlWinEventLog:Microsoft-Windows-PowerShell/Operational", "4104", "ScriptBlockText" = "[type]::GetTypeFromProgID(\"MMC20.Application\",\"localhost\")"),
     ],
+    public: &[],
 };
 
 fn m_dcom_source(c: &Ctx<'_>) -> Option<Hit> {
@@ -731,6 +755,7 @@ const RDP_LOGON: Rule = Rule {
             "TargetUserName" = "alice"
         ),
     ],
+    public: &[],
 };
 
 /// An address that is another host's: not loopback, not empty, not `-`
@@ -765,6 +790,7 @@ const RDP_SESSION: Rule = Rule {
         ex!(RCM, "1149", "Param1" = "alice", "Param2" = "CORP", "Param3" = "127.0.0.1"),
         ex!(LSM, "23", "User" = "CORP\\alice", "SessionID" = "2"),
     ],
+    public: &[],
 };
 
 fn m_rdp_session(c: &Ctx<'_>) -> Option<Hit> {
@@ -821,6 +847,7 @@ const RDP_CLIENT_SOURCE: Rule = Rule {
             "CommandLine" = "mstsc.exe /v:127.0.0.1:3390"
         ),
     ],
+    public: &[],
 };
 
 fn m_rdp_client(c: &Ctx<'_>) -> Option<Hit> {

@@ -26,7 +26,7 @@ use regex::Regex;
 
 use crate::detect::ctx::{basename, Ctx, Keywords};
 use crate::detect::finding::{Artefact, Outcome, Side, Technique};
-use crate::detect::targets::{command_line_targets, is_loopback};
+use crate::detect::targets::{command_line_targets, is_loopback, tool_targets};
 use crate::event::kind::{Class, Kind};
 use crate::event::F;
 
@@ -84,6 +84,75 @@ pub struct Rule {
     pub positives: &'static [Positive],
     /// Events it must not match.
     pub negatives: &'static [Example],
+    /// Examples built from the public rules it covers (README "Parity
+    /// with ESCU and Sigma").
+    pub public: &'static [FromPublic],
+}
+
+/// An example built from a public rule's own definition: where it comes
+/// from, how it was built, the event the public selection matches (ours
+/// must match it and name exactly `targets`), and an event the public rule
+/// keeps out by a filter or does not reach (a near miss), with what ours
+/// does with it.
+#[derive(Debug, Clone, Copy)]
+pub struct FromPublic {
+    /// The public rule.
+    pub origin: Origin,
+    /// What its field values come from.
+    pub built: Built,
+    /// The event its selection matches.
+    pub event: Example,
+    /// The [`Hit::targets`] ours names for it.
+    pub targets: &'static [&'static str],
+    /// An event the public rule does not match, and what ours does.
+    pub contrast: Option<(Example, Contrast)>,
+}
+
+/// A public rule, by the key `docs/parity.tsv` gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// An ESCU detection (`splunk/security_content`, Apache-2.0), by its
+    /// catalogue key (`A4`).
+    Escu(&'static str),
+    /// A Sigma rule (`SigmaHQ/sigma`, Detection Rule License 1.1: its
+    /// authors are credited in the rule file), by its id's first 8 hex
+    /// digits.
+    Sigma(&'static str),
+}
+
+impl Origin {
+    /// The licence of the rule and its data.
+    pub fn licence(self) -> &'static str {
+        match self {
+            Origin::Escu(_) => "Apache-2.0",
+            Origin::Sigma(_) => "DRL-1.1",
+        }
+    }
+}
+
+/// Where an example's field values come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Built {
+    /// The rule's selection and filters as written, in the shape Windows
+    /// writes the event (no sample published, or none readable here).
+    Definition,
+    /// The rule's published regression sample (`regression_data/` in
+    /// `SigmaHQ/sigma`, the JSON rendition of the event) at a commit.
+    Regression {
+        /// Its path in the repository.
+        path: &'static str,
+        /// The commit read.
+        commit: &'static str,
+    },
+}
+
+/// What ours does with an event the public rule does not match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contrast {
+    /// Ours keeps it out too.
+    Filtered,
+    /// Ours matches it: why ours is broader.
+    Broader(&'static str),
 }
 
 /// Where a rule's default impact and confidence come from (README
@@ -275,6 +344,9 @@ pub enum Yield {
     CommandLine,
     /// The host a field names, unless it is a loopback name.
     Target(F),
+    /// The hosts an offensive tool's arguments name in the source text
+    /// ([`Ctx::source`], [`tool_targets`]), and the process threat objects.
+    Tool,
     /// A Sysmon 7: the program as threat object, `loaded <ImageLoaded>`.
     LoadThreats,
     /// A Sysmon 12/13/14: the key and the program as threat objects,
@@ -364,6 +436,11 @@ impl Yield {
                 ..Hit::default()
             },
             Yield::RegistryWrite => registry_write(c),
+            Yield::Tool => Hit {
+                targets: tool_targets(&c.source()),
+                threats: c.process_threats(),
+                ..Hit::default()
+            },
             Yield::CommandLine => Hit {
                 targets: command_line_targets(&c.get(F::CommandLine).unwrap_or_default(), false),
                 threats: c.process_threats(),
@@ -679,8 +756,36 @@ mod tests {
                     failures.push(format!("{}: negative matched: {ex:?}", rule.id));
                 }
             }
+            for p in rule.public {
+                check_public(&engine, rule, p, &mut failures);
+            }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    /// An example built from a public rule: ours matches its event with
+    /// exactly its targets, through the engine too, and does with its
+    /// contrast what it says.
+    fn check_public(engine: &Engine, rule: &Rule, p: &FromPublic, failures: &mut Vec<String>) {
+        let at = format!("{} from {:?}", rule.id, p.origin);
+        let hit = rule.check(&prepare(&PairsEvent::from_pairs(p.event)));
+        match &hit {
+            Some(hit) if hit.targets != p.targets => {
+                failures.push(format!("{at}: targets {:?}: {:?}", hit.targets, p.event));
+            }
+            Some(_) => {}
+            None => failures.push(format!("{at}: not matched: {:?}", p.event)),
+        }
+        check_engine(&at, engine, rule, p.event, hit.as_ref(), failures);
+        let Some((ex, contrast)) = p.contrast else {
+            return;
+        };
+        let matched = rule.check(&prepare(&PairsEvent::from_pairs(ex))).is_some();
+        if matched != matches!(contrast, Contrast::Broader(_)) {
+            failures.push(format!(
+                "{at}: contrast {contrast:?} but matched={matched}: {ex:?}"
+            ));
+        }
     }
 
     #[test]

