@@ -141,7 +141,7 @@ impl<'e> Ctx<'e> {
             ),
             Kind::ScriptBlock => text_only(scanned(F::ScriptBlockText)),
             Kind::PsModule => text_only(scan(&commands)),
-            Kind::ImageLoad | Kind::Registry(_) => (
+            Kind::ImageLoad | Kind::Registry(_) | Kind::FileCreate => (
                 base(F::Image),
                 Name::default(),
                 Name::default(),

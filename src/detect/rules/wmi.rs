@@ -30,10 +30,12 @@ pub(super) const ALL: &[Rule] = &[
     WMI_REMOTEEXEC_CHILD_LOLBAS,
     WMI_IMPACKET_WMIEXEC,
     WMI_TOKEN_ACCESS,
+    WMI_PROCESS_LOGON,
     WMI_DLL_HIJACK,
     WMI_SUBSCRIPTION_PERMANENT_CONSUMER,
     WMI_SUBSCRIPTION_PERMANENT_BINDING,
     WMI_SUBSCRIPTION_TEMPORARY,
+    WMI_SUBSCRIPTION_CREATED,
     WMI_ACTIVITY_CONTEXT,
     WMI_CONSUMER_EXEC,
     WMI_MOF_COMPILE,
@@ -586,7 +588,6 @@ const WMI_IMPACKET_WMIEXEC: Rule = Rule {
         Cond {
             kinds: &[Kind::FileCreate],
             fields: &[(F::TargetFilename, Test::Matches(&IMPACKET_FILE))],
-            yields: Yield::ProcessThreats,
             ..Cond::ANY
         },
     ]),
@@ -1033,6 +1034,126 @@ fn m_wmi_context(c: &Ctx<'_>) -> Option<Hit> {
     })
 }
 
+const WMI_SUBSCRIPTION_CREATED: Rule = Rule {
+    id: "wmi_subscription_created",
+    alert_type: "WMI_Subscription_Permanent",
+    description: "Permanent WMI event subscription created from a command line or a script (wmic /namespace:\\\\root\\subscription ... CREATE; New-CimInstance / Set-WmiInstance of a consumer, filter or binding)",
+    mitre: "T1546.003",
+    side: Side::Local,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    artefact: Artefact::Context,
+    impact: 70,
+    confidence: 70,
+    basis: Basis::Sigma("ebef4391", Level::High),
+    message: "WMI event subscription created on $risk_object$",
+    when: Match::AnyOf(&[
+        Cond {
+            kinds: &[Kind::ProcessCreate],
+            image: &["wmic.exe"],
+            image_or_original: true,
+            text_all: &["root\\subscription"],
+            text_also_any: &[" create "],
+            yields: Yield::ProcessThreats,
+            ..Cond::ANY
+        },
+        Cond {
+            kinds: &[Kind::ScriptBlock, Kind::PsModule],
+            text_any: &["new-ciminstance", "set-wmiinstance"],
+            text_all: &["subscription"],
+            text_also_any: SUBSCRIPTION_CLASSES,
+            ..Cond::ANY
+        },
+    ]),
+    positives: &[
+        // EVTX-ATTACK-SAMPLES (WinPwnage): the three wmic calls of one subscription.
+        pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "\"C:\\Windows\\System32\\wbem\\WMIC.exe\" /namespace:\"\\\\root\\subscription\" PATH CommandLineEventConsumer CREATE Name=\"BotConsumer23\", ExecutablePath=\"c:\\Windows\\System32\\cmd.exe\""), threats: [("wmic.exe", "process_name"), ("cmd.exe", "parent_process_name")]),
+        pos!(ex!(PSOP, "4104", "ScriptBlockText" = "Set-WmiInstance -Namespace root\\subscription -Class __EventFilter -Arguments @{Name='f'; QueryLanguage='WQL'; Query=$q}")),
+    ],
+    negatives: &[
+        // Taking a subscription away, and reading them.
+        ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "CommandLine" = "\"C:\\Windows\\System32\\wbem\\WMIC.exe\" /namespace:\"\\\\root\\subscription\" PATH __EventFilter WHERE Name=\"BotFilter82\" DELETE"),
+        ex!(PSOP, "4104", "ScriptBlockText" = "Get-CimInstance -Namespace root/subscription -ClassName __EventFilter"),
+        ex!(PSOP, "4104", "ScriptBlockText" = "New-CimInstance -ClassName Win32_Environment -Property @{Name='x'}"),
+    ],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("ebef4391"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "OriginalFileName" = "wmic.exe", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "wmic /NAMESPACE:\"\\\\root\\subscription\" PATH ActiveScriptEventConsumer CREATE Name=\"ASEC\", ScriptingEngine=\"VBScript\", ScriptText=\"CreateObject(\\\"WScript.Shell\\\").Run(\\\"calc.exe\\\")\""),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "OriginalFileName" = "wmic.exe", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "wmic /NAMESPACE:\"\\\\root\\subscription\" PATH CommandLineEventConsumer CREATE Name=\"C\", CommandLineTemplate=\"calc.exe\""), Contrast::Broader("a command-line consumer made by wmic is a subscription too; Sigma reads only ActiveScriptEventConsumer"))),
+        },
+        FromPublic {
+            origin: Origin::Sigma("9e07f6e7"),
+            built: Built::Definition,
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "$f = New-CimInstance -Namespace root/subscription -ClassName __EventFilter -Property @{Name='Updater'; EventNamespace='root/cimv2'; QueryLanguage='WQL'; Query=\"SELECT * FROM __InstanceModificationEvent WITHIN 60 WHERE TargetInstance ISA 'Win32_PerfFormattedData_PerfOS_System'\"}"),
+            targets: &[],
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Get-CimInstance -Namespace root/subscription -ClassName __EventFilter"), Contrast::Filtered)),
+        },
+    ],
+};
+
+/// The classes a permanent subscription is made of.
+const SUBSCRIPTION_CLASSES: &[&str] = &[
+    "commandlineeventconsumer",
+    "activescripteventconsumer",
+    "__eventfilter",
+    "__filtertoconsumerbinding",
+];
+
+const WMI_PROCESS_LOGON: Rule = Rule {
+    id: "wmi_process_logon",
+    alert_type: "WMI_Logon",
+    description: "Logon (4624) made by the WMI provider host or the script consumer host (WmiPrvSE.exe, scrcons.exe) for an account that is not the machine's",
+    mitre: "T1047",
+    side: Side::Destination,
+    technique: Some(Technique::Wmi),
+    outcome: Outcome::Success,
+    artefact: Artefact::Logon,
+    impact: 30,
+    confidence: 50,
+    basis: Basis::Sigma("5af54681", Level::Low),
+    message: "$TargetUserName$ logged on through WMI on $risk_object$",
+    when: Match::When(Cond {
+        kinds: &[Kind::Logon],
+        fields: &[(F::ProcessName, Test::FileIs(&["wmiprvse.exe", "scrcons.exe"]))],
+        fields_not: &[
+            (F::TargetUserName, Test::Is(&["SYSTEM"])),
+            (F::TargetLogonId, Test::Is(&["0x3e7"])),
+        ],
+        yields: Yield::Detail {
+            prefix: "by ",
+            field: F::ProcessName,
+            lower: false,
+        },
+        ..Cond::ANY
+    }),
+    positives: &[
+        pos!(ex!(SECURITY, "4624", "LogonType" = "3", "TargetUserName" = "alice", "TargetLogonId" = "0x5a1b2c", "ProcessName" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe"), detail: "by C:\\Windows\\System32\\wbem\\WmiPrvSE.exe"),
+    ],
+    negatives: &[
+        ex!(SECURITY, "4624", "LogonType" = "5", "TargetUserName" = "SYSTEM", "TargetLogonId" = "0x3e7", "ProcessName" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe"),
+        ex!(SECURITY, "4624", "LogonType" = "3", "TargetUserName" = "alice", "ProcessName" = "-"),
+    ],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("5af54681"),
+            built: Built::Definition,
+            event: ex!(SECURITY, "4624", "LogonType" = "3", "SubjectUserName" = "SRV02$", "TargetUserName" = "admin", "TargetDomainName" = "CORP", "TargetLogonId" = "0x8f21a3", "ProcessName" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "IpAddress" = "-"),
+            targets: &[],
+            contrast: Some((ex!(SECURITY, "4624", "LogonType" = "5", "TargetUserName" = "SYSTEM", "TargetLogonId" = "0x3e7", "ProcessName" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe"), Contrast::Filtered)),
+        },
+        FromPublic {
+            origin: Origin::Sigma("9599c180"),
+            built: Built::Definition,
+            event: ex!(SECURITY, "4624", "LogonType" = "3", "TargetUserName" = "admin", "TargetLogonId" = "0x8f21a4", "ProcessName" = "C:\\Windows\\System32\\wbem\\scrcons.exe", "IpAddress" = "10.0.0.21"),
+            targets: &[],
+            contrast: Some((ex!(SECURITY, "4624", "LogonType" = "3", "TargetUserName" = "SRV02$", "TargetLogonId" = "0x3e7", "ProcessName" = "C:\\Windows\\System32\\wbem\\scrcons.exe"), Contrast::Filtered)),
+        },
+    ],
+};
+
 const WMI_CONSUMER_EXEC: Rule = Rule {
     id: "wmi_consumer_exec",
     alert_type: "WMI_Consumer_Exec",
@@ -1057,6 +1178,17 @@ const WMI_CONSUMER_EXEC: Rule = Rule {
             kinds: &[Kind::ProcessCreate],
             parent: &["scrcons.exe"],
             yields: Yield::ProcessThreats,
+            ..Cond::ANY
+        },
+        // Sigma 33f41cdd: the script consumer host writing a file.
+        Cond {
+            kinds: &[Kind::FileCreate],
+            image: &["scrcons.exe"],
+            yields: Yield::Detail {
+                prefix: "wrote ",
+                field: F::TargetFilename,
+                lower: false,
+            },
             ..Cond::ANY
         },
         // Sigma b439f47d: the script consumer host loading a script engine.
@@ -1088,6 +1220,7 @@ const WMI_CONSUMER_EXEC: Rule = Rule {
     positives: &[
         pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\scrcons.exe", "ParentImage" = "C:\\Windows\\System32\\svchost.exe"), threats: [("scrcons.exe", "process_name"), ("svchost.exe", "parent_process_name")]),
         pos!(ex!(SYSMON, "7", "Image" = "C:\\Windows\\System32\\wbem\\scrcons.exe", "ImageLoaded" = "C:\\Windows\\System32\\vbscript.dll"), threats: [("scrcons.exe", "process_name")], detail: "loaded C:\\Windows\\System32\\vbscript.dll"),
+        pos!(ex!(SYSMON, "11", "Image" = "C:\\Windows\\System32\\wbem\\scrcons.exe", "TargetFilename" = "C:\\Users\\Public\\beacon.exe"), detail: "wrote C:\\Users\\Public\\beacon.exe"),
         pos!(ex!(SYSMON, "7", "Image" = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ImageLoaded" = "C:\\Windows\\System32\\wbem\\wbemcons.dll"), threats: [("wmiprvse.exe", "process_name")], detail: "loaded C:\\Windows\\System32\\wbem\\wbemcons.dll"),
     ],
     negatives: &[
@@ -1112,6 +1245,13 @@ const WMI_CONSUMER_EXEC: Rule = Rule {
         ),
     ],
     public: &[
+        FromPublic {
+            origin: Origin::Sigma("33f41cdd"),
+            built: Built::Definition,
+            event: ex!(SYSMON, "11", "Image" = "C:\\WINDOWS\\system32\\wbem\\scrcons.exe", "TargetFilename" = "C:\\Windows\\Temp\\payload.ps1"),
+            targets: &[],
+            contrast: Some((ex!(SYSMON, "11", "Image" = "C:\\Windows\\System32\\svchost.exe", "TargetFilename" = "C:\\Windows\\Temp\\payload.ps1"), Contrast::Filtered)),
+        },
         FromPublic {
             origin: Origin::Sigma("ec1d5e28"),
             built: Built::Regression { path: "regression_data/rules/windows/process_creation/proc_creation_win_wmi_persistence_script_event_consumer/ec1d5e28-8f3b-4188-a6f8-6e8df81dc28e.json", commit: "f833216056b130164bd3d7bd753e52a770636443" },
