@@ -1222,6 +1222,7 @@ mod tests {
             "ps_remote_session_400 1: Destination PSRemoting -",
             "ps_remote_session_4103 0: Destination PSRemoting -",
             "winrm_evilwinrm 0: Source WinRM 10.0.1.33",
+            "winrm_evilwinrm_session 0: Destination PSRemoting -",
             "winrm_lsass_access 0: Destination WinRM -",
             "winrm_enablement 0: none",
             "winrm_enablement 1: none",

@@ -9,7 +9,8 @@ pub const POWERSHELL: &[&str] = &[
 ];
 
 /// Binaries ESCU's "Wsmprovhost LOLBAS Execution Process Spawn" lists (and
-/// the WMI variant): living-off-the-land binaries worth more than a shell.
+/// the WMI variant), all of it, and more: living-off-the-land binaries
+/// worth more than a shell.
 pub const LOLBAS: &[&str] = &[
     "schtasks.exe",
     "mshta.exe",
@@ -65,4 +66,22 @@ pub const LOLBAS: &[&str] = &[
     "diantz.exe",
     "dnscmd.exe",
     "microsoft.workflow.compiler.exe",
+    // ESCU's list has these too (issue 17).
+    "atbroker.exe",
+    "bash.exe",
+    "diskshadow.exe",
+    "dllhost.exe",
+    "explorer.exe",
+    "extexport.exe",
+    "ieexec.exe",
+    "mmc.exe",
+    "offlinescannershell.exe",
+    "pnputil.exe",
+    "rasautou.exe",
+    "settingsynchost.exe",
+    "stordiag.exe",
+    "ttdinject.exe",
+    "tttracer.exe",
+    "workfolders.exe",
+    "wuauclt.exe",
 ];

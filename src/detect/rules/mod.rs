@@ -387,7 +387,7 @@ impl Cond {
     /// What it reports for `c`, if it holds.
     pub fn check(&self, c: &Ctx<'_>) -> Option<Hit> {
         // Cheapest first: most events fail on their kind or parent, before
-        // any name list (LOLBAS has 54) is walked.
+        // any name list (LOLBAS has 71) is walked.
         let image_ok = || {
             self.image.is_empty()
                 || c.image.is_in(self.image)

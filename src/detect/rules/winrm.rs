@@ -39,6 +39,7 @@ pub(super) const ALL: &[Rule] = &[
     PS_REMOTE_SESSION_400,
     PS_REMOTE_SESSION_4103,
     WINRM_EVILWINRM,
+    WINRM_EVILWINRM_SESSION,
     WINRM_LSASS_ACCESS,
     WINRM_ENABLEMENT,
     WINRM_TRUSTEDHOSTS,
@@ -1202,6 +1203,49 @@ const PS_REMOTE_SESSION_400: Rule = Rule {
     ],
 };
 
+const WINRM_EVILWINRM_SESSION: Rule = Rule {
+    id: "winrm_evilwinrm_session",
+    alert_type: "WinRM_EvilWinRM",
+    description: "Evil-WinRM's own functions run in a remote session (4103 in wsmprovhost.exe: (get-location).path, Invoke-Binary, Donut-Loader, Bypass-4MSI, its service listing)",
+    mitre: "T1021.006",
+    side: Side::Destination,
+    technique: Some(Technique::PsRemoting),
+    outcome: Outcome::Success,
+    artefact: Artefact::Execution,
+    impact: 70,
+    confidence: 70,
+    basis: Basis::Sigma("9fe55ea2", Level::High),
+    message: "Evil-WinRM session on $risk_object$",
+    when: Match::When(Cond {
+        kinds: &[Kind::PsModule],
+        context_all: &["wsmprovhost.exe"],
+        text_any: &[
+            "(get-location).path",
+            "invoke-binary ",
+            "donut-loader ",
+            "bypass-4msi",
+            "$servicios = get-itemproperty",
+        ],
+        ..Cond::ANY
+    }),
+    positives: &[
+        pos!(ex!(PSOP, "4103", "ContextInfo" = "        Host Name = ServerRemoteHost\r\n        Host Application = C:\\Windows\\system32\\wsmprovhost.exe -Embedding\r\n", "Payload" = "CommandInvocation(Bypass-4MSI): \"Bypass-4MSI\"\r\n")),
+    ],
+    negatives: &[
+        // The same function in a local console is not a remote session.
+        ex!(PSOP, "4103", "ContextInfo" = "        Host Name = ConsoleHost\r\n        Host Application = C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe\r\n", "Payload" = "CommandInvocation(Bypass-4MSI): \"Bypass-4MSI\"\r\n"),
+    ],
+    public: &[
+        FromPublic {
+            origin: Origin::Sigma("9fe55ea2"),
+            built: Built::Definition,
+            event: ex!(PSOP, "4103", "ContextInfo" = "        Severity = Informational\r\n        Host Name = ServerRemoteHost\r\n        Host Version = 1.0.0.0\r\n        Host ID = 6cd3b0e8-4a5d-4c3b-9d2a-1f1e2c3d4b5a\r\n        Host Application = C:\\Windows\\system32\\wsmprovhost.exe -Embedding\r\n        Engine Version = 5.1.17763.1\r\n        Runspace ID = 2b7e1c90-3f1a-4d8e-9a55-0c6f1e2d3a4b\r\n        Pipeline ID = 7\r\n        Command Name = Invoke-Expression\r\n        Command Type = Cmdlet\r\n        Script Name = \r\n        Command Path = \r\n        Sequence Number = 21\r\n        User = CORP\\alice\r\n        Connected User = \r\n        Shell ID = Microsoft.PowerShell\r\n", "Payload" = "CommandInvocation(Invoke-Expression): \"Invoke-Expression\"\r\nParameterBinding(Invoke-Expression): name=\"Command\"; value=\"(get-location).path\"\r\n"),
+            targets: &[],
+            contrast: Some((ex!(PSOP, "4103", "ContextInfo" = "        Severity = Informational\r\n        Host Name = ServerRemoteHost\r\n        Host Version = 1.0.0.0\r\n        Host ID = 6cd3b0e8-4a5d-4c3b-9d2a-1f1e2c3d4b5a\r\n        Host Application = C:\\Windows\\system32\\wsmprovhost.exe -Embedding\r\n        Engine Version = 5.1.17763.1\r\n        Runspace ID = 2b7e1c90-3f1a-4d8e-9a55-0c6f1e2d3a4b\r\n        Pipeline ID = 8\r\n        Command Name = Get-ChildItem\r\n        Command Type = Cmdlet\r\n        Script Name = \r\n        Command Path = \r\n        Sequence Number = 23\r\n        User = CORP\\alice\r\n        Connected User = \r\n        Shell ID = Microsoft.PowerShell\r\n", "Payload" = "CommandInvocation(Get-ChildItem): \"Get-ChildItem\"\r\nParameterBinding(Get-ChildItem): name=\"Path\"; value=\"C:\\Users\\alice\\Documents\"\r\n"), Contrast::Filtered)),
+        },
+    ],
+};
+
 const PS_REMOTE_SESSION_4103: Rule = Rule {
     id: "ps_remote_session_4103",
     alert_type: "PS_RemoteSession",
@@ -1226,13 +1270,6 @@ const PS_REMOTE_SESSION_4103: Rule = Rule {
         ex!(PSOP, "4104", "ScriptBlockText" = "HostName=ServerRemoteHost wsmprovhost.exe"),
     ],
     public: &[
-        FromPublic {
-            origin: Origin::Sigma("9fe55ea2"),
-            built: Built::Definition,
-            event: ex!(PSOP, "4103", "ContextInfo" = "        Severity = Informational\r\n        Host Name = ServerRemoteHost\r\n        Host Version = 1.0.0.0\r\n        Host ID = 6cd3b0e8-4a5d-4c3b-9d2a-1f1e2c3d4b5a\r\n        Host Application = C:\\Windows\\system32\\wsmprovhost.exe -Embedding\r\n        Engine Version = 5.1.17763.1\r\n        Runspace ID = 2b7e1c90-3f1a-4d8e-9a55-0c6f1e2d3a4b\r\n        Pipeline ID = 7\r\n        Command Name = Invoke-Expression\r\n        Command Type = Cmdlet\r\n        Script Name = \r\n        Command Path = \r\n        Sequence Number = 21\r\n        User = CORP\\alice\r\n        Connected User = \r\n        Shell ID = Microsoft.PowerShell\r\n", "Payload" = "CommandInvocation(Invoke-Expression): \"Invoke-Expression\"\r\nParameterBinding(Invoke-Expression): name=\"Command\"; value=\"(get-location).path\"\r\n"),
-            targets: &[],
-            contrast: Some((ex!(PSOP, "4103", "ContextInfo" = "        Severity = Informational\r\n        Host Name = ServerRemoteHost\r\n        Host Version = 1.0.0.0\r\n        Host ID = 6cd3b0e8-4a5d-4c3b-9d2a-1f1e2c3d4b5a\r\n        Host Application = C:\\Windows\\system32\\wsmprovhost.exe -Embedding\r\n        Engine Version = 5.1.17763.1\r\n        Runspace ID = 2b7e1c90-3f1a-4d8e-9a55-0c6f1e2d3a4b\r\n        Pipeline ID = 8\r\n        Command Name = Get-ChildItem\r\n        Command Type = Cmdlet\r\n        Script Name = \r\n        Command Path = \r\n        Sequence Number = 23\r\n        User = CORP\\alice\r\n        Connected User = \r\n        Shell ID = Microsoft.PowerShell\r\n", "Payload" = "CommandInvocation(Get-ChildItem): \"Get-ChildItem\"\r\nParameterBinding(Get-ChildItem): name=\"Path\"; value=\"C:\\Users\\alice\\Documents\"\r\n"), Contrast::Broader("any 4103 of a remote session is a remote session; Evil-WinRM's own functions are not read yet"))),
-        },
         FromPublic {
             origin: Origin::Sigma("96b9f619"),
             built: Built::Definition,
