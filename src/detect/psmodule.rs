@@ -9,40 +9,69 @@
 //! read module logging too, and the targets come out of the
 //! `-ComputerName` / `-ConnectionUri` bindings the same way.
 
-use std::sync::OnceLock;
+/// One logged entry: an invocation (else a binding), its cmdlet, where its
+/// line starts and where its body does.
+struct Entry<'p> {
+    invocation: bool,
+    cmdlet: &'p str,
+    start: usize,
+    body: usize,
+}
 
-use regex::Regex;
+/// The entries in order: every line that starts
+/// `CommandInvocation(<cmdlet>): ` or `ParameterBinding(<cmdlet>): ` (the
+/// cmdlet holding no `)` or line break). Lines are found with `str::find`,
+/// which is what makes this cheap on the long payloads of real sessions.
+fn entries(payload: &str) -> Vec<Entry<'_>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    loop {
+        let line = &payload[at..];
+        if let Some((invocation, cmdlet, head)) = entry_head(line) {
+            out.push(Entry {
+                invocation,
+                cmdlet,
+                start: at,
+                body: at + head,
+            });
+        }
+        match line.find('\n') {
+            Some(i) => at += i + 1,
+            None => return out,
+        }
+    }
+}
 
-/// Where each logged entry starts: at a line start, its kind and cmdlet.
-fn entry_start() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"(?m)^(CommandInvocation|ParameterBinding)\(([^)\r\n]*)\): ")
-            .expect("the entry pattern")
+/// An entry's kind, cmdlet and header length, if `line` starts one.
+fn entry_head(line: &str) -> Option<(bool, &str, usize)> {
+    let (invocation, rest) = match line.strip_prefix("CommandInvocation(") {
+        Some(rest) => (true, rest),
+        None => (false, line.strip_prefix("ParameterBinding(")?),
+    };
+    let close = rest.find([')', '\r', '\n'])?;
+    rest[close..].starts_with("): ").then(|| {
+        let head = line.len() - rest.len() + close + 3;
+        (invocation, &rest[..close], head)
     })
 }
 
 /// The payload's commands as PowerShell source, one a line; "" when the
 /// payload holds no `CommandInvocation` / `ParameterBinding` entry.
 pub fn commands(payload: &str) -> String {
-    let starts: Vec<_> = entry_start().captures_iter(payload).collect();
-    let mut out = String::new();
+    let entries = entries(payload);
+    let mut out = String::with_capacity(if entries.is_empty() { 0 } else { payload.len() });
     let mut current: Option<&str> = None;
-    for (i, c) in starts.iter().enumerate() {
-        let whole = c.get(0).expect("group 0");
-        let end = starts
-            .get(i + 1)
-            .map_or(payload.len(), |n| n.get(0).expect("group 0").start());
-        let body = payload[whole.end()..end].trim_end_matches(['\r', '\n']);
-        let cmdlet = c.get(2).map_or("", |m| m.as_str());
-        if current != Some(cmdlet) || &c[1] == "CommandInvocation" {
+    for (i, e) in entries.iter().enumerate() {
+        let end = entries.get(i + 1).map_or(payload.len(), |n| n.start);
+        let body = payload[e.body..end].trim_end_matches(['\r', '\n']);
+        if current != Some(e.cmdlet) || e.invocation {
             if !out.is_empty() {
                 out.push('\n');
             }
-            out.push_str(cmdlet);
-            current = Some(cmdlet);
+            out.push_str(e.cmdlet);
+            current = Some(e.cmdlet);
         }
-        if &c[1] == "ParameterBinding" {
+        if !e.invocation {
             push_binding(&mut out, body);
         }
     }
@@ -65,7 +94,12 @@ fn push_binding(out: &mut String, body: &str) {
         out.push_str(name);
     }
     out.push_str(" '");
-    out.push_str(&value.replace('\'', "''"));
+    for (i, part) in value.split('\'').enumerate() {
+        if i > 0 {
+            out.push_str("''");
+        }
+        out.push_str(part);
+    }
     out.push('\'');
 }
 
@@ -91,5 +125,13 @@ mod tests {
         assert_eq!(commands(two), "Start-Sleep -Seconds '5'\nOut-Null 'it''s'");
         assert_eq!(commands("Invoke-Command -ComputerName SRV03"), "");
         assert_eq!(commands(""), "");
+        // An entry starts a line; its cmdlet holds no `)` or line break.
+        let odd = "x CommandInvocation(Get-Date): \"Get-Date\"\r\n\
+                   CommandInvocation(Get\rDate): \"Get-Date\"\r\n\
+                   CommandInvocation(Get-Item): no\r\n\
+                   ParameterBinding(Get-Item): name=\"Path\"; value=\"C:\\\"\r\n";
+        assert_eq!(commands(odd), "Get-Item -Path 'C:\\'");
+        let last = "CommandInvocation(Get-Date): \"Get-Date\"";
+        assert_eq!(commands(last), "Get-Date");
     }
 }

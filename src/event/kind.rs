@@ -241,6 +241,31 @@ impl Class {
     }
 }
 
+impl Class {
+    /// Search terms an event of this class must also hold, one of them, to
+    /// reach the binary (empty: none needed). Image loads and registry
+    /// events are most of a Sysmon estate's volume, and the rules on them
+    /// need one of these names, so the pre-filter asks Splunk for the names
+    /// instead of every event (each one a whole segment in the event's
+    /// text: a path's last part, a field's whole value).
+    pub fn terms(self) -> &'static [&'static str] {
+        match self {
+            Class::ImageLoad => &[
+                "wsmsvc.dll",
+                "wsmauto.dll",
+                "wsmanautomation.dll",
+                "microsoft.wsman.management.dll",
+                "microsoft.wsman.management.ni.dll",
+                "wbemcomn.dll",
+                "wbemcons.dll",
+                "scrcons.exe",
+            ],
+            Class::Registry => &["wmiprvse.exe", "enableat"],
+            _ => &[],
+        }
+    }
+}
+
 impl Kind {
     /// The class of this kind; `None` for [`Kind::Other`].
     pub fn class(self) -> Option<Class> {
