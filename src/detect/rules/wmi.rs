@@ -389,15 +389,28 @@ const WMI_OFFENSIVE_TOOL: Rule = Rule {
     confidence: 70,
     basis: Basis::Sigma("7638e5fe", Level::High),
     message: "Offensive WMI tooling on $risk_object$",
-    when: Match::When(Cond {
-        kinds: &[Kind::ScriptBlock, Kind::ProcessCreate],
-        text_any: &["wmimplant", "sharpwmi", "sharpmove", "crackmapexec", "netexec", "nxc.exe", "wmiexec.py", "invoke-wmilm"],
-        text_none: &["invoke-wmiexec"],
-        yields: Yield::Tool,
-        ..Cond::ANY
-    }),
+    when: Match::AnyOf(&[
+        Cond {
+            kinds: &[Kind::ScriptBlock, Kind::ProcessCreate],
+            text_any: &["wmimplant", "sharpwmi", "sharpmove", "crackmapexec", "netexec", "nxc.exe", "wmiexec.py", "invoke-wmilm"],
+            text_none: &["invoke-wmiexec"],
+            yields: Yield::Tool,
+            ..Cond::ANY
+        },
+        // The program itself, whatever its command line says (Sigma
+        // 7638e5fe, 055fb54c: `nxc winrm …`, a renamed SharpMove).
+        Cond {
+            kinds: &[Kind::ProcessCreate],
+            image: &["nxc.exe", "netexec.exe", "crackmapexec.exe", "sharpmove.exe", "sharpwmi.exe"],
+            image_or_original: true,
+            yields: Yield::Tool,
+            ..Cond::ANY
+        },
+    ]),
     positives: &[
         pos!(ex!(SYSMON, "1", "Image" = "C:\\Users\\a\\SharpWMI.exe", "CommandLine" = "SharpWMI.exe action=exec computername=srv03 command=calc"), targets: ["srv03"], threats: [("sharpwmi.exe", "process_name")]),
+        pos!(ex!(SYSMON, "1", "Image" = "C:\\Tools\\nxc.exe", "CommandLine" = "nxc winrm 10.0.1.33 -u admin -p x -x whoami"), targets: ["10.0.1.33"], threats: [("nxc.exe", "process_name")]),
+        pos!(ex!(SYSMON, "1", "Image" = "C:\\Users\\a\\m.exe", "OriginalFileName" = "SharpMove.exe", "CommandLine" = "m.exe action=query computername=srv03 query=\"select * from win32_process\""), targets: ["srv03"], threats: [("m.exe", "process_name")]),
     ],
     negatives: &[ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\WMIC.exe", "CommandLine" = "wmic os get caption")],
     public: &[
@@ -598,13 +611,12 @@ const WMI_IMPACKET_WMIEXEC: Rule = Rule {
             "11",
             "TargetFilename" = "C:\\Windows\\__1556656370.11"
         )),
+        pos!(ex!(SYSMON, "11", "TargetFilename" = "D:\\__1556656370.11")),
     ],
-    negatives: &[ex!(
-        SYSMON,
-        "1",
-        "Image" = "C:\\Windows\\System32\\cmd.exe",
-        "CommandLine" = "cmd.exe /c dir \\\\fileserver\\share"
-    )],
+    negatives: &[
+        ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "cmd.exe /c dir \\\\fileserver\\share"),
+        ex!(SYSMON, "11", "TargetFilename" = "C:\\Windows\\Temp\\__1556656370.11"),
+    ],
     public: &[
         FromPublic {
             origin: Origin::Sigma("022eaba8"),
@@ -1308,7 +1320,7 @@ const WMI_MOF_COMPILE: Rule = Rule {
             kinds: &[Kind::ProcessCreate],
             image: &["mofcomp.exe"],
             image_or_original: true,
-            parent: &["cmd.exe", "powershell.exe", "pwsh.exe"],
+            parent: &["cmd.exe", "powershell.exe", "pwsh.exe", "wsl.exe", "wscript.exe", "cscript.exe"],
             yields: Yield::ProcessThreats,
             ..Cond::ANY
         },
@@ -1318,7 +1330,7 @@ const WMI_MOF_COMPILE: Rule = Rule {
             image_or_original: true,
             fields: &[(
                 F::CommandLine,
-                Test::Contains(&["\\users\\", "\\temp\\", "\\appdata\\", "\\programdata\\"]),
+                Test::Contains(&["\\users\\", "\\temp\\", "\\appdata\\", "\\programdata\\", "%temp%", "%tmp%", "%appdata%"]),
             )],
             // WMI registering a provider compiles its MOF from the Windows
             // temp folder (Sigma 1dd05363's filter).
@@ -1329,6 +1341,8 @@ const WMI_MOF_COMPILE: Rule = Rule {
     ]),
     positives: &[
         pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\mofcomp.exe", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "CommandLine" = "mofcomp C:\\Users\\a\\evil.mof"), threats: [("mofcomp.exe", "process_name"), ("cmd.exe", "parent_process_name")]),
+        pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\mofcomp.exe", "ParentImage" = "C:\\Windows\\System32\\wscript.exe", "CommandLine" = "mofcomp.exe x.mof"), threats: [("mofcomp.exe", "process_name"), ("wscript.exe", "parent_process_name")]),
+        pos!(ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\wbem\\mofcomp.exe", "ParentImage" = "C:\\Windows\\explorer.exe", "CommandLine" = "mofcomp.exe %TEMP%\\x.mof"), threats: [("mofcomp.exe", "process_name"), ("explorer.exe", "parent_process_name")]),
     ],
     negatives: &[ex!(
         SYSMON,
@@ -1548,4 +1562,6 @@ const SCM_CONSUMER: &str = "scm event log consumer";
 
 static IMPACKET_CMD: LazyLock<Regex> =
     pattern!(r"cmd(?:\.exe)?\s+/q\s+/c\s.*\\\\127\.0\.0\.1\\admin\$\\__\d");
-static IMPACKET_FILE: LazyLock<Regex> = pattern!(r"(?i)^c:\\windows\\__1\d{6,}\.\d+$");
+/// wmiexec.py's output file: `__<epoch>.<fraction>` in the Windows folder
+/// or a drive's root, any drive (Sigma 8d5aca11).
+static IMPACKET_FILE: LazyLock<Regex> = pattern!(r"(?i)^[a-z]:\\(?:windows\\)?__1\d{6,}\.\d+$");
