@@ -259,30 +259,30 @@ const WINRM_PSREMOTING_SCRIPTBLOCK: Rule = Rule {
         FromPublic {
             origin: Origin::Sigma("7b836d7f"),
             built: Built::Regression { path: "regression_data/rules/windows/powershell/powershell_script/posh_ps_invoke_command_remote/7b836d7f-179c-4ba4-90a7-a7e60afb48e6.json", commit: "c8ef5b9ec7da966b4423dd2850ec42c931f0e458" },
-            event: ex!(PSOP, "4104", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockText" = "& {Enable-PSRemoting -Force\nInvoke-Command -ComputerName $env:COMPUTERNAME -ScriptBlock {whoami}}", "ScriptBlockId" = "5f2900d0-8268-43f0-bd1b-045e583b2e1f"),
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "& {Enable-PSRemoting -Force\nInvoke-Command -ComputerName $env:COMPUTERNAME -ScriptBlock {whoami}}", "ScriptBlockId" = "5f2900d0-8268-43f0-bd1b-045e583b2e1f"),
             targets: &[],
-            contrast: Some((ex!(PSOP, "4104", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockText" = "& {Invoke-Command -ScriptBlock {whoami}}", "ScriptBlockId" = "6a3011e1-9379-44f1-ae2c-156f694c2f20"), Contrast::Filtered)),
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "& {Invoke-Command -ScriptBlock {whoami}}", "ScriptBlockId" = "6a3011e1-9379-44f1-ae2c-156f694c2f20"), Contrast::Filtered)),
         },
         FromPublic {
             origin: Origin::Sigma("a0edd39f"),
             built: Built::Regression { path: "regression_data/rules/windows/powershell/powershell_script/posh_ps_remote_session_creation/a0edd39f-a0c6-4c17-8141-261f958e8d8f.json", commit: "756298dbb0ab93e660f7e6d00158175b3b39d5d1" },
-            event: ex!(PSOP, "4104", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockText" = "& {New-PSSession -ComputerName $env:COMPUTERNAME\nTest-Connection $env:COMPUTERNAME\nSet-Content -Path $env:TEMP\\T1086_PowerShell_Session_Creation_and_Use -Value \"T1086 PowerShell Session Creation and Use\"\nGet-Content -Path $env:TEMP\\T1086_PowerShell_Session_Creation_and_Use\nRemove-Item -Force $env:TEMP\\T1086_PowerShell_Session_Creation_and_Use}", "ScriptBlockId" = "5ca93016-ed70-4136-94ef-d16e6383565e"),
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "& {New-PSSession -ComputerName $env:COMPUTERNAME\nTest-Connection $env:COMPUTERNAME\nSet-Content -Path $env:TEMP\\T1086_PowerShell_Session_Creation_and_Use -Value \"T1086 PowerShell Session Creation and Use\"\nGet-Content -Path $env:TEMP\\T1086_PowerShell_Session_Creation_and_Use\nRemove-Item -Force $env:TEMP\\T1086_PowerShell_Session_Creation_and_Use}", "ScriptBlockId" = "5ca93016-ed70-4136-94ef-d16e6383565e"),
             targets: &[],
-            contrast: Some((ex!(PSOP, "4104", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockText" = "$s = New-PSSession -Name local1", "ScriptBlockId" = "7d4e2f10-1a2b-4c3d-8e9f-0a1b2c3d4e5f"), Contrast::Filtered)),
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "$s = New-PSSession -Name local1", "ScriptBlockId" = "7d4e2f10-1a2b-4c3d-8e9f-0a1b2c3d4e5f"), Contrast::Filtered)),
         },
         FromPublic {
             origin: Origin::Escu("A5"),
             built: Built::Definition,
-            event: ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-Command -ComputerName SRV03 -ScriptBlock { Get-Process }", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"),
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-Command -ComputerName SRV03 -ScriptBlock { Get-Process }"),
             targets: &["SRV03"],
-            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-Command -ScriptBlock { Get-Process }", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"), Contrast::Filtered)),
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-Command -ScriptBlock { Get-Process }"), Contrast::Filtered)),
         },
         FromPublic {
             origin: Origin::Escu("A7"),
             built: Built::Definition,
-            event: ex!(PSOP, "4104", "ScriptBlockText" = "Enter-PSSession -ComputerName SRV03 -Credential CORP\\alice", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"),
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "Enter-PSSession -ComputerName SRV03 -Credential CORP\\alice"),
             targets: &["SRV03"],
-            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Enter-PSSession SRV03", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"), Contrast::Broader("Enter-PSSession names its host positionally too; ESCU needs -ComputerName"))),
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Enter-PSSession SRV03"), Contrast::Broader("Enter-PSSession names its host positionally too; ESCU needs -ComputerName"))),
         },
     ],
 };
@@ -1429,16 +1429,16 @@ const WINRM_ENABLEMENT: Rule = Rule {
         FromPublic {
             origin: Origin::Sigma("991a9744"),
             built: Built::Regression { path: "regression_data/rules/windows/powershell/powershell_script/posh_ps_enable_psremoting/991a9744-f2f0-44f2-bd33-9092eba17dc3.json", commit: "2198602facdcc85109ff4795d12e33281231534f" },
-            event: ex!(PSOP, "4104", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockText" = "& {Enable-PSRemoting -Force}", "ScriptBlockId" = "d8751afa-c004-41fa-bc75-833eee636190"),
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "& {Enable-PSRemoting -Force}", "ScriptBlockId" = "d8751afa-c004-41fa-bc75-833eee636190"),
             targets: &[],
-            contrast: Some((ex!(PSOP, "4104", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockText" = "& {Disable-PSRemoting -Force}", "ScriptBlockId" = "0b1c2d3e-4f5a-46b7-8c9d-0e1f2a3b4c5d"), Contrast::Filtered)),
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "& {Disable-PSRemoting -Force}", "ScriptBlockId" = "0b1c2d3e-4f5a-46b7-8c9d-0e1f2a3b4c5d"), Contrast::Filtered)),
         },
         FromPublic {
             origin: Origin::Escu("B1"),
             built: Built::Definition,
-            event: ex!(PSOP, "4104", "ScriptBlockText" = "Enable-PSRemoting -Force -SkipNetworkProfileCheck", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"),
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "Enable-PSRemoting -Force -SkipNetworkProfileCheck"),
             targets: &[],
-            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Disable-PSRemoting -Force", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"), Contrast::Filtered)),
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Disable-PSRemoting -Force"), Contrast::Filtered)),
         },
     ],
 };
@@ -1493,9 +1493,9 @@ const WINRM_TRUSTEDHOSTS: Rule = Rule {
         FromPublic {
             origin: Origin::Escu("B2"),
             built: Built::Definition,
-            event: ex!(PSOP, "4104", "ScriptBlockText" = "Set-Item WSMan:\\localhost\\Client\\TrustedHosts -Value '10.0.1.33' -Concatenate -Force", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"),
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "Set-Item WSMan:\\localhost\\Client\\TrustedHosts -Value '10.0.1.33' -Concatenate -Force"),
             targets: &[],
-            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Get-Item WSMan:\\localhost\\Client\\TrustedHosts", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"), Contrast::Filtered)),
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Get-Item WSMan:\\localhost\\Client\\TrustedHosts"), Contrast::Filtered)),
         },
     ],
 };
@@ -1541,9 +1541,9 @@ const PSWA_ENABLED: Rule = Rule {
         FromPublic {
             origin: Origin::Sigma("5f9c7f1a"),
             built: Built::Definition,
-            event: ex!(PSOP, "4104", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockText" = "Install-WindowsFeature WindowsPowerShellWebAccess -IncludeManagementTools", "ScriptBlockId" = "1e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b"),
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "Install-WindowsFeature WindowsPowerShellWebAccess -IncludeManagementTools", "ScriptBlockId" = "1e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b"),
             targets: &[],
-            contrast: Some((ex!(PSOP, "4104", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockText" = "Add-PswaAuthorizationRule -UserGroupName 'CORP\\PSWA Users' -ComputerGroupName 'CORP\\Servers' -ConfigurationName microsoft.powershell", "ScriptBlockId" = "2f3a4b5c-6d7e-4f8a-9b0c-1d2e3f4a5b6c"), Contrast::Broader("any PSWA authorisation rule opens the gateway, by user or by group"))),
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Add-PswaAuthorizationRule -UserGroupName 'CORP\\PSWA Users' -ComputerGroupName 'CORP\\Servers' -ConfigurationName microsoft.powershell", "ScriptBlockId" = "2f3a4b5c-6d7e-4f8a-9b0c-1d2e3f4a5b6c"), Contrast::Broader("any PSWA authorisation rule opens the gateway, by user or by group"))),
         },
         FromPublic {
             origin: Origin::Sigma("7e8f2d3b"),
@@ -1555,9 +1555,9 @@ const PSWA_ENABLED: Rule = Rule {
         FromPublic {
             origin: Origin::Escu("B3"),
             built: Built::Definition,
-            event: ex!(PSOP, "4104", "ScriptBlockText" = "Install-WindowsFeature -Name WindowsPowerShellWebAccess -IncludeManagementTools", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"),
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "Install-WindowsFeature -Name WindowsPowerShellWebAccess -IncludeManagementTools"),
             targets: &[],
-            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Get-WindowsFeature -Name WindowsPowerShellWebAccess", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"), Contrast::Broader("ours reads the PSWA feature name in any script block"))),
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Get-WindowsFeature -Name WindowsPowerShellWebAccess"), Contrast::Broader("ours reads the PSWA feature name in any script block"))),
         },
         FromPublic {
             origin: Origin::Escu("B4"),

@@ -232,9 +232,9 @@ const WMI_REMOTEEXEC_PS_CREATE: Rule = Rule {
         FromPublic {
             origin: Origin::Escu("C5"),
             built: Built::Definition,
-            event: ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-WmiMethod -ComputerName SRV03 -Class Win32_Process -Name create -ArgumentList 'cmd.exe /c whoami'", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"),
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-WmiMethod -ComputerName SRV03 -Class Win32_Process -Name create -ArgumentList 'cmd.exe /c whoami'"),
             targets: &["SRV03"],
-            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-WmiMethod -Class Win32_Process -Name create -ArgumentList 'calc.exe'", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"), Contrast::Filtered)),
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-WmiMethod -Class Win32_Process -Name create -ArgumentList 'calc.exe'"), Contrast::Filtered)),
         },
     ],
 };
@@ -281,9 +281,9 @@ const WMI_REMOTEEXEC_PS_CIM: Rule = Rule {
         FromPublic {
             origin: Origin::Escu("C11"),
             built: Built::Definition,
-            event: ex!(PSOP, "4104", "ScriptBlockText" = "$s = New-CimSession -ComputerName SRV03 -Credential $cred; Invoke-CimMethod -CimSession $s -ClassName Win32_Process -MethodName Create -Arguments @{CommandLine='calc.exe'}", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"),
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "$s = New-CimSession -ComputerName SRV03 -Credential $cred; Invoke-CimMethod -CimSession $s -ClassName Win32_Process -MethodName Create -Arguments @{CommandLine='calc.exe'}"),
             targets: &["SRV03"],
-            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Get-CimSession | Remove-CimSession", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"), Contrast::Filtered)),
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Get-CimSession | Remove-CimSession"), Contrast::Filtered)),
         },
     ],
 };
@@ -325,9 +325,9 @@ const WMI_REMOTEEXEC_PS_QUERY: Rule = Rule {
         FromPublic {
             origin: Origin::Escu("C12"),
             built: Built::Definition,
-            event: ex!(PSOP, "4104", "ScriptBlockText" = "Get-CimInstance -ClassName Win32_OperatingSystem -ComputerName SRV03", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"),
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "Get-CimInstance -ClassName Win32_OperatingSystem -ComputerName SRV03"),
             targets: &["SRV03"],
-            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Get-CimInstance -ClassName Win32_OperatingSystem", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"), Contrast::Filtered)),
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Get-CimInstance -ClassName Win32_OperatingSystem"), Contrast::Filtered)),
         },
     ],
 };
@@ -369,9 +369,9 @@ const WMI_INVOKE_WMIEXEC: Rule = Rule {
         FromPublic {
             origin: Origin::Escu("C10"),
             built: Built::Definition,
-            event: ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-WMIExec -Target 10.0.1.33 -Domain corp.example -Username alice -Hash F6F38B793DB6A94BA04A52F1D3EE92F0 -Command \"cmd.exe /c whoami\" -Verbose", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"),
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-WMIExec -Target 10.0.1.33 -Domain corp.example -Username alice -Hash F6F38B793DB6A94BA04A52F1D3EE92F0 -Command \"cmd.exe /c whoami\" -Verbose"),
             targets: &["10.0.1.33"],
-            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-SMBExec -Target 10.0.1.33 -Domain corp.example -Username alice -Hash F6F38B793DB6A94BA04A52F1D3EE92F0 -Command \"cmd.exe /c whoami\" -Verbose", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"), Contrast::Filtered)),
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-SMBExec -Target 10.0.1.33 -Domain corp.example -Username alice -Hash F6F38B793DB6A94BA04A52F1D3EE92F0 -Command \"cmd.exe /c whoami\" -Verbose"), Contrast::Filtered)),
         },
     ],
 };
@@ -431,9 +431,9 @@ const WMI_OFFENSIVE_TOOL: Rule = Rule {
         FromPublic {
             origin: Origin::Sigma("8028c2c3"),
             built: Built::Definition,
-            event: ex!(PSOP, "4104", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockText" = "Invoke-WMImplant -Command command_exec -RemoteCommand 'whoami' -Target srv03.corp.example -RemoteUser CORP\\admin -RemotePass P@ss", "ScriptBlockId" = "4c5d6e7f-8a9b-40c1-9d2e-3f4a5b6c7d8e"),
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-WMImplant -Command command_exec -RemoteCommand 'whoami' -Target srv03.corp.example -RemoteUser CORP\\admin -RemotePass P@ss", "ScriptBlockId" = "4c5d6e7f-8a9b-40c1-9d2e-3f4a5b6c7d8e"),
             targets: &["srv03.corp.example"],
-            contrast: Some((ex!(PSOP, "4104", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockText" = "$Command = 'command_exec'; Write-Output $Command", "ScriptBlockId" = "5d6e7f8a-9b0c-41d2-8e3f-4a5b6c7d8e9f"), Contrast::Filtered)),
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "$Command = 'command_exec'; Write-Output $Command", "ScriptBlockId" = "5d6e7f8a-9b0c-41d2-8e3f-4a5b6c7d8e9f"), Contrast::Filtered)),
         },
     ],
 };
@@ -1402,9 +1402,9 @@ const WMI_SCHEDULED_JOB: Rule = Rule {
         FromPublic {
             origin: Origin::Escu("C14"),
             built: Built::Definition,
-            event: ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-WmiMethod -ComputerName SRV03 -Class Win32_ScheduledJob -Name Create -ArgumentList 'cmd.exe /c C:\\Users\\Public\\a.bat', '********235900.000000+000'", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"),
+            event: ex!(PSOP, "4104", "ScriptBlockText" = "Invoke-WmiMethod -ComputerName SRV03 -Class Win32_ScheduledJob -Name Create -ArgumentList 'cmd.exe /c C:\\Users\\Public\\a.bat', '********235900.000000+000'"),
             targets: &["SRV03"],
-            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Register-ScheduledTask -TaskName Updater -Action (New-ScheduledTaskAction -Execute 'cmd.exe') -CimSession $s", "MessageNumber" = "1", "MessageTotal" = "1", "ScriptBlockId" = "5f0c6a7e-2d1b-4c5e-9a3f-7b8d9e0a1c2b", "UserID" = "S-1-5-21-3623811015-3361044348-30300820-1104"), Contrast::Filtered)),
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Register-ScheduledTask -TaskName Updater -Action (New-ScheduledTaskAction -Execute 'cmd.exe') -CimSession $s"), Contrast::Filtered)),
         },
     ],
 };
