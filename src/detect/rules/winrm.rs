@@ -1660,7 +1660,12 @@ const WINRM_ALTHOST: Rule = Rule {
     positives: &[
 pos!(ex!(WINPS, "600", "Message" = "Provider \"WSMan\" is Started.\n\tProviderName=WSMan\n\tHostApplication=C:\\Users\\a\\loader.exe\n\tEngineVersion=5.1"), detail: "host application C:\\Users\\a\\loader.exe"),
     ],
-    negatives: &[ex!(WINPS, "600", "Message" = "Provider \"WSMan\" is Started.\n\tProviderName=WSMan\n\tHostApplication=C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe -nop\n")],
+    negatives: &[
+        ex!(WINPS, "600", "Message" = "Provider \"WSMan\" is Started.\n\tProviderName=WSMan\n\tHostApplication=C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe -nop\n"),
+        // No host application said, as Sigma filters it.
+        ex!(WINPS, "600", "Message" = "Provider \"WSMan\" is Started.\n\tProviderName=WSMan\n\tHostApplication=\n\tEngineVersion=5.1"),
+        ex!(WINPS, "600", "Message" = "Provider \"WSMan\" is Started.\n\tProviderName=WSMan\n\tEngineVersion=5.1"),
+    ],
     public: &[
         FromPublic {
             origin: Origin::Sigma("df9a0e0e"),
