@@ -1513,15 +1513,28 @@ const PSWA_ENABLED: Rule = Rule {
     confidence: 80,
     basis: Basis::Escu("B3"),
     message: "PowerShell Web Access enabled on $risk_object$",
-    when: Match::When(Cond {
-        kinds: &[Kind::ScriptBlock, Kind::PsModule, Kind::ProcessCreate],
-        text_any: &[
-            "install-pswawebapplication",
-            "add-pswaauthorizationrule",
-            "windowspowershellwebaccess",
-        ],
-        ..Cond::ANY
-    }),
+    when: Match::AnyOf(&[
+        Cond {
+            kinds: &[Kind::ScriptBlock, Kind::PsModule, Kind::ProcessCreate],
+            text_any: &["install-pswawebapplication", "add-pswaauthorizationrule"],
+            text_none: &["uninstall-pswawebapplication"],
+            ..Cond::ANY
+        },
+        // The feature only when it is being installed (ESCU B3 / B4, Sigma
+        // 7e8f2d3b), not when it is queried or removed.
+        Cond {
+            kinds: &[Kind::ScriptBlock, Kind::PsModule, Kind::ProcessCreate],
+            text_all: &["windowspowershellwebaccess"],
+            text_also_any: &[
+                "install-windowsfeature",
+                "add-windowsfeature",
+                "enable-windowsoptionalfeature",
+                "/enable-feature",
+            ],
+            text_none: &["uninstall-windowsfeature"],
+            ..Cond::ANY
+        },
+    ]),
     positives: &[
         pos!(ex!(
             PSOP,
@@ -1536,7 +1549,11 @@ const PSWA_ENABLED: Rule = Rule {
             "CommandLine" = "dism /online /enable-feature /featurename:WindowsPowerShellWebAccess"
         )),
     ],
-    negatives: &[ex!(PSOP, "4104", "ScriptBlockText" = "Get-WindowsFeature")],
+    negatives: &[
+        ex!(PSOP, "4104", "ScriptBlockText" = "Get-WindowsFeature"),
+        ex!(PSOP, "4104", "ScriptBlockText" = "Uninstall-PswaWebApplication -DeleteTestCertificate"),
+        ex!(PSOP, "4104", "ScriptBlockText" = "Uninstall-WindowsFeature -Name WindowsPowerShellWebAccess"),
+    ],
     public: &[
         FromPublic {
             origin: Origin::Sigma("5f9c7f1a"),
@@ -1550,21 +1567,21 @@ const PSWA_ENABLED: Rule = Rule {
             built: Built::Definition,
             event: ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\Dism.exe", "OriginalFileName" = "DISM.EXE", "CommandLine" = "dism.exe /online /enable-feature /featurename:WindowsPowerShellWebAccess /all", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "User" = "CORP\\admin"),
             targets: &[],
-            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\Dism.exe", "OriginalFileName" = "DISM.EXE", "CommandLine" = "dism.exe /online /get-featureinfo /featurename:WindowsPowerShellWebAccess", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "User" = "CORP\\admin"), Contrast::Broader("ours reads the PSWA feature name on any command line"))),
+            contrast: Some((ex!(SYSMON, "1", "Image" = "C:\\Windows\\System32\\Dism.exe", "OriginalFileName" = "DISM.EXE", "CommandLine" = "dism.exe /online /get-featureinfo /featurename:WindowsPowerShellWebAccess", "ParentImage" = "C:\\Windows\\System32\\cmd.exe", "User" = "CORP\\admin"), Contrast::Filtered)),
         },
         FromPublic {
             origin: Origin::Escu("B3"),
             built: Built::Definition,
             event: ex!(PSOP, "4104", "ScriptBlockText" = "Install-WindowsFeature -Name WindowsPowerShellWebAccess -IncludeManagementTools"),
             targets: &[],
-            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Get-WindowsFeature -Name WindowsPowerShellWebAccess"), Contrast::Broader("ours reads the PSWA feature name in any script block"))),
+            contrast: Some((ex!(PSOP, "4104", "ScriptBlockText" = "Get-WindowsFeature -Name WindowsPowerShellWebAccess"), Contrast::Filtered)),
         },
         FromPublic {
             origin: Origin::Escu("B4"),
             built: Built::Definition,
             event: ex!(SECURITY, "4688", "NewProcessName" = "C:\\Windows\\System32\\Dism.exe", "NewProcessId" = "0x1f3c", "ParentProcessName" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "ProcessId" = "0x1a08", "CommandLine" = "\"C:\\Windows\\system32\\dism.exe\" /online /enable-feature /featurename:WindowsPowerShellWebAccess /all", "SubjectUserName" = "alice", "SubjectDomainName" = "CORP", "SubjectLogonId" = "0x4c1e2", "TokenElevationType" = "%%1937", "MandatoryLabel" = "S-1-16-12288"),
             targets: &[],
-            contrast: Some((ex!(SECURITY, "4688", "NewProcessName" = "C:\\Windows\\System32\\Dism.exe", "NewProcessId" = "0x1f40", "ParentProcessName" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "ProcessId" = "0x1a08", "CommandLine" = "\"C:\\Windows\\system32\\dism.exe\" /online /get-featureinfo /featurename:WindowsPowerShellWebAccess", "SubjectUserName" = "alice", "SubjectDomainName" = "CORP", "SubjectLogonId" = "0x4c1e2"), Contrast::Broader("ours reads the PSWA feature name on any command line"))),
+            contrast: Some((ex!(SECURITY, "4688", "NewProcessName" = "C:\\Windows\\System32\\Dism.exe", "NewProcessId" = "0x1f40", "ParentProcessName" = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "ProcessId" = "0x1a08", "CommandLine" = "\"C:\\Windows\\system32\\dism.exe\" /online /get-featureinfo /featurename:WindowsPowerShellWebAccess", "SubjectUserName" = "alice", "SubjectDomainName" = "CORP", "SubjectLogonId" = "0x4c1e2"), Contrast::Filtered)),
         },
     ],
 };
