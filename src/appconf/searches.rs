@@ -33,9 +33,12 @@ fn termed_part(channel: Channel, codes: &[u32], terms: &[&str]) -> Option<String
 /// Whether the event's raw text (or, without one, the fields a term can
 /// be in) holds one of `terms`, ASCII case aside.
 fn holds_a_term(ev: &dyn Event, terms: &[&str]) -> bool {
-    let raw = ev.get(F::Raw);
-    let texts: Vec<String> = match raw.value() {
-        Some(r) => vec![r.to_ascii_lowercase()],
+    let holds = |text: &str| {
+        let text = text.to_ascii_lowercase();
+        terms.iter().any(|term| text.contains(term))
+    };
+    match ev.get(F::Raw).value() {
+        Some(raw) => holds(raw),
         None => [
             F::Image,
             F::ImageLoaded,
@@ -43,12 +46,8 @@ fn holds_a_term(ev: &dyn Event, terms: &[&str]) -> bool {
             F::TargetObject,
         ]
         .iter()
-        .filter_map(|f| ev.get(*f).value().map(str::to_ascii_lowercase))
-        .collect(),
-    };
-    texts
-        .iter()
-        .any(|t| terms.iter().any(|term| t.contains(term)))
+        .any(|f| ev.get(*f).value().is_some_and(holds)),
+    }
 }
 
 /// The fields a per-event risk search hands to the risk action (the rest,

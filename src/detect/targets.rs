@@ -137,13 +137,7 @@ fn patterns() -> &'static Patterns {
 pub fn command_line_targets(cmd: &str, evil: bool) -> Vec<String> {
     let p = patterns();
     let mut out: Vec<String> = Vec::new();
-    let mut push = |h: Option<String>| {
-        if let Some(h) = h {
-            if !out.iter().any(|o| o.eq_ignore_ascii_case(&h)) {
-                out.push(h);
-            }
-        }
-    };
+    let mut push = |h: Option<String>| push_new(&mut out, h);
     for c in p.computer_name.captures_iter(cmd) {
         for part in list_items(&c[1]) {
             push(parse_connection(part));
@@ -182,26 +176,29 @@ pub fn command_line_targets(cmd: &str, evil: bool) -> Vec<String> {
 pub fn tool_targets(cmd: &str) -> Vec<String> {
     let p = patterns();
     let mut out = command_line_targets(cmd, false);
-    let found = [
+    for re in [
         &p.tool_target,
         &p.tool_computername,
         &p.netexec,
         &p.wmi_path,
-    ]
-    .into_iter()
-    .flat_map(|re| re.captures_iter(cmd).map(|c| c[1].to_string()))
-    .collect::<Vec<_>>();
-    for v in &found {
-        for part in list_items(v) {
-            if let Some(h) = parse_connection(unquote(part)) {
-                if !out.iter().any(|o| o.eq_ignore_ascii_case(&h)) {
-                    out.push(h);
-                }
+    ] {
+        for c in re.captures_iter(cmd) {
+            for part in list_items(&c[1]) {
+                push_new(&mut out, parse_connection(unquote(part)));
             }
         }
     }
     out.retain(|h| !is_loopback(h) && h != ".");
     out
+}
+
+/// Adds a host unless it is there already (ASCII case aside).
+fn push_new(out: &mut Vec<String>, h: Option<String>) {
+    if let Some(h) = h {
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(&h)) {
+            out.push(h);
+        }
+    }
 }
 
 /// Splits `a,'b',"c, d"` into `a`, `b`, `c`, `d`: commas separate items,

@@ -120,16 +120,6 @@ pub enum Origin {
     Sigma(&'static str),
 }
 
-impl Origin {
-    /// The licence of the rule and its data.
-    pub fn licence(self) -> &'static str {
-        match self {
-            Origin::Escu(_) => "Apache-2.0",
-            Origin::Sigma(_) => "DRL-1.1",
-        }
-    }
-}
-
 /// Where an example's field values come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Built {

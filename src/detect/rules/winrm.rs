@@ -1756,12 +1756,12 @@ const WINRM_CLIENT_IMAGELOAD: Rule = Rule {
     ],
 };
 
-/// Sysmon 7 of a program outside [`WSMAN_LOADERS`] and Sigma's vendor
+/// Sysmon 7 of a program outside [`POWERSHELL_HOSTS`], [`WSMAN_LOADERS`] and Sigma's vendor
 /// paths: what [`WINRM_CLIENT_IMAGELOAD`]'s conditions share.
 const WSMAN_LOAD: Cond = Cond {
     kinds: &[Kind::ImageLoad],
     needs_image: true,
-    image_not: &[WSMAN_LOADERS],
+    image_not: &[POWERSHELL_HOSTS, WSMAN_LOADERS],
     fields_not: &[(
         F::Image,
         Test::Contains(&[
@@ -1790,19 +1790,14 @@ const WSMAN_CLIENT_ORIGINAL: &[&str] = &[
     "Microsoft.WSMan.Management.dll",
 ];
 
-/// Programs that load the WinRM client as Windows ships them: PowerShell's
-/// hosts, the remoting host, the WinRM service's svchost, services.exe,
-/// MMC and Server Manager, the .NET native-image compiler.
+/// Programs beside the PowerShell hosts ([`POWERSHELL_HOSTS`]) that load
+/// the WinRM client as Windows ships them: the WinRM service's svchost,
+/// services.exe, MMC, Server Manager's remoting setup, the .NET
+/// native-image compiler.
 const WSMAN_LOADERS: &[&str] = &[
-    "powershell.exe",
-    "pwsh.exe",
-    "powershell_ise.exe",
-    "wsmprovhost.exe",
-    "sdiagnhost.exe",
     "svchost.exe",
     "services.exe",
     "mmc.exe",
-    "servermanager.exe",
     "configure-smremoting.exe",
     "mscorsvw.exe",
 ];
