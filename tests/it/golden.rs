@@ -1595,17 +1595,12 @@ fn issue16_a_hop_keeps_its_own_evidence_when_recordings_of_one_pair_meet() {
 }
 
 /// `docs/parity.tsv` rendered as the README's parity table.
-fn parity_table(tsv: &str) -> String {
+fn parity_table(rows: &[ParityRow<'_>]) -> String {
     let mut out = String::from(
         "| source | public rule | its score | our rules | status | note |\n|---|---|---|---|---|---|\n",
     );
-    for line in tsv.lines().skip(1) {
-        let c: Vec<&str> = line.split('\t').collect();
-        let ours: Vec<String> = c[3]
-            .split(',')
-            .filter(|r| !r.is_empty())
-            .map(|r| format!("`{r}`"))
-            .collect();
+    for row in rows {
+        let ours: Vec<String> = row.ours.iter().map(|r| format!("`{r}`")).collect();
         let ours = if ours.is_empty() {
             "—".to_string()
         } else {
@@ -1613,7 +1608,7 @@ fn parity_table(tsv: &str) -> String {
         };
         out.push_str(&format!(
             "| {} | {} ({}) | {} | {ours} | {} | {} |\n",
-            c[0], c[2], c[1], c[5], c[4], c[6]
+            row.source, row.name, row.key, row.score, row.status, row.note
         ));
     }
     out
@@ -1639,30 +1634,28 @@ fn issue17_parity_table_names_real_rules_and_every_public_one() {
         "source\tkey\tname\tour_rule_ids\tstatus\tscore\tnote"
     );
     let levels: Vec<&str> = Level::ALL.iter().map(|l| l.name()).collect();
-    for line in tsv.lines().skip(1) {
-        let c: Vec<&str> = line.split('\t').collect();
-        assert_eq!(c.len(), 7, "{line}");
-        let score_ok = match c[0] {
-            "escu" => c[5] == "-" || c[5].split_once('/').is_some(),
-            _ => c[5] == "-" || levels.contains(&c[5]),
+    let rows = parity_rows(&tsv);
+    for row in &rows {
+        let score_ok = match row.source {
+            "escu" => row.score == "-" || row.score.split_once('/').is_some(),
+            _ => row.score == "-" || levels.contains(&row.score),
         };
-        assert!(score_ok, "{}: score {}", c[1], c[5]);
-        assert!(keys.insert(c[1]), "{} twice", c[1]);
-        *per_source.entry(c[0]).or_default() += 1;
-        let ours: Vec<&str> = c[3].split(',').filter(|r| !r.is_empty()).collect();
-        for r in &ours {
-            assert!(ids.contains(r), "{}: no rule {r}", c[1]);
+        assert!(score_ok, "{}: score {}", row.key, row.score);
+        assert!(keys.insert(row.key), "{} twice", row.key);
+        *per_source.entry(row.source).or_default() += 1;
+        for r in &row.ours {
+            assert!(ids.contains(r), "{}: no rule {r}", row.key);
         }
-        match c[4] {
-            "covered" => assert!(!ours.is_empty(), "{}: covered by nothing", c[1]),
-            "partial" => assert!(!ours.is_empty() && !c[6].is_empty(), "{}", c[1]),
-            "not_ours" => assert!(!c[6].is_empty(), "{}: no reason", c[1]),
-            s => panic!("{}: status {s}", c[1]),
+        match row.status {
+            "covered" => assert!(!row.ours.is_empty(), "{}: covered by nothing", row.key),
+            "partial" => assert!(!row.ours.is_empty() && !row.note.is_empty(), "{}", row.key),
+            "not_ours" => assert!(!row.note.is_empty(), "{}: no reason", row.key),
+            s => panic!("{}: status {s}", row.key),
         }
     }
     assert_eq!(per_source, BTreeMap::from([("escu", 36), ("sigma", 68)]));
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    let table = parity_table(&tsv);
+    let table = parity_table(&rows);
     let start = readme
         .find("<!-- parity:start -->\n")
         .expect("the parity table's start");
@@ -1674,13 +1667,22 @@ fn issue17_parity_table_names_real_rules_and_every_public_one() {
     );
 }
 
-/// One row of `docs/parity.tsv`: source, key, our rules, status, score.
+/// One row of `docs/parity.tsv` (after its header), its 7 columns.
 struct ParityRow<'a> {
     source: &'a str,
     key: &'a str,
+    name: &'a str,
     ours: Vec<&'a str>,
-    covered: bool,
+    status: &'a str,
     score: &'a str,
+    note: &'a str,
+}
+
+impl ParityRow<'_> {
+    /// Covered, or partly: some rule of ours has it.
+    fn covered(&self) -> bool {
+        self.status != "not_ours"
+    }
 }
 
 fn parity_rows(tsv: &str) -> Vec<ParityRow<'_>> {
@@ -1688,12 +1690,15 @@ fn parity_rows(tsv: &str) -> Vec<ParityRow<'_>> {
         .skip(1)
         .map(|line| {
             let c: Vec<&str> = line.split('\t').collect();
+            assert_eq!(c.len(), 7, "{line}");
             ParityRow {
                 source: c[0],
                 key: c[1],
+                name: c[2],
                 ours: c[3].split(',').filter(|r| !r.is_empty()).collect(),
-                covered: c[4] != "not_ours",
+                status: c[4],
                 score: c[5],
+                note: c[6],
             }
         })
         .collect()
@@ -1715,7 +1720,7 @@ fn issue17_scores_follow_escu_then_sigma() {
     for r in winrmdetect::detect::rules::RULES.iter() {
         let first = |source: &str| -> Vec<&ParityRow<'_>> {
             rows.iter()
-                .filter(|p| p.source == source && p.covered && p.score != "-")
+                .filter(|p| p.source == source && p.covered() && p.score != "-")
                 .filter(|p| p.ours.first() == Some(&r.id))
                 .collect()
         };
@@ -1780,7 +1785,7 @@ fn issue17_every_covered_public_rule_has_its_own_example() {
     let rules = &winrmdetect::detect::rules::RULES;
     let missing: Vec<&str> = rows
         .iter()
-        .filter(|row| row.covered)
+        .filter(|row| row.covered())
         .filter(|row| {
             !rules
                 .iter()
