@@ -14,17 +14,33 @@ records per CPU-second and peak RSS (ru_maxrss):
 Usage (from the repository root, after `cargo build --release`):
   python3 bin/bench-hunt.py --from DIR [--mb 100] [--runs 3] [--jobs 1,2]
       [--bin target/release/winrmdetect] [--old PATH] [--evtx-dump PATH]
+      [--dense] [--keep DIR]
+
+--keep DIR writes the corpus into DIR, keeps it and runs nothing (for perf).
+
+--dense builds the corpus as a live log is laid out instead of copying
+whole files: 20 MB logs made only of the sources' full chunks (at least
+three quarters used), repeated, their records numbered anew and the chunk
+and file checksums recomputed. A small capture holds one or two full chunks
+and many empty ones; a log that has rolled over holds only full chunks.
 
 Records are counted from the new hunt's `summary` line (`events`).
 """
 import argparse
+import glob
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
+
+CHUNK = 65536
+FILE_HEADER = 4096
+DENSE_FILE_MB = 20
 
 
 def corpus(src, mb, into):
@@ -44,6 +60,59 @@ def corpus(src, mb, into):
         size += os.path.getsize(dst)
         n += 1
     return n, size
+
+
+def full_chunks(src):
+    """The chunks of the .evtx files under src at least three quarters used."""
+    out = []
+    for f in sorted(glob.glob(os.path.join(src, "**", "*.evtx"), recursive=True)):
+        data = open(f, "rb").read()
+        for at in range(FILE_HEADER, len(data) - CHUNK + 1, CHUNK):
+            c = data[at : at + CHUNK]
+            free = struct.unpack_from("<I", c, 48)[0]
+            if c[:8] == b"ElfChnk\0" and 0.75 * CHUNK <= free <= CHUNK:
+                out.append(c)
+    if not out:
+        sys.exit(f"no full chunk in the .evtx files under {src}")
+    return out
+
+
+def renumbered(chunk, first):
+    """The chunk with its records numbered from `first`; checksums recomputed."""
+    c = bytearray(chunk)
+    free = struct.unpack_from("<I", c, 48)[0]
+    at, n = 512, 0
+    while at + 24 <= free and c[at : at + 4] == b"**\0\0":
+        struct.pack_into("<Q", c, at + 8, first + n)
+        at += struct.unpack_from("<I", c, at + 4)[0]
+        n += 1
+    last = first + max(n, 1) - 1
+    struct.pack_into("<QQQQ", c, 8, first, last, first, last)
+    struct.pack_into("<I", c, 52, zlib.crc32(c[512:free]))
+    struct.pack_into("<I", c, 124, zlib.crc32(c[:120] + c[128:512]))
+    return bytes(c), n
+
+
+def dense_corpus(src, mb, into):
+    chunks = full_chunks(src)
+    per_file = DENSE_FILE_MB * 1_000_000 // CHUNK
+    size, k = 0, 0
+    for n in range(max(1, round(mb / DENSE_FILE_MB))):
+        body, record = [], 1
+        for _ in range(per_file):
+            c, got = renumbered(chunks[k % len(chunks)], record)
+            body.append(c)
+            record += got
+            k += 1
+        head = bytearray(FILE_HEADER)
+        struct.pack_into("<8sQQQIHHHH", head, 0, b"ElfFile\0", 0, per_file - 1, record, 128, 1, 3, FILE_HEADER, per_file)
+        struct.pack_into("<I", head, 124, zlib.crc32(head[:120]))
+        dst = os.path.join(into, f"dense{n:05}.evtx")
+        with open(dst, "wb") as f:
+            f.write(head)
+            f.writelines(body)
+        size += os.path.getsize(dst)
+    return n + 1, size
 
 
 def timed(cmds):
@@ -70,10 +139,18 @@ def main():
     ap.add_argument("--bin", default="target/release/winrmdetect")
     ap.add_argument("--old")
     ap.add_argument("--evtx-dump", dest="dump")
+    ap.add_argument("--dense", action="store_true")
+    ap.add_argument("--keep")
     a = ap.parse_args()
+    build = dense_corpus if a.dense else corpus
+    if a.keep:
+        os.makedirs(a.keep, exist_ok=True)
+        n, size = build(a.src, a.mb, a.keep)
+        print(f"corpus: {n} files, {size / 1e6:.0f} MB in {a.keep}")
+        return
     tmp = tempfile.mkdtemp(prefix="bench-hunt-")
     try:
-        n, size = corpus(a.src, a.mb, tmp)
+        n, size = build(a.src, a.mb, tmp)
         copies = sorted(os.path.join(tmp, f) for f in os.listdir(tmp))
         tools = {}
         if a.dump:

@@ -41,7 +41,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
             "no EVTX, CSV or JSON lines files found".into(),
         ));
     }
-    let results = read_all(&found.inputs, &args, &config.engine, filter.min_score);
+    let mut results = read_all(&found.inputs, &args, &config.engine, filter.min_score);
     let mut report = Report {
         summary: Summary {
             files_skipped: found.skipped,
@@ -53,7 +53,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
         ..Report::default()
     };
     take_results(&mut report, &results, &filter);
-    let (hops, evidence, warnings) = correlate(&results, &config.engine, &config.known);
+    let (hops, evidence, warnings) = correlate(&mut results, &config.known);
     warn(&warnings);
     report.warnings.extend(warnings);
     report.hops = hops.into_iter().filter(|h| filter.hop(h)).collect();

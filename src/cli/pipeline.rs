@@ -4,12 +4,12 @@
 //! every event gets the search command's event view and detection (an EVTX
 //! record is seen exactly as the CSV row `hunt` used to write for it would
 //! be, without writing that row), the labelled ones become [`Alert`]s, and
-//! the few events correlation wants ([`Correlator::wants`]) are kept as a
-//! small CSV body. Nothing else of the input is kept, so memory follows the
-//! evidence, not the input.
+//! what correlation takes from each event is read there and then
+//! ([`Kept`]: an address, a SID's name, evidence). Nothing else of the
+//! input is kept, so memory follows the evidence, not the input.
 //!
 //! Workers run in parallel, one input each ([`run_all`]); correlation then
-//! takes the kept events input by input in the order given ([`correlate`]),
+//! takes what was kept input by input in the order given ([`correlate`]),
 //! so the hops are those of one sequential pass over the same inputs.
 
 use std::borrow::Cow;
@@ -17,15 +17,13 @@ use std::io::{Read, Seek};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use crate::chunk::{push_rows, Line, Look, RowSink};
 use crate::cli::report::{Alert, EvidenceEvent};
-use crate::cli::scan::{add_context, alert, scan_csv_with, EvidenceOut};
-use crate::correlate::{parse_time, Correlator, Hop, Known, Settings};
-use crate::csvio::read::Row;
+use crate::cli::scan::{add_context, alert, scan_csv_with, Kept};
+use crate::correlate::{Correlator, Hop, Known, Settings};
 use crate::detect::{Detection, Engine};
 use crate::event::kind::{channel_of, kind_of, Channel, Kind};
 use crate::event::pairs::PairsEvent;
-use crate::event::{Event, Fields, RowEvent, Schema, F};
+use crate::event::{Fields, RowEvent, Schema};
 use crate::evtx::{EvtxFile, Peek, Position};
 
 /// The columns of an EVTX record as `hunt` sees it: those the Windows
@@ -44,8 +42,8 @@ pub struct FileResult {
     pub skipped: u64,
     /// Its labelled events scoring at least the minimum, in input order.
     pub alerts: Vec<Alert>,
-    /// The events correlation wants, as CSV bodies.
-    pub evidence: Vec<Vec<u8>>,
+    /// What correlation takes from its events.
+    pub kept: Kept,
     /// What went wrong without stopping the reading.
     pub warnings: Vec<String>,
     /// Why the input could not be read to its end, if it could not.
@@ -89,12 +87,11 @@ pub fn evtx_file<R: Read + Seek + 'static>(
         name: name.to_string(),
         ..FileResult::default()
     };
-    let mut evidence = EvidenceOut::default();
+    let mut kept = Kept::default();
     let mut det = Detection::default();
     // Bytes told to `progress`: the header and the chunks before the
     // current one.
     let mut told = 0u64;
-    let mut failed = None;
     let mut skip = Skip::default();
     let mut skipped = 0u64;
     let mut skip_one = |p: &Peek| {
@@ -132,15 +129,7 @@ pub fn evtx_file<R: Read + Seek + 'static>(
                 None => RowEvent::new(&schema, &row),
             };
             let hit = engine.detect_into(&ev, &mut det);
-            if Correlator::wants(&ev, hit.then(|| det.finding())) {
-                let kept = evidence
-                    .header(EVTX_COLUMNS.iter().map(|c| c.as_bytes()))
-                    .and_then(|()| evidence.row(row.0));
-                if let Err(e) = kept {
-                    failed = Some(format!("keeping the rows correlation needs: {e}"));
-                    return false;
-                }
-            }
+            kept.push(name, &ev, hit.then_some(&det));
             if hit && det.risk_score >= min_score {
                 let mut a = alert(&det, &time, &r.computer);
                 add_context(&mut a, &ev, &det);
@@ -153,8 +142,7 @@ pub fn evtx_file<R: Read + Seek + 'static>(
     out.events += skipped;
     out.skipped = skipped;
     out.bytes_told = told;
-    out.error = failed;
-    out.evidence.extend(evidence.finish());
+    out.kept = kept;
     out
 }
 
@@ -206,8 +194,7 @@ const EVTX_HEADER: u64 = 4096;
 /// Reads one Splunk CSV body (a whole export, or one chunk of converted
 /// JSON lines) into `out`.
 pub fn csv_body(out: &mut FileResult, body: &[u8], engine: &Engine, min_score: u32) {
-    let mut evidence = EvidenceOut::default();
-    match scan_csv_with(&out.name, body, engine, min_score, Some(&mut evidence)) {
+    match scan_csv_with(&out.name, body, engine, min_score, Some(&mut out.kept)) {
         Ok(scan) => {
             out.events += scan.events as u64;
             let name = &out.name;
@@ -217,7 +204,6 @@ pub fn csv_body(out: &mut FileResult, body: &[u8], engine: &Engine, min_score: u
         }
         Err(e) => out.error = Some(e.to_string()),
     }
-    out.evidence.extend(evidence.finish());
 }
 
 /// Runs `work` on every input, `jobs` at a time; the results in input
@@ -244,72 +230,25 @@ where
     slots.into_iter().map(Option::unwrap_or_default).collect()
 }
 
-/// Correlates the kept events of every input, in input order: the hops,
-/// the evidence events by `seq`, and correlation's warnings.
+/// Correlates what was kept of every input, in input order: the hops, the
+/// evidence events by `seq`, and correlation's warnings. What was kept is
+/// taken out of `results`.
 pub fn correlate(
-    results: &[FileResult],
-    engine: &Engine,
+    results: &mut [FileResult],
     known: &Known,
 ) -> (Vec<Hop>, Vec<EvidenceEvent>, Vec<String>) {
     let mut corr = Correlator::new(Settings::default()).with_known(known.clone());
     let mut evidence = Vec::new();
     for r in results {
-        for body in &r.evidence {
-            let mut sink = Replay {
-                corr: &mut corr,
-                evidence: &mut evidence,
-                file: &r.name,
-            };
-            push_rows(body, Look::Detect(engine), &mut sink);
+        for (o, summary) in std::mem::take(&mut r.kept.events) {
+            if let (Some(seq), Some(mut e)) = (corr.take(o), summary) {
+                e.seq = seq;
+                evidence.push(e);
+            }
         }
     }
     let warnings = corr.warnings();
     (corr.finish(), evidence, warnings)
-}
-
-/// Correlation's sink: each event to the correlator, and what it keeps as
-/// evidence summed up for `--hop`.
-struct Replay<'r> {
-    corr: &'r mut Correlator,
-    evidence: &'r mut Vec<EvidenceEvent>,
-    file: &'r str,
-}
-
-impl RowSink for Replay<'_> {
-    fn header(&mut self, _: &Row<'_>) {}
-
-    fn row(&mut self, line: &Line<'_>) -> bool {
-        let Some(ev) = line.event else { return true };
-        if let Some(seq) = self.corr.add(ev, line.detection.map(Detection::finding)) {
-            self.evidence
-                .push(evidence_event(seq, self.file, ev, line.detection));
-        }
-        true
-    }
-}
-
-/// One evidence event, summed up.
-fn evidence_event(seq: usize, file: &str, ev: &dyn Event, d: Option<&Detection>) -> EvidenceEvent {
-    let get = |f: F| ev.get(f).or_empty().trim().to_string();
-    let host = match get(F::Computer) {
-        h if h.is_empty() => get(F::Host),
-        h => h,
-    };
-    let what = [F::CommandLine, F::Connection, F::DestIp, F::IpAddress]
-        .into_iter()
-        .map(get)
-        .find(|v| !v.is_empty())
-        .unwrap_or_default();
-    EvidenceEvent {
-        seq,
-        file: file.to_string(),
-        epoch: parse_time(ev.get(F::Time).or_empty()),
-        host,
-        event_code: get(F::EventCode),
-        record_id: get(F::RecordId),
-        alert_type: d.map(|d| d.alert_types.join("|")).unwrap_or_default(),
-        what: what.replace(['\r', '\n'], " "),
-    }
 }
 
 #[cfg(test)]
@@ -388,7 +327,7 @@ mod tests {
             assert!(skipped > 0, "records skipped");
             assert!(alerts >= 2, "{alerts} alerts");
             let (old_hops, _) = hops_of_files(&bodies, &engine, &Known::default());
-            let (hops, evidence, _) = correlate(&results, &engine, &Known::default());
+            let (hops, evidence, _) = correlate(&mut results, &Known::default());
             assert_eq!(hops, old_hops);
             assert!(!hops.is_empty());
             // Every member of a hop is summed up, with its file.
@@ -399,8 +338,8 @@ mod tests {
         }
     }
 
-    /// CSV exports keep the rows correlation wants, under their header,
-    /// in every chunk, and correlate as the whole files did.
+    /// CSV exports keep what correlation takes from their rows, in every
+    /// chunk, and correlate as the whole files did.
     #[test]
     fn issue15_csv_evidence_correlates_as_the_whole_files() {
         let engine = Engine::default();
@@ -421,13 +360,14 @@ mod tests {
             };
             csv_body(&mut r, &body, &engine, 1);
             assert_eq!(r.error, None);
-            let kept: usize = r.evidence.iter().map(|b| b.len()).sum();
-            assert!(kept <= body.len() + 1024);
+            // What correlation takes, not every event.
+            let kept = r.kept.events.len() as u64;
+            assert!(kept < r.events, "{kept} of {} kept", r.events);
             bodies.push(body);
             results.push(r);
         }
         let (old_hops, _) = hops_of_files(&bodies, &engine, &Known::default());
-        let (hops, _, _) = correlate(&results, &engine, &Known::default());
+        let (hops, _, _) = correlate(&mut results, &Known::default());
         assert!(!hops.is_empty());
         assert_eq!(hops, old_hops);
     }

@@ -7,18 +7,20 @@
 //! collector takes the place of the reply CSV and reads the detections, so
 //! the table holds what the reply would.
 
+use std::collections::HashSet;
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 use std::str::Utf8Error;
 
 use crate::chunk::{lm_side, push_rows, Columns, Line, Look, Mode, RowSink};
 use crate::cli::args::ScanArgs;
-use crate::cli::report::{print_alerts, print_hops, Alert};
+use crate::cli::report::{print_alerts, print_hops, Alert, EvidenceEvent};
 use crate::cli::{config, read_file, warn};
-use crate::correlate::{Correlator, Hop, Known, Settings};
+use crate::correlate::{parse_time, Correlator, Hop, Known, Observation, Settings};
 use crate::csvio::read::{Row, Rows};
 use crate::detect::{Detection, Engine};
 use crate::error::{Error, Result};
+use crate::event::{Event, F};
 
 /// Rows per chunk, as splunkd's default `maxresultrows`.
 pub const CHUNK_ROWS: usize = 50_000;
@@ -70,14 +72,14 @@ pub fn scan_csv(name: &str, data: &[u8], engine: &Engine, min_score: u32) -> Res
     scan_csv_with(name, data, engine, min_score, None)
 }
 
-/// [`scan_csv`], and (when `evidence` is given) the rows correlation wants
-/// written to it, for a later pass ([`crate::cli::pipeline`]).
+/// [`scan_csv`], and (when `kept` is given) what correlation takes from
+/// the events kept in it, for a later pass ([`crate::cli::pipeline`]).
 pub fn scan_csv_with(
     name: &str,
     data: &[u8],
     engine: &Engine,
     min_score: u32,
-    mut evidence: Option<&mut EvidenceOut>,
+    mut kept: Option<&mut Kept>,
 ) -> Result<Scan> {
     let csv_err = |source| Error::CsvBody {
         context: name.to_string(),
@@ -101,7 +103,7 @@ pub fn scan_csv_with(
                 body.push(b'\n');
             }
             body.extend_from_slice(&data[start..end]);
-            scan.chunk(name, &body, engine, min_score, evidence.as_deref_mut())?;
+            scan.chunk(name, &body, engine, min_score, kept.as_deref_mut())?;
             (start, rows) = (end, 0);
         }
         if !more {
@@ -118,10 +120,10 @@ impl Scan {
         body: &[u8],
         engine: &Engine,
         min_score: u32,
-        evidence: Option<&mut EvidenceOut>,
+        kept: Option<&mut Kept>,
     ) -> Result<()> {
         let mut sink = Collector {
-            evidence,
+            kept,
             name,
             mode: Mode {
                 detect: true,
@@ -164,41 +166,63 @@ struct Collector<'s> {
     bad_header: Option<(usize, Utf8Error)>,
     alerts: &'s mut Vec<Alert>,
     error: Option<Error>,
-    /// Where the rows correlation wants go, if anywhere.
-    evidence: Option<&'s mut EvidenceOut>,
+    /// Where what correlation takes goes, if anywhere.
+    kept: Option<&'s mut Kept>,
 }
 
-/// The rows correlation wants, as one CSV body under their chunk's header
-/// (every chunk of a file has the same header).
-#[derive(Default)]
-pub struct EvidenceOut {
-    rows: Option<csv::Writer<Vec<u8>>>,
+/// What correlation takes from the events of one input, read where the
+/// events are read ([`Observation::of`]) so that the events themselves
+/// need not be kept: in input order, each evidence event with its summary
+/// for `--hop`. A SID's name is kept once (correlation keeps the first).
+#[derive(Debug, Default)]
+pub struct Kept {
+    /// Observations in input order, with the summary of those that are
+    /// evidence (its `seq` is set when correlation takes it).
+    pub events: Vec<(Observation, Option<EvidenceEvent>)>,
+    /// The SIDs whose names are kept already.
+    sids: HashSet<String>,
 }
 
-impl EvidenceOut {
-    /// Writes the header unless it was written already.
-    pub fn header<'a>(&mut self, names: impl IntoIterator<Item = &'a [u8]>) -> csv::Result<()> {
-        if self.rows.is_none() {
-            let mut w = csv::WriterBuilder::new()
-                .flexible(true)
-                .from_writer(Vec::new());
-            w.write_record(names)?;
-            self.rows = Some(w);
+impl Kept {
+    /// Keeps what correlation takes from `ev` of `file`, if anything.
+    pub fn push(&mut self, file: &str, ev: &dyn Event, d: Option<&Detection>) {
+        let mut o = Observation::of(ev, d.map(Detection::finding));
+        if let Some(sid) = o.sid() {
+            if self.sids.contains(sid) {
+                o.drop_sid_name();
+            } else {
+                self.sids.insert(sid.to_string());
+            }
         }
-        Ok(())
-    }
-
-    /// Writes one row (after [`EvidenceOut::header`]).
-    pub fn row<'a>(&mut self, fields: impl IntoIterator<Item = &'a [u8]>) -> csv::Result<()> {
-        match &mut self.rows {
-            Some(w) => w.write_record(fields),
-            None => Ok(()),
+        if o.is_empty() {
+            return;
         }
+        let summary = o.is_evidence().then(|| evidence_event(file, ev, d));
+        self.events.push((o, summary));
     }
+}
 
-    /// The body, if any row or header was written.
-    pub fn finish(self) -> Option<Vec<u8>> {
-        self.rows.and_then(|w| w.into_inner().ok())
+/// One evidence event, summed up (`seq` 0 until correlation takes it).
+fn evidence_event(file: &str, ev: &dyn Event, d: Option<&Detection>) -> EvidenceEvent {
+    let get = |f: F| ev.get(f).or_empty().trim().to_string();
+    let host = match get(F::Computer) {
+        h if h.is_empty() => get(F::Host),
+        h => h,
+    };
+    let what = [F::CommandLine, F::Connection, F::DestIp, F::IpAddress]
+        .into_iter()
+        .map(get)
+        .find(|v| !v.is_empty())
+        .unwrap_or_default();
+    EvidenceEvent {
+        seq: 0,
+        file: file.to_string(),
+        epoch: parse_time(ev.get(F::Time).or_empty()),
+        host,
+        event_code: get(F::EventCode),
+        record_id: get(F::RecordId),
+        alert_type: d.map(|d| d.alert_types.join("|")).unwrap_or_default(),
+        what: what.replace(['\r', '\n'], " "),
     }
 }
 
@@ -208,11 +232,6 @@ impl RowSink for Collector<'_> {
         let find = |n: &str| names.iter().position(|c| c == n.as_bytes());
         self.at = [find("_time"), find("Computer"), find("host")];
         self.bad_header = not_text(names.iter().enumerate());
-        if let Some(e) = self.evidence.as_deref_mut() {
-            if let Err(e) = e.header(names.iter()) {
-                self.error = Some(csv_error(self.name, e));
-            }
-        }
     }
 
     fn row(&mut self, line: &Line<'_>) -> bool {
@@ -222,13 +241,8 @@ impl RowSink for Collector<'_> {
             self.error = Some(Error::CsvText { context, source });
             return false;
         }
-        if let (Some(out), Some(ev)) = (self.evidence.as_deref_mut(), line.event) {
-            if Correlator::wants(ev, line.detection.map(Detection::finding)) {
-                if let Err(e) = out.row(line.row.iter()) {
-                    self.error = Some(csv_error(self.name, e));
-                    return false;
-                }
-            }
+        if let (Some(kept), Some(ev)) = (self.kept.as_deref_mut(), line.event) {
+            kept.push(self.name, ev, line.detection);
         }
         let Some(d) = line.detection.filter(|&d| !self.mode.drops(Some(d))) else {
             return true;
@@ -253,14 +267,6 @@ impl RowSink for Collector<'_> {
         }
         self.alerts.push(a);
         true
-    }
-}
-
-/// A CSV error while keeping the evidence rows of `name`.
-fn csv_error(name: &str, source: csv::Error) -> Error {
-    Error::CsvBody {
-        context: format!("{name}: keeping the rows correlation needs"),
-        source,
     }
 }
 

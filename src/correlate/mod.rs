@@ -94,14 +94,21 @@ impl Correlator {
     /// Looks at one event (with its per-event detection, if any).
     /// Returns the evidence's `seq` when the event was kept as evidence.
     pub fn add(&mut self, ev: &dyn Event, finding: Option<Finding<'_>>) -> Option<usize> {
-        let kind = kind_of(ev);
-        self.learn_addresses(ev, kind);
-        if let Some((sid, name)) = sid_and_name(ev) {
+        self.take(Observation::of(ev, finding))
+    }
+
+    /// Takes what was read from one event ([`Observation::of`]), as
+    /// [`Correlator::add`] takes the event itself.
+    pub fn take(&mut self, o: Observation) -> Option<usize> {
+        if let Some((ip, host)) = o.address {
+            self.learn_address(ip, host);
+        }
+        if let Some((sid, name)) = o.sid_name {
             if self.names_of_sids.len() < MAX_SIDS {
                 self.names_of_sids.entry(sid).or_insert(name);
             }
         }
-        let mut e = evidence_of(ev, kind, finding)?;
+        let mut e = o.evidence?;
         if self.evidence.len() >= self.settings.max_evidence {
             self.dropped += 1;
             return None;
@@ -139,44 +146,18 @@ impl Correlator {
         out
     }
 
-    fn learn_addresses(&mut self, ev: &dyn Event, kind: Kind) {
-        if kind != Kind::NetworkConnection {
+    /// Counts `host` as showing `ip` as its own, within the table's caps.
+    fn learn_address(&mut self, ip: String, host: String) {
+        if self.hosts_of_ip.len() >= MAX_ADDRESSES && !self.hosts_of_ip.contains_key(&ip) {
+            self.dropped_addresses += 1;
             return;
         }
-        let Some(host) = host_of(ev) else { return };
-        let (src, dst) = (ev.get(F::SrcIp), ev.get(F::DestIp));
-        // Outbound: the source is this host. Inbound: the destination is,
-        // when it is a service port (below 1024, RDP, WinRM; Sysmon logs some UDP replies with the
-        // ends swapped, e.g. DNS answers from port 53 to a client's port).
-        let service_port = ev
-            .get(F::DestPort)
-            .value()
-            .and_then(|p| p.trim().parse::<u32>().ok())
-            .is_some_and(|p| p < 1024 || [3389, 5985, 5986].contains(&p));
-        let own = match ev
-            .get(F::Initiated)
-            .value()
-            .map(|v| v.eq_ignore_ascii_case("true"))
-        {
-            Some(true) => src.value(),
-            Some(false) if service_port => dst.value(),
-            _ => None,
-        };
-        if let (Some(own), Some(s), Some(d)) = (own, src.value(), dst.value()) {
-            if s != d && !is_loopback(own) {
-                let ip = own.to_ascii_lowercase();
-                if self.hosts_of_ip.len() >= MAX_ADDRESSES && !self.hosts_of_ip.contains_key(&ip) {
-                    self.dropped_addresses += 1;
-                    return;
-                }
-                let hosts = self.hosts_of_ip.entry(ip).or_default();
-                if hosts.len() >= MAX_HOSTS_PER_ADDRESS && !hosts.contains_key(&host) {
-                    self.dropped_addresses += 1;
-                    return;
-                }
-                *hosts.entry(host).or_default() += 1;
-            }
+        let hosts = self.hosts_of_ip.entry(ip).or_default();
+        if hosts.len() >= MAX_HOSTS_PER_ADDRESS && !hosts.contains_key(&host) {
+            self.dropped_addresses += 1;
+            return;
         }
+        *hosts.entry(host).or_default() += 1;
     }
 
     /// Links everything seen into hops and chains.
@@ -218,6 +199,84 @@ impl Correlator {
             }
         }
     }
+}
+
+/// What correlation takes from one event, read from the event alone: the
+/// address the logging host shows as its own, a SID's account name, and the
+/// event's evidence. `hunt` reads these where it reads the event and hands
+/// them over later ([`Correlator::take`]), so the event itself need not be
+/// kept; [`Correlator::add`] is the two steps in one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observation {
+    /// A lower-case IP address and the short name of the host that showed
+    /// it as its own.
+    address: Option<(String, String)>,
+    /// A lower-case SID and account name.
+    sid_name: Option<(String, String)>,
+    evidence: Option<Evidence>,
+}
+
+impl Observation {
+    /// What correlation takes from `ev`.
+    pub fn of(ev: &dyn Event, finding: Option<Finding<'_>>) -> Self {
+        let kind = kind_of(ev);
+        Observation {
+            address: own_address(ev, kind),
+            sid_name: sid_and_name(ev),
+            evidence: evidence_of(ev, kind, finding),
+        }
+    }
+
+    /// Whether correlation takes nothing from the event.
+    pub fn is_empty(&self) -> bool {
+        self.address.is_none() && self.sid_name.is_none() && self.evidence.is_none()
+    }
+
+    /// Whether the event is evidence (it gets a `seq` when taken).
+    pub fn is_evidence(&self) -> bool {
+        self.evidence.is_some()
+    }
+
+    /// The SID whose account name the event gives.
+    pub fn sid(&self) -> Option<&str> {
+        self.sid_name.as_ref().map(|(sid, _)| sid.as_str())
+    }
+
+    /// Forgets the SID's name: [`Correlator::take`] keeps the first name
+    /// given for a SID, so a later observation of the same SID can go
+    /// without changing the result.
+    pub fn drop_sid_name(&mut self) {
+        self.sid_name = None;
+    }
+}
+
+/// The address a network connection shows as its host's own: outbound, the
+/// source; inbound, the destination when it is a service port (below 1024,
+/// RDP, WinRM; Sysmon logs some UDP replies with the ends swapped, e.g. DNS
+/// answers from port 53 to a client's port). Never a loopback address or a
+/// connection to itself.
+fn own_address(ev: &dyn Event, kind: Kind) -> Option<(String, String)> {
+    if kind != Kind::NetworkConnection {
+        return None;
+    }
+    let host = host_of(ev)?;
+    let (src, dst) = (ev.get(F::SrcIp), ev.get(F::DestIp));
+    let (src, dst) = (src.value()?, dst.value()?);
+    let service_port = ev
+        .get(F::DestPort)
+        .value()
+        .and_then(|p| p.trim().parse::<u32>().ok())
+        .is_some_and(|p| p < 1024 || [3389, 5985, 5986].contains(&p));
+    let own = match ev
+        .get(F::Initiated)
+        .value()
+        .map(|v| v.eq_ignore_ascii_case("true"))
+    {
+        Some(true) => src,
+        Some(false) if service_port => dst,
+        _ => return None,
+    };
+    (src != dst && !is_loopback(own)).then(|| (own.to_ascii_lowercase(), host))
 }
 
 /// Whether an event carries an account SID and its name together (4624),
