@@ -96,7 +96,8 @@ pub fn evtx_file<R: Read + Seek + 'static>(
     let mut skipped = 0u64;
     let mut skip_one = |p: &Peek| {
         let skips = skip.skips(p);
-        if skips {
+        // Counted once, when the whole record was read.
+        if skips && p.whole {
             skipped += 1;
             progress.events.fetch_add(1, Ordering::Relaxed);
         }

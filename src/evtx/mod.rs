@@ -67,8 +67,10 @@ pub struct Peek {
     /// `<EventID>`, when it reads as a number.
     pub event_id: Option<u32>,
     /// Whether a field is named `TargetUserSid` (a `<Data Name=…>` or an
-    /// element of that name).
+    /// element of that name); always false unless `whole`.
     pub names_target_user_sid: bool,
+    /// Whether the whole record was read, or only its `System` element.
+    pub whole: bool,
 }
 
 /// Something wrong in a file that did not stop the reading.
@@ -135,6 +137,7 @@ pub struct EvtxFile<R: Read + Seek = File> {
     /// per chunk made the allocator hand its pages back to the system and
     /// fault them in again (a fifth of the CPU time on dense logs, `perf`).
     arena: Option<bumpalo::Bump>,
+    memo: render_tree::Memo,
 }
 
 impl EvtxFile<File> {
@@ -157,13 +160,17 @@ impl<R: Read + Seek + 'static> EvtxFile<R> {
             path: path.to_path_buf(),
             source: Box::new(e),
         })?;
-        let settings = evtx::ParserSettings::default().indent(false).num_threads(1);
+        let settings = evtx::ParserSettings::default()
+            .indent(false)
+            .num_threads(1)
+            .template_records(true);
         Ok(EvtxFile {
             parser,
             settings: Arc::new(settings),
             path: path.to_path_buf(),
             with_pairs: false,
             arena: None,
+            memo: render_tree::Memo::default(),
         })
     }
 
@@ -193,8 +200,11 @@ impl<R: Read + Seek + 'static> EvtxFile<R> {
 
     /// [`EvtxFile::read_from`], but a record for which `skip` says true
     /// (asked before the record is rendered, from its [`Peek`]) is never
-    /// rendered nor handed to `on_record`. Records whose channel and event
-    /// id cannot be read from the tree are rendered.
+    /// rendered nor handed to `on_record`. `skip` is asked first what the
+    /// `System` element says (`whole` false), and only when it says true
+    /// there, again with the whole record: most records are of a kind that
+    /// is rendered, and their `System` element tells. Records whose channel
+    /// and event id cannot be read from the tree are rendered.
     pub fn read_skipping(
         &mut self,
         from: Position,
@@ -264,7 +274,7 @@ impl<R: Read + Seek + 'static> EvtxFile<R> {
     /// Reads the records of the parsed chunk `number` after `done`; `false`
     /// when `on_record` stopped the reading.
     fn read_records<H, D>(
-        &self,
+        &mut self,
         number: u64,
         parsed: &mut evtx::EvtxChunk<'_>,
         done: Option<u64>,
@@ -310,10 +320,23 @@ impl<R: Read + Seek + 'static> EvtxFile<R> {
     /// Renders one record straight from its tree, or, when that route
     /// does not take it, from the crate's XML; a failure is the damage
     /// message, naming the file and the record.
-    fn render_record(&self, r: evtx::EvtxRecord<'_>) -> std::result::Result<Rendered, String> {
+    fn render_record(
+        &mut self,
+        mut r: evtx::EvtxRecord<'_>,
+    ) -> std::result::Result<Rendered, String> {
         let record_id = r.event_record_id;
         let header_time = Some(header_time(&r));
-        let rendered = match render_tree::render_tree(&r, header_time, self.with_pairs) {
+        let mut direct = render_tree::render_tree(&r, header_time, self.with_pairs, &mut self.memo);
+        // A template record the renderer does not take: its own tree.
+        if direct.is_none() && r.template.is_some() {
+            direct = match r.build_tree() {
+                Ok(()) => {
+                    render_tree::render_tree(&r, header_time, self.with_pairs, &mut self.memo)
+                }
+                Err(e) => Some(Err(RecordError::from(e))),
+            };
+        }
+        let rendered = match direct {
             Some(done) => done,
             None => r
                 .into_xml()
@@ -342,10 +365,13 @@ impl<R, D> Handlers<'_, '_, R, D> {
     /// Whether `skip` leaves this record out (never when its channel and
     /// event id cannot be read from its tree).
     fn skips(&mut self, r: &evtx::EvtxRecord<'_>) -> bool {
-        match &mut self.skip {
-            Some(skip) => render_tree::peek(r).is_some_and(|p| skip(&p)),
-            None => false,
+        let Some(skip) = &mut self.skip else {
+            return false;
+        };
+        if render_tree::peek_system(r).is_some_and(|p| !skip(&p)) {
+            return false;
         }
+        render_tree::peek(r).is_some_and(|p| skip(&p))
     }
 }
 
@@ -441,6 +467,15 @@ impl Fields {
 
 /// Windows renders GUID-typed values as `{XXXXXXXX-…}`; the crate writes
 /// them bare. Values that are already strings (with braces) are unchanged.
+/// A name without its prefix (after its first `:`). A byte loop: names are
+/// short, and `split_once` set up a searcher for each (6% of a dense log).
+fn local_name(name: &str) -> &str {
+    match name.bytes().position(|b| b == b':') {
+        Some(at) => &name[at + 1..],
+        None => name,
+    }
+}
+
 fn guid_braced(v: &str) -> std::borrow::Cow<'_, str> {
     let b = v.as_bytes();
     let is_guid = b.len() == 36
@@ -489,19 +524,31 @@ mod tests {
         for d in &dirs {
             below(d, &mut files);
         }
-        let (mut same, mut fallback, mut paired) = (0, 0, 0);
+        let (mut same, mut fallback, mut paired, mut system, mut templates) = (0, 0, 0, 0, 0);
+        let mut memo = render_tree::Memo::default();
         for f in &files {
             let mut parser = evtx::EvtxParser::from_path(f).unwrap();
             for chunk in parser.chunks() {
                 let Ok(mut data) = chunk else { continue };
-                let Ok(mut parsed) =
-                    data.parse(Arc::new(evtx::ParserSettings::default().indent(false)))
-                else {
+                // Records read as their template and values, as `EvtxFile`
+                // reads them; `into_xml` builds the tree the crate renders.
+                let settings = evtx::ParserSettings::default()
+                    .indent(false)
+                    .template_records(true);
+                let Ok(mut parsed) = data.parse(Arc::new(settings)) else {
                     continue;
                 };
                 for r in parsed.iter().flatten() {
+                    templates += usize::from(r.template.is_some());
                     let peeked = render_tree::peek(&r);
-                    let direct = render_tree::render_tree(&r, None, true);
+                    // The System element alone says what the whole does
+                    // (the whole reads on into any UserData `Channel`).
+                    if let (Some(s), Some(p)) = (render_tree::peek_system(&r), &peeked) {
+                        assert!(!s.whole && s.event_id == p.event_id);
+                        assert!(p.channel.starts_with(&s.channel));
+                        system += usize::from(!s.channel.is_empty());
+                    }
+                    let direct = render_tree::render_tree(&r, None, true, &mut memo);
                     let x = r.into_xml().unwrap();
                     let long = render(&x.data, x.event_record_id, None).map(|r| r.xml);
                     match direct {
@@ -526,6 +573,9 @@ mod tests {
         }
         assert!(same > 370, "{same} records compared");
         assert!(paired > 370, "{paired} records paired");
+        assert!(system > 370, "{system} System elements peeked at");
+        // The bundled Security log is written as template instances.
+        assert!(templates > 90, "{templates} template records");
         assert!(fallback * 100 <= same, "{fallback} records fell back");
     }
 
@@ -543,6 +593,7 @@ mod tests {
             channel: d.channel.clone(),
             event_id: Some(d.event_id),
             names_target_user_sid: read.iter().flatten().any(|(k, _)| k == "TargetUserSid"),
+            whole: true,
         };
         assert_eq!(peeked, Some(want), "{at}");
         read.is_some()

@@ -14,10 +14,7 @@ pub(super) struct PairSink {
     fields: FieldsRead,
 }
 
-/// An element's name without its namespace prefix.
-fn local(name: &str) -> &str {
-    name.split_once(':').map_or(name, |(_, l)| l)
-}
+use super::local_name as local;
 
 impl PairSink {
     /// An element opens with these attributes (non-empty values, as

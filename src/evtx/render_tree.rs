@@ -5,12 +5,14 @@
 //! entity references, fragments of embedded BinXML) goes the long way.
 
 use evtx::binxml::value_variant::BinXmlValue;
-use evtx::model::ir::{Attr, ElementId, IrTree, Node, Text};
+use evtx::model::ir::{
+    is_optional_empty, Attr, ElementId, IrTree, Node, TemplateArg, TemplateRecord, Text,
+};
 
 use super::escape::{escape_into, Quotes};
 use super::pairs::PairSink;
 use super::time::{parse_system_time, push_system_time, SYSTEM_TIME_RANGE};
-use super::{guid_braced, Fields, Peek, RecordError, Rendered};
+use super::{guid_braced, local_name, Fields, Peek, RecordError, Rendered};
 
 /// Renders a record from its tree; `None` for what this renderer does not
 /// take. `header_time` stands in for a missing `TimeCreated`.
@@ -18,16 +20,20 @@ pub(super) fn render_tree(
     r: &evtx::EvtxRecord<'_>,
     header_time: Option<f64>,
     with_pairs: bool,
+    memo: &mut Memo,
 ) -> Option<Result<Rendered, RecordError>> {
+    let (tree, values) = tree_of(r);
     let mut t = TreeRender {
-        tree: &r.tree,
+        tree,
+        values,
         out: String::with_capacity(r.binxml_size as usize * 2),
         text: String::new(),
         fields: Fields::default(),
         pairs: with_pairs.then(PairSink::default),
         attrs: Vec::new(),
+        memo,
     };
-    t.element(r.tree.root())?;
+    t.element(tree.root())?;
     let pairs = t.pairs.take().and_then(PairSink::finish);
     let rendered = t.fields.finish(t.out, r.event_record_id, header_time);
     Some(rendered.map(|r| Rendered { pairs, ..r }))
@@ -38,21 +44,124 @@ pub(super) fn render_tree(
 /// renderer takes them ([`Fields`]); `None` for a record the renderer
 /// would not take either.
 pub(super) fn peek(r: &evtx::EvtxRecord<'_>) -> Option<Peek> {
+    let (tree, values) = tree_of(r);
     let mut t = TreeRender {
-        tree: &r.tree,
+        tree,
+        values,
         out: String::new(),
         text: String::new(),
         fields: Fields::default(),
         pairs: None,
         attrs: Vec::new(),
+        memo: &mut Memo::default(),
     };
-    let mut peek = Peek::default();
-    t.peek_element(r.tree.root(), &mut peek)?;
+    let mut peek = Peek {
+        whole: true,
+        ..Peek::default()
+    };
+    t.peek_element(tree.root(), &mut peek)?;
     Some(peek)
 }
 
-struct TreeRender<'t, 'a> {
+/// [`peek`] at the `System` element alone (the channel and event id, and
+/// `whole` false); `None` when the record has none or it does not read.
+pub(super) fn peek_system(r: &evtx::EvtxRecord<'_>) -> Option<Peek> {
+    let (tree, values) = tree_of(r);
+    let arena = tree.arena();
+    let root = arena.get(tree.root())?;
+    let system = root.children.iter().find_map(|n| match n {
+        Node::Element(id) => arena
+            .get(*id)
+            .filter(|e| e.name.as_str() == "System")
+            .map(|_| *id),
+        _ => None,
+    })?;
+    let mut t = TreeRender {
+        tree,
+        values,
+        out: String::new(),
+        text: String::new(),
+        fields: Fields::default(),
+        pairs: None,
+        attrs: Vec::new(),
+        memo: &mut Memo::default(),
+    };
+    let mut peek = Peek::default();
+    t.peek_element(system, &mut peek)?;
+    peek.names_target_user_sid = false;
+    Some(peek)
+}
+
+/// The tree to render and the values for its placeholders: a template
+/// record's template and values, else the record's own tree.
+fn tree_of<'r, 'a>(r: &'r evtx::EvtxRecord<'a>) -> (&'r IrTree<'a>, &'r [TemplateArg<'a>]) {
+    match &r.template {
+        Some(t) => (&t.template, &t.args),
+        None => (&r.tree, &[]),
+    }
+}
+
+/// A child element: one of the tree's, or an embedded fragment standing
+/// where a template's placeholder is.
+#[derive(Clone, Copy)]
+enum Child<'t, 'a> {
+    Own(ElementId),
+    Nested(&'t TemplateRecord<'a>),
+}
+
+/// The child element `n` is, if it is one (`values`: the placeholders').
+fn child_of<'t, 'a>(values: &'t [TemplateArg<'a>], n: &Node<'_>) -> Option<Child<'t, 'a>> {
+    match n {
+        Node::Element(id) => Some(Child::Own(*id)),
+        Node::Placeholder(p) => match values.get(usize::from(p.id)) {
+            Some(TemplateArg::Record(r)) => Some(Child::Nested(r)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// What rendering keeps from one record to the next: the text of the
+/// GUIDs met last. A provider's GUID is on each of its records, and the
+/// crate's `Display` of one costs more than the rest of its attribute.
+#[derive(Debug, Default)]
+pub(super) struct Memo {
+    guids: Vec<(BinXmlValue<'static>, String)>,
+}
+
+/// GUIDs remembered.
+const MEMO_GUIDS: usize = 8;
+
+impl Memo {
+    /// Appends the text of the GUID `v`, remembered or written anew.
+    fn push_guid(&mut self, s: &mut String, v: &BinXmlValue<'_>) -> Option<()> {
+        let BinXmlValue::GuidType(g) = v else {
+            return None;
+        };
+        let known = self.guids.iter().find(|(k, _)| match k {
+            BinXmlValue::GuidType(k) => k == g,
+            _ => false,
+        });
+        if let Some((_, text)) = known {
+            s.push_str(text);
+            return Some(());
+        }
+        let mut text = String::new();
+        use std::fmt::Write;
+        write!(text, "{v}").ok()?;
+        s.push_str(&text);
+        if self.guids.len() >= MEMO_GUIDS {
+            self.guids.remove(0);
+        }
+        self.guids.push((BinXmlValue::GuidType(g.clone()), text));
+        Some(())
+    }
+}
+
+struct TreeRender<'t, 'a, 'm> {
     tree: &'t IrTree<'a>,
+    /// The values of a template's placeholders (none for a record's tree).
+    values: &'t [TemplateArg<'a>],
     out: String,
     /// A value being collected (text run or attribute), unescaped.
     text: String,
@@ -61,9 +170,10 @@ struct TreeRender<'t, 'a> {
     pairs: Option<PairSink>,
     /// The attributes of the element being opened, for `pairs`.
     attrs: Vec<(String, String)>,
+    memo: &'m mut Memo,
 }
 
-impl TreeRender<'_, '_> {
+impl<'t, 'a> TreeRender<'t, 'a, '_> {
     /// Writes an element; whether it has content (else it is self-closed).
     fn element(&mut self, id: ElementId) -> Option<bool> {
         let e = self.tree.arena().get(id)?;
@@ -128,21 +238,21 @@ impl TreeRender<'_, '_> {
     fn content(&mut self, name: &str, children: &[Node<'_>]) -> Option<(bool, String)> {
         let mut open = true;
         let mut trailing = String::new();
+        let values = self.values;
         let mut nodes = children.iter().peekable();
-        while nodes.peek().is_some() {
-            if let Some(Node::Element(child)) = nodes.peek() {
-                let child = *child;
+        while let Some(n) = nodes.peek() {
+            if let Some(child) = child_of(values, n) {
                 nodes.next();
                 if std::mem::take(&mut open) {
                     self.out.push('>');
                 }
-                if self.element(child)? {
+                if self.child(child)? {
                     trailing.clear();
                 }
                 continue;
             }
             self.text.clear();
-            while let Some(n) = nodes.next_if(|n| !matches!(n, Node::Element(_))) {
+            while let Some(n) = nodes.next_if(|n| child_of(values, n).is_none()) {
                 self.node_text(n)?;
             }
             if self.text.is_empty() {
@@ -168,12 +278,12 @@ impl TreeRender<'_, '_> {
     fn peek_element(&mut self, id: ElementId, p: &mut Peek) -> Option<()> {
         let e = self.tree.arena().get(id)?;
         let name = e.name.as_str();
-        let local = name.split_once(':').map_or(name, |(_, l)| l);
+        let local = local_name(name);
         p.names_target_user_sid |= local == "TargetUserSid";
         if local == "Data" {
             for a in e.attrs.iter() {
                 let key = a.name.as_str();
-                if key.split_once(':').map_or(key, |(_, l)| l) == "Name" {
+                if local_name(key) == "Name" {
                     self.text.clear();
                     for n in a.value.iter() {
                         self.node_text(n)?;
@@ -184,10 +294,11 @@ impl TreeRender<'_, '_> {
         }
         // Only these two elements' text matters (and only it is decoded).
         let wanted = name == "Channel" || name == "EventID";
+        let values = self.values;
         let mut nodes = e.children.iter().peekable();
         while let Some(n) = nodes.next() {
-            if let Node::Element(child) = n {
-                self.peek_element(*child, p)?;
+            if let Some(child) = child_of(values, n) {
+                self.peek_child(child, p)?;
                 continue;
             }
             if !wanted {
@@ -197,7 +308,11 @@ impl TreeRender<'_, '_> {
                         BinXmlValue::EvtHandle | BinXmlValue::BinXmlType(_) | BinXmlValue::EvtXml
                     )
                 );
-                if xml_value || !matches!(n, Node::Text(_) | Node::CharRef(_) | Node::Value(_)) {
+                let text = matches!(
+                    n,
+                    Node::Text(_) | Node::CharRef(_) | Node::Value(_) | Node::Placeholder(_)
+                );
+                if xml_value || !text {
                     // What `node_text` does not take: the renderer would
                     // not take the record either.
                     return None;
@@ -207,7 +322,7 @@ impl TreeRender<'_, '_> {
             // A run of text and value nodes, as `content` takes it.
             self.text.clear();
             self.node_text(n)?;
-            while let Some(n) = nodes.next_if(|n| !matches!(n, Node::Element(_))) {
+            while let Some(n) = nodes.next_if(|n| child_of(values, n).is_none()) {
                 self.node_text(n)?;
             }
             if self.text.is_empty() {
@@ -229,36 +344,72 @@ impl TreeRender<'_, '_> {
             Node::Text(Text::Utf16(s)) => push_utf16(&mut self.text, s.as_bytes()),
             Node::Text(Text::Utf8(s)) => self.text.push_str(s),
             Node::CharRef(c) => self.text.push(char::from_u32(u32::from(*c))?),
-            Node::Value(v) => push_value(&mut self.text, v)?,
+            Node::Value(v) => self.value_text(v)?,
+            // As the crate instantiates it: nothing past the values given,
+            // nor for an optional substitution left empty.
+            Node::Placeholder(p) => match self.values.get(usize::from(p.id)) {
+                None => {}
+                Some(TemplateArg::Value(v)) if p.optional && is_optional_empty(v) => {}
+                Some(TemplateArg::Value(v)) => self.value_text(v)?,
+                Some(TemplateArg::Record(_)) => return None,
+            },
             _ => return None,
         }
         Some(())
     }
+
+    /// Writes a child element ([`TreeRender::element`]); an embedded
+    /// fragment's with its own template and values.
+    fn child(&mut self, c: Child<'t, 'a>) -> Option<bool> {
+        match c {
+            Child::Own(id) => self.element(id),
+            Child::Nested(r) => {
+                let outer = (self.tree, self.values);
+                (self.tree, self.values) = (&r.template, &r.args);
+                let written = self.element(r.template.root());
+                (self.tree, self.values) = outer;
+                written
+            }
+        }
+    }
+
+    /// [`TreeRender::peek_element`] at a child element.
+    fn peek_child(&mut self, c: Child<'t, 'a>, p: &mut Peek) -> Option<()> {
+        match c {
+            Child::Own(id) => self.peek_element(id, p),
+            Child::Nested(r) => {
+                let outer = (self.tree, self.values);
+                (self.tree, self.values) = (&r.template, &r.args);
+                let peeked = self.peek_element(r.template.root(), p);
+                (self.tree, self.values) = outer;
+                peeked
+            }
+        }
+    }
+
+    /// Appends a value's text to `self.text`.
+    fn value_text(&mut self, v: &BinXmlValue<'_>) -> Option<()> {
+        match v {
+            BinXmlValue::GuidType(_) => self.memo.push_guid(&mut self.text, v),
+            v => push_value(&mut self.text, v),
+        }
+    }
 }
 
-/// Appends UTF-16LE text: ASCII (most of any log) in blocks through a small
-/// buffer, the rest decoded.
+/// Appends UTF-16LE text: its ASCII start (most of any log) a byte a
+/// unit, the rest from the first other unit decoded.
 fn push_utf16(s: &mut String, b: &[u8]) {
-    let mut buf = [0u8; 128];
-    let mut at = 0;
-    while at + 1 < b.len() {
-        let mut n = 0;
-        while n < buf.len() && at + 1 < b.len() && b[at + 1] == 0 && b[at] < 0x80 {
-            buf[n] = b[at];
-            n += 1;
-            at += 2;
-        }
-        if let Ok(ascii) = std::str::from_utf8(&buf[..n]) {
-            s.push_str(ascii);
-        }
-        if n < buf.len() && at + 1 < b.len() {
-            // A non-ASCII unit: decode from it to the end.
-            let tail = b[at..]
-                .chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]]));
-            s.extend(char::decode_utf16(tail).map(|c| c.unwrap_or('\u{fffd}')));
-            break;
-        }
+    let ascii = b
+        .chunks_exact(2)
+        .take_while(|u| u[1] == 0 && u[0] < 0x80)
+        .count();
+    s.reserve(ascii);
+    s.extend(b[..ascii * 2].iter().step_by(2).map(|&c| char::from(c)));
+    if ascii * 2 + 1 < b.len() {
+        let tail = b[ascii * 2..]
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]));
+        s.extend(char::decode_utf16(tail).map(|c| c.unwrap_or('\u{fffd}')));
     }
 }
 
@@ -281,16 +432,17 @@ fn push_value(s: &mut String, v: &BinXmlValue<'_>) -> Option<()> {
         V::EvtHandle | V::BinXmlType(_) | V::EvtXml => return None,
         // The common scalars without the crate's `Display` (which
         // allocates twice per value); the same text.
-        V::UInt8Type(v) => write_display(s, v),
-        V::UInt16Type(v) => write_display(s, v),
-        V::UInt32Type(v) => write_display(s, v),
-        V::UInt64Type(v) => write_display(s, v),
-        V::Int8Type(v) => write_display(s, v),
-        V::Int16Type(v) => write_display(s, v),
-        V::Int32Type(v) => write_display(s, v),
-        V::Int64Type(v) => write_display(s, v),
-        V::HexInt32Type(v) => write_display(s, format_args!("0x{v:x}")),
-        V::HexInt64Type(v) => write_display(s, format_args!("0x{v:x}")),
+        V::UInt8Type(v) => push_int(s, *v),
+        V::UInt16Type(v) => push_int(s, *v),
+        V::UInt32Type(v) => push_int(s, *v),
+        V::UInt64Type(v) => push_int(s, *v),
+        V::Int8Type(v) => push_int(s, *v),
+        V::Int16Type(v) => push_int(s, *v),
+        V::Int32Type(v) => push_int(s, *v),
+        V::Int64Type(v) => push_int(s, *v),
+        V::HexInt32Type(v) => push_hex(s, u64::from(*v)),
+        V::HexInt64Type(v) => push_hex(s, *v),
+        V::SidType(sid) => push_sid(s, sid.as_bytes()),
         V::FileTimeType(ts) | V::SysTimeType(ts) if SYSTEM_TIME_RANGE.contains(&ts.as_second()) => {
             push_system_time(s, ts.as_second(), ts.subsec_microsecond());
         }
@@ -303,8 +455,78 @@ fn push_value(s: &mut String, v: &BinXmlValue<'_>) -> Option<()> {
     Some(())
 }
 
-fn write_display(s: &mut String, v: impl std::fmt::Display) {
-    use std::fmt::Write;
-    // Writing into a String cannot fail.
-    let _ = write!(s, "{v}");
+/// `0x` and the lower-case hex digits, as the crate writes hex integers.
+fn push_hex(s: &mut String, v: u64) {
+    s.push_str("0x");
+    let digits = (64 - v.leading_zeros() as usize).div_ceil(4).max(1);
+    for i in (0..digits).rev() {
+        s.push(char::from(
+            b"0123456789abcdef"[(v >> (i * 4)) as usize & 15],
+        ));
+    }
+}
+
+/// A SID's text (`S-1-5-21-…`), as the crate writes it from its bytes:
+/// revision, the 48-bit big-endian authority, the little-endian
+/// sub-authorities the bytes hold.
+fn push_sid(s: &mut String, b: &[u8]) {
+    if b.len() < 8 {
+        s.push_str("S-?");
+        return;
+    }
+    let authority = b[2..8].iter().fold(0u64, |a, &x| (a << 8) | u64::from(x));
+    s.push_str("S-");
+    push_int(s, b[0]);
+    s.push('-');
+    push_int(s, authority);
+    for sub in b[8..].chunks_exact(4).take(usize::from(b[1])) {
+        s.push('-');
+        push_int(s, u32::from_le_bytes([sub[0], sub[1], sub[2], sub[3]]));
+    }
+}
+
+/// Appends an integer's decimal text (`itoa`: without `fmt`'s machinery,
+/// which cost 4% of a dense log).
+fn push_int(s: &mut String, v: impl itoa::Integer) {
+    s.push_str(itoa::Buffer::new().format(v));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use evtx::binxml::value_variant::SidRef;
+
+    /// The hand-written value texts are the crate's own.
+    #[test]
+    fn sid_hex_and_integer_texts_are_the_crates() {
+        let sid = [
+            1u8, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 0x39, 0x30, 0, 0, 0xff, 0xff, 0xff, 0xff,
+        ];
+        let values = [
+            BinXmlValue::SidType(SidRef::new(&sid)),
+            BinXmlValue::SidType(SidRef::new(&sid[..8])),
+            BinXmlValue::SidType(SidRef::new(&sid[..14])),
+            BinXmlValue::SidType(SidRef::new(&sid[..4])),
+            BinXmlValue::HexInt32Type(0),
+            BinXmlValue::HexInt32Type(0x1f4),
+            BinXmlValue::HexInt64Type(u64::MAX),
+            BinXmlValue::HexInt64Type(0x10),
+            BinXmlValue::UInt8Type(255),
+            BinXmlValue::Int8Type(-128),
+            BinXmlValue::Int16Type(-1),
+            BinXmlValue::UInt16Type(65535),
+            BinXmlValue::Int32Type(i32::MIN),
+            BinXmlValue::UInt32Type(4_294_967_295),
+            BinXmlValue::Int64Type(i64::MIN),
+            BinXmlValue::UInt64Type(u64::MAX),
+        ];
+        for v in &values {
+            let mut s = String::new();
+            push_value(&mut s, v).unwrap();
+            assert_eq!(s, v.to_string(), "{v:?}");
+        }
+        let mut s = String::new();
+        push_value(&mut s, &values[0]).unwrap();
+        assert_eq!(s, "S-1-5-21-12345-4294967295");
+    }
 }

@@ -8,7 +8,8 @@ use crate::utils::bytes;
 use log::{debug, info, trace};
 use std::io::Cursor;
 
-use crate::binxml::ir::{IrTemplateCache, build_tree_from_binxml_bytes_direct};
+use crate::binxml::ir::{IrTemplateCache, build_tree_from_binxml_bytes_direct, read_template_record};
+use crate::model::ir::{IrArena, IrTree};
 use crate::string_cache::StringCache;
 use crate::{ParserSettings, checksum_ieee};
 
@@ -351,12 +352,22 @@ impl<'a> Iterator for IterChunkRecords<'a> {
         }
 
         let bytes = &self.chunk.data[binxml_start as usize..binxml_end as usize];
-        let tree_result =
-            build_tree_from_binxml_bytes_direct(bytes, self.chunk, &mut self.ir_template_cache)
-                .map_err(|err| EvtxError::FailedToParseRecord {
-                    record_id: record_header.event_record_id,
-                    source: Box::new(err),
-                });
+        // winrmdetect patch: a template record's tree waits until asked for.
+        let template = if self.settings.should_yield_template_records() {
+            read_template_record(bytes, self.chunk, &mut self.ir_template_cache)
+        } else {
+            None
+        };
+        let tree_result = match template {
+            Some(_) => Ok(IrTree::new(IrArena::new_in(&self.chunk.arena), 0)),
+            None => {
+                build_tree_from_binxml_bytes_direct(bytes, self.chunk, &mut self.ir_template_cache)
+            }
+        }
+        .map_err(|err| EvtxError::FailedToParseRecord {
+            record_id: record_header.event_record_id,
+            source: Box::new(err),
+        });
 
         self.offset_from_chunk_start += u64::from(record_header.data_size);
 
@@ -374,6 +385,7 @@ impl<'a> Iterator for IterChunkRecords<'a> {
             event_record_id: record_header.event_record_id,
             timestamp: record_header.timestamp,
             tree,
+            template,
             binxml_offset: record_start + EVTX_RECORD_HEADER_SIZE as u64,
             binxml_size: binxml_data_size,
             settings: Arc::clone(&self.settings),

@@ -135,6 +135,10 @@ pub struct ParserSettings {
     separate_json_attributes: bool,
     /// If true, output will be indented.
     indent: bool,
+    /// winrmdetect patch: records that are one template instance are
+    /// yielded as [`crate::model::ir::TemplateRecord`]s, their trees built
+    /// only when asked for ([`crate::EvtxRecord::build_tree`]).
+    template_records: bool,
     /// Controls the ansi codec used to deserialize ansi strings inside the xml document.
     ansi_codec: EncodingRef,
     /// Optional offline WEVT template cache used as a fallback when embedded EVTX templates
@@ -166,6 +170,7 @@ impl PartialEq for ParserSettings {
             && self.validate_checksums == other.validate_checksums
             && self.separate_json_attributes == other.separate_json_attributes
             && self.indent == other.indent
+            && self.template_records == other.template_records
     }
 }
 
@@ -176,6 +181,7 @@ impl Default for ParserSettings {
             validate_checksums: false,
             separate_json_attributes: false,
             indent: true,
+            template_records: false,
             ansi_codec: WINDOWS_1252,
             #[cfg(feature = "wevt_templates")]
             wevt_cache: None,
@@ -240,6 +246,17 @@ impl ParserSettings {
         self.indent = pretty;
 
         self
+    }
+
+    /// winrmdetect patch: see the field `template_records`.
+    pub fn template_records(mut self, on: bool) -> Self {
+        self.template_records = on;
+        self
+    }
+
+    /// winrmdetect patch: whether template records are yielded.
+    pub fn should_yield_template_records(&self) -> bool {
+        self.template_records
     }
 
     /// Gets the current ansi codec

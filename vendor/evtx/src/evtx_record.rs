@@ -1,7 +1,8 @@
 use crate::binxml::ir_json::render_json_record;
 use crate::binxml::ir_xml::render_xml_record;
 use crate::err::{DeserializationError, DeserializationResult, EvtxError, Result};
-use crate::model::ir::IrTree;
+use crate::binxml::ir::{IrTemplateCache, build_tree_from_binxml_bytes_direct};
+use crate::model::ir::{IrTree, TemplateRecord};
 use crate::utils::ByteCursor;
 use crate::utils::bytes;
 use crate::utils::windows::filetime_to_timestamp;
@@ -22,7 +23,13 @@ pub struct EvtxRecord<'a> {
     pub chunk: &'a EvtxChunk<'a>,
     pub event_record_id: RecordId,
     pub timestamp: Timestamp,
+    /// winrmdetect patch: empty while `template` is set (see
+    /// [`EvtxRecord::build_tree`]).
     pub tree: IrTree<'a>,
+    /// winrmdetect patch: the record as its template and values, when the
+    /// settings ask for it and the record is one
+    /// ([`ParserSettings::template_records`]).
+    pub template: Option<TemplateRecord<'a>>,
     pub binxml_offset: u64,
     pub binxml_size: u32,
     pub settings: Arc<ParserSettings>,
@@ -91,6 +98,28 @@ impl EvtxRecordHeader {
 }
 
 impl<'a> EvtxRecord<'a> {
+    /// winrmdetect patch: builds the tree of a record read as a template
+    /// record (with a template cache of its own), and forgets the template.
+    pub fn build_tree(&mut self) -> Result<()> {
+        if self.template.take().is_none() {
+            return Ok(());
+        }
+        let start = self.binxml_offset as usize;
+        let bytes = self
+            .chunk
+            .data
+            .get(start..start + self.binxml_size as usize)
+            .ok_or(EvtxError::FailedToCreateRecordModel("record BinXML slice is out of bounds"))?;
+        let mut cache = IrTemplateCache::with_capacity(0, &self.chunk.arena);
+        self.tree = build_tree_from_binxml_bytes_direct(bytes, self.chunk, &mut cache).map_err(
+            |err| EvtxError::FailedToParseRecord {
+                record_id: self.event_record_id,
+                source: Box::new(err),
+            },
+        )?;
+        Ok(())
+    }
+
     /// Consumes the record and returns the rendered JSON as a `serde_json::Value`.
     pub fn into_json_value(self) -> Result<SerializedEvtxRecord<serde_json::Value>> {
         let event_record_id = self.event_record_id;
@@ -106,7 +135,8 @@ impl<'a> EvtxRecord<'a> {
     }
 
     /// Consumes the record and renders it as compact JSON (streaming IR renderer).
-    pub fn into_json(self) -> Result<SerializedEvtxRecord<String>> {
+    pub fn into_json(mut self) -> Result<SerializedEvtxRecord<String>> {
+        self.build_tree()?;
         // Estimate buffer size based on BinXML size
         let capacity_hint = self.binxml_size as usize * 2;
         let buf = Vec::with_capacity(capacity_hint);
@@ -131,7 +161,8 @@ impl<'a> EvtxRecord<'a> {
     }
 
     /// Consumes the record and parse it, producing an XML serialized record.
-    pub fn into_xml(self) -> Result<SerializedEvtxRecord<String>> {
+    pub fn into_xml(mut self) -> Result<SerializedEvtxRecord<String>> {
+        self.build_tree()?;
         let capacity_hint = self.binxml_size as usize * 2;
         let buf = Vec::with_capacity(capacity_hint);
 

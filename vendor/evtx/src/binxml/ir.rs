@@ -82,8 +82,8 @@ use crate::binxml::tokens::{
 use crate::binxml::value_variant::BinXmlValue;
 use crate::err::{DeserializationError, EvtxError, Result};
 use crate::model::ir::{
-    Attr, Element, ElementId, IrArena, IrTree, IrVec, Name, Node, Placeholder, TemplateValue, Text,
-    is_optional_empty_template_value,
+    Attr, Element, ElementId, IrArena, IrTree, IrVec, Name, Node, Placeholder, TemplateArg,
+    TemplateRecord, TemplateValue, Text, is_optional_empty_template_value,
 };
 use crate::utils::{ByteCursor, Utf16LeSlice};
 use ahash::AHashMap;
@@ -803,6 +803,79 @@ fn build_tree_from_binxml_bytes_direct_root<'a>(
         has_dep_id: false,
         name_encoding: BinXmlNameEncoding::Offset,
     })
+}
+
+/// winrmdetect patch: the record's BinXML as a [`TemplateRecord`] when it
+/// is a fragment header, one `TemplateInstance` and the end of the stream,
+/// and every value is a scalar or an embedded fragment of that same shape;
+/// `None` for anything else, and for anything that does not read (the tree
+/// route then gives the error).
+pub(crate) fn read_template_record<'a>(
+    bytes: &'a [u8],
+    chunk: &'a EvtxChunk<'a>,
+    cache: &mut IrTemplateCache<'a>,
+) -> Option<TemplateRecord<'a>> {
+    let offset = binxml_slice_offset_in(chunk.data, bytes).ok()?;
+    let mut cursor = ByteCursor::with_pos(chunk.data, offset as usize).ok()?;
+    if cursor.u8().ok()? != 0x0f {
+        return None;
+    }
+    read_fragment_header_cursor(&mut cursor).ok()?;
+    if cursor.u8().ok()? != 0x0c {
+        return None;
+    }
+    let ansi_codec = chunk.settings.get_ansi_codec();
+    let instance =
+        read_template_values_cursor(&mut cursor, Some(chunk), ansi_codec, &chunk.arena).ok()?;
+    let end = offset + bytes.len() as u64;
+    if cursor.position() < end && cursor.u8().ok()? != 0x00 {
+        return None;
+    }
+    let mut args = Vec::with_capacity(instance.values.len());
+    for v in instance.values {
+        args.push(match v {
+            BinXmlValue::BinXmlType([]) => TemplateArg::Value(BinXmlValue::NullType),
+            BinXmlValue::BinXmlType(inner) => {
+                TemplateArg::Record(read_template_record(inner, chunk, cache)?)
+            }
+            v if is_scalar(&v) => TemplateArg::Value(v),
+            _ => return None,
+        });
+    }
+    let template = cache
+        .get_or_parse_template_direct(chunk, instance.template_def_offset)
+        .ok()?;
+    Some(TemplateRecord { template, args })
+}
+
+/// winrmdetect patch: a value that resolves to one text or value node.
+fn is_scalar(v: &BinXmlValue<'_>) -> bool {
+    use BinXmlValue as V;
+    matches!(
+        v,
+        V::NullType
+            | V::StringType(_)
+            | V::AnsiStringType(_)
+            | V::Int8Type(_)
+            | V::UInt8Type(_)
+            | V::Int16Type(_)
+            | V::UInt16Type(_)
+            | V::Int32Type(_)
+            | V::UInt32Type(_)
+            | V::Int64Type(_)
+            | V::UInt64Type(_)
+            | V::Real32Type(_)
+            | V::Real64Type(_)
+            | V::BoolType(_)
+            | V::BinaryType(_)
+            | V::GuidType(_)
+            | V::SizeTType(_)
+            | V::FileTimeType(_)
+            | V::SysTimeType(_)
+            | V::SidType(_)
+            | V::HexInt32Type(_)
+            | V::HexInt64Type(_)
+    )
 }
 
 /// Build an IR tree directly from BinXML bytes without an iterator.

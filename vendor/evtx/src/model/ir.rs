@@ -117,6 +117,28 @@ pub struct Placeholder {
     pub optional: bool,
 }
 
+/// winrmdetect patch: a record (or an embedded BinXML fragment) that is
+/// one template instance, as the chunk's cached template definition (with
+/// its [`Node::Placeholder`]s) and the instance's substitution values, read
+/// without instantiating the template. Only records whose values are all
+/// scalars or such fragments are read so (no arrays, no handles).
+#[derive(Debug, Clone)]
+pub struct TemplateRecord<'a> {
+    pub template: std::rc::Rc<IrTree<'a>>,
+    pub args: Vec<TemplateArg<'a>>,
+}
+
+/// winrmdetect patch: one substitution value of a [`TemplateRecord`].
+#[derive(Debug, Clone)]
+pub enum TemplateArg<'a> {
+    /// A scalar (an empty embedded fragment is `NullType`, as the crate
+    /// instantiates it).
+    Value(BinXmlValue<'a>),
+    /// An embedded BinXML fragment: its root element stands where the
+    /// placeholder is.
+    Record(TemplateRecord<'a>),
+}
+
 /// An attribute name plus its value nodes.
 ///
 /// Attribute values are stored as a sequence of non-element nodes.
@@ -279,7 +301,8 @@ impl<'a> IrTree<'a> {
 }
 
 /// Returns true if the value should be considered "empty" for optional substitutions.
-pub(crate) fn is_optional_empty(value: &BinXmlValue<'_>) -> bool {
+/// winrmdetect patch: public, for renderers of [`TemplateRecord`]s.
+pub fn is_optional_empty(value: &BinXmlValue<'_>) -> bool {
     match value {
         BinXmlValue::NullType => true,
         BinXmlValue::StringType(s) => s.is_empty(),
