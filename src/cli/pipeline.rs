@@ -373,6 +373,59 @@ mod tests {
         assert_eq!(hops, old_hops);
     }
 
+    /// Issue 15: what a Security log leaves for correlation is what
+    /// correlation takes from its events, not the events: fewer entries
+    /// than events, none empty, each SID's name once, a summary exactly
+    /// for the evidence.
+    #[test]
+    fn issue15_kept_is_what_correlation_takes_not_the_events() {
+        let engine = Engine::default();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/evtx");
+        let r = evtx_path(&dir.join("mdec_wmiexec_via_smb.evtx"), &engine, 1).unwrap();
+        let kept = &r.kept.events;
+        assert!(
+            !kept.is_empty() && (kept.len() as u64) < r.events,
+            "{} of {}",
+            kept.len(),
+            r.events
+        );
+        assert!(kept.iter().all(|(o, _)| !o.is_empty()));
+        assert!(kept.iter().all(|(o, s)| o.is_evidence() == s.is_some()));
+        assert!(kept.iter().any(|(o, _)| o.is_evidence()));
+        let sids: Vec<&str> = kept.iter().filter_map(|(o, _)| o.sid()).collect();
+        let mut unique = sids.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(sids.len(), unique.len(), "{sids:?}");
+    }
+
+    /// Issue 15: a SID's name is kept the first time only (correlation
+    /// keeps the first), and an event that gave nothing else is not kept.
+    #[test]
+    fn issue15_a_sids_name_is_kept_once() {
+        let logon = |name: &str| {
+            let pairs = [
+                ("source", "XmlWinEventLog:Security"),
+                ("EventCode", "4624"),
+                ("Computer", "dc01.corp"),
+                ("LogonType", "2"),
+                ("TargetUserSid", "S-1-5-21-1-2-3-1001"),
+                ("TargetUserName", name),
+            ];
+            owned_pairs(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        };
+        let mut kept = Kept::default();
+        kept.push("a.evtx", &logon("alice"), None);
+        kept.push("a.evtx", &logon("bob"), None);
+        assert_eq!(kept.events.len(), 1);
+        assert_eq!(kept.events[0].0.sid(), Some("s-1-5-21-1-2-3-1001"));
+    }
+
     /// Issue 15: progress hears of every event and of the bytes up to the
     /// last chunk read, never more than the file.
     #[test]

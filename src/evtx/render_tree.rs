@@ -396,21 +396,16 @@ impl<'t, 'a> TreeRender<'t, 'a, '_> {
     }
 }
 
-/// Appends UTF-16LE text: its ASCII start (most of any log) a byte a
-/// unit, the rest from the first other unit decoded.
+/// Appends UTF-16LE text (`encoding_rs`, which copies ASCII runs in
+/// blocks); an unpaired surrogate becomes U+FFFD, an odd last byte is left
+/// out, as `char::decode_utf16` over whole units gives.
 fn push_utf16(s: &mut String, b: &[u8]) {
-    let ascii = b
-        .chunks_exact(2)
-        .take_while(|u| u[1] == 0 && u[0] < 0x80)
-        .count();
-    s.reserve(ascii);
-    s.extend(b[..ascii * 2].iter().step_by(2).map(|&c| char::from(c)));
-    if ascii * 2 + 1 < b.len() {
-        let tail = b[ascii * 2..]
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]));
-        s.extend(char::decode_utf16(tail).map(|c| c.unwrap_or('\u{fffd}')));
+    let whole = &b[..b.len() & !1];
+    let mut decoder = encoding_rs::UTF_16LE.new_decoder_without_bom_handling();
+    if let Some(room) = decoder.max_utf8_buffer_length(whole.len()) {
+        s.reserve(room);
     }
+    let _ = decoder.decode_to_string(whole, s, true);
 }
 
 /// Appends a substituted value's text as the crate's XML writes it; `None`
@@ -528,5 +523,31 @@ mod tests {
         let mut s = String::new();
         push_value(&mut s, &values[0]).unwrap();
         assert_eq!(s, "S-1-5-21-12345-4294967295");
+    }
+
+    /// UTF-16 text reads as `char::decode_utf16` reads it: unpaired
+    /// surrogates as U+FFFD, an odd last byte left out.
+    #[test]
+    fn utf16_text_is_decoded_as_the_standard_library_decodes_it() {
+        let texts: [&[u16]; 5] = [
+            &[0x41, 0x42],
+            &[0x41, 0xe9, 0x20ac, 0xd83d, 0xde00, 0x43],
+            &[0xd800, 0x41],
+            &[0x41, 0xdc00, 0xdc00],
+            &[0xd83d],
+        ];
+        for units in texts {
+            let mut bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+            let want: String = char::decode_utf16(units.iter().copied())
+                .map(|c| c.unwrap_or('\u{fffd}'))
+                .collect();
+            let mut got = String::from(">");
+            push_utf16(&mut got, &bytes);
+            assert_eq!(got, format!(">{want}"), "{units:x?}");
+            bytes.push(0x41);
+            let mut odd = String::new();
+            push_utf16(&mut odd, &bytes);
+            assert_eq!(odd, want, "{units:x?} and an odd byte");
+        }
     }
 }
