@@ -806,7 +806,7 @@ fn build_tree_from_binxml_bytes_direct_root<'a>(
 }
 
 /// winrmdetect patch: the record's BinXML as a [`TemplateRecord`] when it
-/// is a fragment header, one `TemplateInstance` and the end of the stream,
+/// is a fragment header (or none), one `TemplateInstance` and the end of the stream,
 /// and every value is a scalar or an embedded fragment of that same shape;
 /// `None` for anything else, and for anything that does not read (the tree
 /// route then gives the error).
@@ -817,11 +817,14 @@ pub(crate) fn read_template_record<'a>(
 ) -> Option<TemplateRecord<'a>> {
     let offset = binxml_slice_offset_in(chunk.data, bytes).ok()?;
     let mut cursor = ByteCursor::with_pos(chunk.data, offset as usize).ok()?;
-    if cursor.u8().ok()? != 0x0f {
-        return None;
+    // The fragment header is optional (embedded fragments mostly go
+    // without), as it is to the tree route.
+    let mut token = cursor.u8().ok()?;
+    if token == 0x0f {
+        read_fragment_header_cursor(&mut cursor).ok()?;
+        token = cursor.u8().ok()?;
     }
-    read_fragment_header_cursor(&mut cursor).ok()?;
-    if cursor.u8().ok()? != 0x0c {
+    if token != 0x0c {
         return None;
     }
     let ansi_codec = chunk.settings.get_ansi_codec();
