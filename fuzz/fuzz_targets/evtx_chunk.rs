@@ -2,13 +2,13 @@
 //! template tables, records), zero-padded to whole 64 KiB chunks behind a
 //! real file header. Every record is rendered as the Windows add-on does
 //! and read back by the `_raw` parser, its fields collected while rendering
-//! too (issue 15), every other record skipped after a peek at its tree;
+//! too (issue 15), records skipped, or read for their fields only, after a peek at their trees;
 //! damage is reported, never a panic.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use std::io::Cursor;
 use std::path::Path;
-use winrmdetect::evtx::{EvtxFile, Position};
+use winrmdetect::evtx::{EvtxFile, Position, Take};
 
 /// The 4 KiB file header of a bundled file (MIT, evtx-rs samples).
 const HEADER: &[u8] = include_bytes!("../data/evtx_file_header.bin");
@@ -27,7 +27,11 @@ fuzz_target!(|data: &[u8]| {
     let mut n = 0u64;
     let mut skip = |_: &winrmdetect::evtx::Peek| {
         n += 1;
-        n % 2 == 0
+        match n % 3 {
+            0 => Take::Skip,
+            1 => Take::Xml,
+            _ => Take::Fields,
+        }
     };
     f.read_skipping(
         Position::default(),

