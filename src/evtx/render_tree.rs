@@ -305,11 +305,7 @@ impl<'t, 'a> TreeRender<'t, 'a, '_> {
             for a in e.attrs.iter() {
                 let key = a.name.as_str();
                 if local_name(key) == "Name" {
-                    self.text.clear();
-                    for n in a.value.iter() {
-                        self.node_text(n)?;
-                    }
-                    p.names_target_user_sid |= self.text == "TargetUserSid";
+                    p.names_target_user_sid |= self.is_target_user_sid(&a.value)?;
                 }
             }
         }
@@ -357,6 +353,20 @@ impl<'t, 'a> TreeRender<'t, 'a, '_> {
             }
         }
         Some(())
+    }
+
+    /// Whether an attribute's value is `TargetUserSid`: compared as UTF-16
+    /// when it is one text (a template's `Name`s are), else decoded.
+    fn is_target_user_sid(&mut self, value: &[Node<'_>]) -> Option<bool> {
+        const NAME: &[u8; 26] = b"T\0a\0r\0g\0e\0t\0U\0s\0e\0r\0S\0i\0d\0";
+        if let [Node::Text(Text::Utf16(t))] = value {
+            return Some(t.as_bytes() == NAME);
+        }
+        self.text.clear();
+        for n in value {
+            self.node_text(n)?;
+        }
+        Some(self.text == "TargetUserSid")
     }
 
     /// Appends a text or value node's text to `self.text`.

@@ -788,10 +788,18 @@ mod tests {
             engine.detect_into(&w, &mut det);
             if w.raw.get() {
                 read += 1;
-                assert!(kind_of(&ev).reads_raw(), "{:?} read _raw: {ex:?}", kind_of(&ev));
+                assert!(
+                    kind_of(&ev).reads_raw(),
+                    "{:?} read _raw: {ex:?}",
+                    kind_of(&ev)
+                );
             }
         }
-        assert!(read > 0 && examples.len() > 300, "{read} of {}", examples.len());
+        assert!(
+            read > 0 && examples.len() > 300,
+            "{read} of {}",
+            examples.len()
+        );
     }
 
     /// An example built from a public rule: ours matches its event with
