@@ -427,11 +427,31 @@ impl<'t, 'a> TreeRender<'t, 'a, '_> {
     }
 }
 
+/// UTF-16 units copied a byte each when they are all ASCII.
+const SHORT: usize = 64;
+
 /// Appends UTF-16LE text (`encoding_rs`, which copies ASCII runs in
 /// blocks); an unpaired surrogate becomes U+FFFD, an odd last byte is left
 /// out, as `char::decode_utf16` over whole units gives.
 fn push_utf16(s: &mut String, b: &[u8]) {
     let whole = &b[..b.len() & !1];
+    // Most values are short and ASCII: copied without a decoder's set-up.
+    if whole.len() <= 2 * SHORT {
+        let mut buf = [0u8; SHORT];
+        let mut n = 0;
+        for u in whole.chunks_exact(2) {
+            if u[1] != 0 || u[0] >= 0x80 {
+                n = usize::MAX;
+                break;
+            }
+            buf[n] = u[0];
+            n += 1;
+        }
+        if let Some(Ok(ascii)) = buf.get(..n).map(std::str::from_utf8) {
+            s.push_str(ascii);
+            return;
+        }
+    }
     let mut decoder = encoding_rs::UTF_16LE.new_decoder_without_bom_handling();
     if let Some(room) = decoder.max_utf8_buffer_length(whole.len()) {
         s.reserve(room);
@@ -560,7 +580,9 @@ mod tests {
     /// surrogates as U+FFFD, an odd last byte left out.
     #[test]
     fn utf16_text_is_decoded_as_the_standard_library_decodes_it() {
-        let texts: [&[u16]; 5] = [
+        let texts: [&[u16]; 7] = [
+            &[0x41; 100],
+            &[0x41; 64],
             &[0x41, 0x42],
             &[0x41, 0xe9, 0x20ac, 0xd83d, 0xde00, 0x43],
             &[0xd800, 0x41],
