@@ -48,38 +48,35 @@ pub(super) fn render_tree(
 /// renderer takes them ([`Fields`]); `None` for a record the renderer
 /// would not take either.
 pub(super) fn peek(r: &evtx::EvtxRecord<'_>) -> Option<Peek> {
-    let (tree, values) = tree_of(r);
-    let mut t = TreeRender {
-        tree,
-        values,
-        out: None,
-        text: String::new(),
-        fields: Fields::default(),
-        pairs: None,
-        attrs: Vec::new(),
-        memo: &mut Memo::default(),
-    };
-    let mut peek = Peek {
-        whole: true,
-        ..Peek::default()
-    };
-    t.peek_element(tree.root(), &mut peek)?;
-    Some(peek)
+    peek_at(r, true, |tree| Some(tree.root()))
 }
 
 /// [`peek`] at the `System` element alone (the channel and event id, and
 /// `whole` false); `None` when the record has none or it does not read.
 pub(super) fn peek_system(r: &evtx::EvtxRecord<'_>) -> Option<Peek> {
+    peek_at(r, false, |tree| {
+        let arena = tree.arena();
+        let root = arena.get(tree.root())?;
+        root.children.iter().find_map(|n| match n {
+            Node::Element(id) => arena
+                .get(*id)
+                .filter(|e| e.name.as_str() == "System")
+                .map(|_| *id),
+            _ => None,
+        })
+    })
+}
+
+/// A peek from the element `from` picks; `whole` when that is the root
+/// (else `names_target_user_sid` stays false).
+fn peek_at(
+    r: &evtx::EvtxRecord<'_>,
+    whole: bool,
+    from: impl FnOnce(&IrTree<'_>) -> Option<ElementId>,
+) -> Option<Peek> {
     let (tree, values) = tree_of(r);
-    let arena = tree.arena();
-    let root = arena.get(tree.root())?;
-    let system = root.children.iter().find_map(|n| match n {
-        Node::Element(id) => arena
-            .get(*id)
-            .filter(|e| e.name.as_str() == "System")
-            .map(|_| *id),
-        _ => None,
-    })?;
+    let start = from(tree)?;
+    let mut memo = Memo::default();
     let mut t = TreeRender {
         tree,
         values,
@@ -88,11 +85,14 @@ pub(super) fn peek_system(r: &evtx::EvtxRecord<'_>) -> Option<Peek> {
         fields: Fields::default(),
         pairs: None,
         attrs: Vec::new(),
-        memo: &mut Memo::default(),
+        memo: &mut memo,
     };
-    let mut peek = Peek::default();
-    t.peek_element(system, &mut peek)?;
-    peek.names_target_user_sid = false;
+    let mut peek = Peek {
+        whole,
+        ..Peek::default()
+    };
+    t.peek_element(start, &mut peek)?;
+    peek.names_target_user_sid &= whole;
     Some(peek)
 }
 
