@@ -147,10 +147,6 @@ pub struct EvtxFile<R: Read + Seek = File> {
     settings: Arc<evtx::ParserSettings>,
     path: PathBuf,
     with_pairs: bool,
-    /// The last chunk's arena, reset and reused by the next: a fresh one
-    /// per chunk made the allocator hand its pages back to the system and
-    /// fault them in again (a fifth of the CPU time on dense logs, `perf`).
-    arena: Option<bumpalo::Bump>,
     memo: render_tree::Memo,
 }
 
@@ -183,7 +179,6 @@ impl<R: Read + Seek + 'static> EvtxFile<R> {
             settings: Arc::new(settings),
             path: path.to_path_buf(),
             with_pairs: false,
-            arena: None,
             memo: render_tree::Memo::default(),
         })
     }
@@ -272,13 +267,8 @@ impl<R: Read + Seek + 'static> EvtxFile<R> {
             (h.on_damage)(chunk_damage(number, message));
             return true;
         }
-        let arena = self.arena.take().unwrap_or_default();
-        match data.parse_with_arena(self.settings.clone(), arena) {
-            Ok(mut parsed) => {
-                let go_on = self.read_records(number, &mut parsed, done, h);
-                self.arena = Some(parsed.into_arena());
-                go_on
-            }
+        match data.parse(self.settings.clone()) {
+            Ok(mut parsed) => self.read_records(number, &mut parsed, done, h),
             Err(e) => {
                 (h.on_damage)(chunk_damage(number, e.to_string()));
                 true
