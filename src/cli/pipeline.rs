@@ -118,9 +118,7 @@ pub fn evtx_file<R: Read + Seek + 'static>(
                 told = before;
             }
             let time = format!("{:.6}", r.time);
-            if source.len() != SOURCE_PREFIX.len() + r.channel.len()
-                || !source.ends_with(&r.channel)
-            {
+            if source[SOURCE_PREFIX.len()..] != r.channel {
                 source.truncate(SOURCE_PREFIX.len());
                 source.push_str(&r.channel);
             }

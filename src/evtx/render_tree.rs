@@ -394,13 +394,7 @@ impl<'t, 'a> TreeRender<'t, 'a, '_> {
     fn child(&mut self, c: Child<'t, 'a>) -> Option<bool> {
         match c {
             Child::Own(id) => self.element(id),
-            Child::Nested(r) => {
-                let outer = (self.tree, self.values);
-                (self.tree, self.values) = (&r.template, &r.args);
-                let written = self.element(r.template.root());
-                (self.tree, self.values) = outer;
-                written
-            }
+            Child::Nested(r) => self.nested(r, Self::element),
         }
     }
 
@@ -408,14 +402,22 @@ impl<'t, 'a> TreeRender<'t, 'a, '_> {
     fn peek_child(&mut self, c: Child<'t, 'a>, p: &mut Peek) -> Option<()> {
         match c {
             Child::Own(id) => self.peek_element(id, p),
-            Child::Nested(r) => {
-                let outer = (self.tree, self.values);
-                (self.tree, self.values) = (&r.template, &r.args);
-                let peeked = self.peek_element(r.template.root(), p);
-                (self.tree, self.values) = outer;
-                peeked
-            }
+            Child::Nested(r) => self.nested(r, |t, root| t.peek_element(root, p)),
         }
+    }
+
+    /// Runs `f` on an embedded fragment's root, with the fragment's
+    /// template and values in place of the outer ones.
+    fn nested<T>(
+        &mut self,
+        r: &'t TemplateRecord<'a>,
+        f: impl FnOnce(&mut Self, ElementId) -> T,
+    ) -> T {
+        let outer = (self.tree, self.values);
+        (self.tree, self.values) = (&r.template, &r.args);
+        let done = f(self, r.template.root());
+        (self.tree, self.values) = outer;
+        done
     }
 
     /// Appends a value's text to `self.text`.
@@ -441,6 +443,7 @@ fn push_utf16(s: &mut String, b: &[u8]) {
         let mut n = 0;
         for u in whole.chunks_exact(2) {
             if u[1] != 0 || u[0] >= 0x80 {
+                // Not ASCII: `buf.get` below gives nothing.
                 n = usize::MAX;
                 break;
             }
