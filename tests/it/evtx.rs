@@ -202,6 +202,34 @@ fn issue5_fuzz_evtx_huge_substitution_count_does_not_abort() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("0 hops"));
 }
 
+/// Found by the `evtx_chunk` fuzz target (a timeout under AddressSanitizer):
+/// a damaged record whose element holds several arrays expanded to their
+/// cross-product, 455 MB and over a second for one 64 KiB chunk.
+/// `vendor/evtx` caps the expansion; under a 200 MB address-space limit
+/// `hunt` reports the record as damaged and finishes.
+#[test]
+fn issue15_fuzz_evtx_array_cross_product_is_damage() {
+    let file = fixture_path("fuzz/array_cross_product.evtx");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -v 200000 && exec "$0" hunt -q --format json "$1""#)
+        .arg(env!("CARGO_BIN_EXE_winrmdetect"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("chunk 0 record 2: skipped"),
+        "the damaged record is reported: {stdout}"
+    );
+}
+
 fn input_bin() -> &'static str {
     env!("CARGO_BIN_EXE_evtx_input")
 }

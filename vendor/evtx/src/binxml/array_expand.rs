@@ -47,9 +47,22 @@ pub(crate) fn expand_array_substitutions_in_element<'a>(
         } else {
             out.push(id);
         }
+        // winrmdetect patch: several arrays in one element expand to their
+        // cross-product; a damaged record made that hundreds of megabytes
+        // (the `evtx_chunk` fuzz target). No chunk holds more values than
+        // this, so more is damage.
+        if out.len() > MAX_EXPANDED_ELEMENTS {
+            return Err(EvtxError::FailedToCreateRecordModel(
+                "array substitutions expand to more elements than a chunk can hold",
+            ));
+        }
     }
     Ok(Some(out))
 }
+
+/// winrmdetect patch: the most elements one element's arrays may expand to
+/// (a 64 KiB chunk cannot hold more values).
+const MAX_EXPANDED_ELEMENTS: usize = 65_536;
 
 #[derive(Debug, Clone, Copy)]
 enum ArrayLocation {
